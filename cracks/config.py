@@ -1,0 +1,119 @@
+"""Job settings: one dataclass per job, shared by the CLI, the Prefect flows and YAML files.
+
+The CLI fills these from options, a flow from its parameters, ``cracks experiment`` from YAML;
+library functions take nothing else. Defaults here are the documented defaults everywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+@dataclass
+class FixConfig:
+    path: Path
+    layout: str = "auto"
+    dry_run: bool = False
+    quarantine: Path | None = None  # default: <path>.quarantine beside the dataset
+
+
+@dataclass
+class TrainConfig:
+    data: list[Path]
+    out: Path = Path("runs/train")
+    layout: str = "auto"
+    arch: str = DEFAULT_ARCH
+    encoder: str | None = DEFAULT_ENCODER
+    pretrained: bool = True
+    epochs: int = 10
+    batch_size: int = 8
+    crop: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    loss: str = "dice_bce"  # dice_bce | focal | tversky
+    schedule: str = "onecycle"  # onecycle | cosine
+    seed: int = 42
+    workers: int = 2
+    device: str = "auto"
+    amp: bool = True
+    train_split: str = "train"
+    valid_split: str = "valid"
+    max_steps_per_epoch: int | None = None  # cap for smoke runs and budgeted experiments
+    max_valid_images: int | None = None
+    checkpoint_every: int = 50  # steps between resumable checkpoints
+    resume: bool = False
+    tile_size: int = 512
+    half_precision_artifact: bool = False
+    comet: bool = True
+    comet_project: str = "concrete-cracks"
+    experiment_name: str | None = None
+
+
+@dataclass
+class EvaluateConfig:
+    model: Path
+    data: list[Path]
+    layout: str = "auto"
+    split: str = "valid"
+    tolerance: int = 0
+    device: str = "auto"
+    max_images: int | None = None
+
+
+@dataclass
+class InspectConfig:
+    inputs: list[Path]
+    out: Path = Path("inspections")
+    model: Path = DEFAULT_MODEL_DIR
+    tile: int = 512
+    overlap: int = 64
+    batch_size: int = 4
+    gsd_mm: float | None = None  # ground sample distance for photos without georeferencing
+    threshold: float | None = None  # default: the model's tuned threshold
+    prune_mm: float | None = None  # spur length to prune; default 5 px equivalent
+    min_length_px: float = 10.0
+    road_axis_deg: float | None = None  # default: the raster's longer side
+    truth: Path | None = None  # ground-truth mask to score the result against (sample site)
+    device: str = "auto"
+    threads: int | None = None
+    severity_mm: tuple[float, float, float] = (0.1, 0.3, 1.0)  # hairline | fine | medium | wide
+    keep_work: bool = False
+    site_name: str | None = None
+
+
+@dataclass
+class SurveyConfig:
+    folder: Path
+    out: Path = Path("survey")
+    inspect: dict[str, Any] = field(default_factory=dict)  # InspectConfig overrides
+    patterns: tuple[str, ...] = ("*.tif", "*.tiff")
+
+
+T = TypeVar("T")
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Build a config dataclass from plain data (YAML, flow parameters), rejecting unknown keys."""
+    names = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names.keys())
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} settings: {', '.join(unknown)}")
+    values = dict(data)
+    for key in ("path", "out", "model", "quarantine", "truth", "folder"):
+        if key in values and values[key] is not None and key in names:
+            values[key] = Path(values[key])
+    for key in ("data", "inputs"):
+        if key in values and key in names:
+            items = values[key]
+            items = items.split(",") if isinstance(items, str) else items
+            values[key] = [Path(p) for p in items]
+    if "severity_mm" in values:
+        values["severity_mm"] = tuple(values["severity_mm"])
+    return cls(**values)

@@ -1,0 +1,48 @@
+"""The torch Dataset over manifest pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from cracks.data.layouts import Pair
+from cracks.data.masks import read_image, read_mask
+from cracks.errors import CracksError
+
+
+class CrackDataset(Dataset):
+    """Yields ``(image, mask)``: a normalized 3xHxW float tensor and a 1xHxW float {0, 1} mask."""
+
+    def __init__(
+        self,
+        pairs: Sequence[Pair],
+        normalization: dict[str, list[float]],
+        transform: Callable | None = None,
+    ):
+        self.pairs = [p for p in pairs if p.mask is not None]
+        self.mean = np.asarray(normalization["mean"], dtype=np.float32) * 255
+        self.std = np.asarray(normalization["std"], dtype=np.float32) * 255
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The raw uint8 image and bool mask, as on disk."""
+        pair = self.pairs[index]
+        image, mask = read_image(pair.image), read_mask(pair.mask)
+        if image.shape[:2] != mask.shape:
+            raise CracksError(pair.mask, f"mask size {mask.shape} differs from image {image.shape[:2]} (run `cracks fix`)")
+        return image, mask
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image, mask = self.load(index)
+        mask = mask.astype(np.uint8)
+        if self.transform is not None:
+            out = self.transform(image=image, mask=mask)
+            image, mask = out["image"], out["mask"]
+        x = (image.astype(np.float32) - self.mean) / self.std
+        return torch.from_numpy(x.transpose(2, 0, 1).copy()), torch.from_numpy(mask[None].astype(np.float32))

@@ -1,0 +1,233 @@
+"""Dataset layouts: where images and masks live in each public crack dataset.
+
+A layout turns a dataset folder into *groups* (a folder of images, the folder of their masks,
+a split and a label). Pairing by file stem is the same for every layout, so it lives here once.
+
+Layouts:
+
+* ``kaggle``: ``Concrete/{Positive,Negative}/{Images,Masks}`` (``Negative/Mask`` misnamed in the
+  original download, ``Boxs/`` ignored). No splits: a stable hash of the file stem assigns one.
+* ``deepcrack``: ``<split>/`` with masks in ``<split>_lab/`` (DeepCrack, CRACK500).
+* ``crackforest``: ``image/*.jpg`` with ``groundTruth/*.mat``; images without ground truth are
+  *unannotated*, never training pairs.
+* ``folders``: ``images/`` + ``masks/`` matched by stem (optionally under ``<split>/``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cracks.data.masks import IMAGE_SUFFIXES, MASK_SUFFIXES
+from cracks.errors import CracksError
+
+VALID_FRACTION_PERCENT = 10
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One image and its mask (``None`` for unannotated images)."""
+
+    image: Path
+    mask: Path | None
+    split: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """A folder of images and the folder holding their masks."""
+
+    images: Path
+    masks: Path | None
+    split: str | None  # None: assign by stem hash
+    label: str
+    unannotated_ok: bool = False  # images without masks are legitimate (CrackForest)
+
+
+@dataclass
+class Scan:
+    """Result of pairing a dataset: pairs plus whatever could not be paired."""
+
+    layout: str
+    root: Path
+    pairs: list[Pair] = field(default_factory=list)
+    orphan_images: list[Path] = field(default_factory=list)
+    orphan_masks: list[Path] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+
+    @property
+    def annotated(self) -> list[Pair]:
+        return [p for p in self.pairs if p.mask is not None]
+
+    @property
+    def unannotated(self) -> list[Pair]:
+        return [p for p in self.pairs if p.mask is None]
+
+
+def stable_split(stem: str) -> str:
+    """Deterministic train/valid assignment for layouts that have no splits of their own."""
+    return "valid" if zlib.crc32(stem.encode()) % 100 < VALID_FRACTION_PERCENT else "train"
+
+
+def _files(folder: Path | None, suffixes: set[str]) -> dict[str, Path]:
+    if folder is None or not folder.is_dir():
+        return {}
+    return {
+        p.stem: p
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in suffixes
+    }
+
+
+# --- kaggle -----------------------------------------------------------------------------
+
+def kaggle_root(root: Path) -> Path:
+    return root / "Concrete" if (root / "Concrete").is_dir() else root
+
+
+def kaggle_mask_dir(class_dir: Path) -> Path:
+    """``Masks``, or the misnamed ``Mask`` the original Negative folder ships with."""
+    for name in ("Masks", "Mask"):
+        if (class_dir / name).is_dir():
+            return class_dir / name
+    return class_dir / "Masks"
+
+
+def _kaggle_matches(root: Path) -> bool:
+    base = kaggle_root(root)
+    return any((base / c / "Images").is_dir() for c in ("Positive", "Negative"))
+
+
+def _kaggle_groups(root: Path) -> list[Group]:
+    base = kaggle_root(root)
+    return [
+        Group(base / c / "Images", kaggle_mask_dir(base / c), None, c.lower())
+        for c in ("Positive", "Negative")
+        if (base / c / "Images").is_dir()
+    ]
+
+
+# --- deepcrack / crack500 ---------------------------------------------------------------
+
+def _deepcrack_splits(root: Path) -> list[str]:
+    return sorted(
+        p.name for p in root.iterdir()
+        if p.is_dir() and not p.name.endswith("_lab") and (root / f"{p.name}_lab").is_dir()
+    )
+
+
+def _deepcrack_matches(root: Path) -> bool:
+    return bool(_deepcrack_splits(root))
+
+
+def _deepcrack_groups(root: Path) -> list[Group]:
+    return [Group(root / s, root / f"{s}_lab", s, "crack") for s in _deepcrack_splits(root)]
+
+
+# --- crackforest ------------------------------------------------------------------------
+
+def _crackforest_matches(root: Path) -> bool:
+    return (root / "image").is_dir() and (root / "groundTruth").is_dir()
+
+
+def _crackforest_groups(root: Path) -> list[Group]:
+    return [Group(root / "image", root / "groundTruth", None, "crack", unannotated_ok=True)]
+
+
+# --- folders ----------------------------------------------------------------------------
+
+def _folders_matches(root: Path) -> bool:
+    return bool(_folders_groups(root))
+
+
+def _folders_groups(root: Path) -> list[Group]:
+    if (root / "images").is_dir():
+        return [Group(root / "images", root / "masks", None, "crack")]
+    return [
+        Group(p / "images", p / "masks", p.name, "crack")
+        for p in sorted(root.iterdir())
+        if p.is_dir() and (p / "images").is_dir()
+    ]
+
+
+@dataclass(frozen=True)
+class Layout:
+    name: str
+    matches: Callable[[Path], bool]
+    groups: Callable[[Path], list[Group]]
+
+
+LAYOUTS: dict[str, Layout] = {
+    layout.name: layout
+    for layout in (
+        Layout("kaggle", _kaggle_matches, _kaggle_groups),
+        Layout("deepcrack", _deepcrack_matches, _deepcrack_groups),
+        Layout("crackforest", _crackforest_matches, _crackforest_groups),
+        Layout("folders", _folders_matches, _folders_groups),
+    )
+}
+
+
+def check_dataset_path(root: str | Path) -> Path:
+    root = Path(root)
+    if not root.exists():
+        raise CracksError(root, "no such file or directory")
+    if not root.is_dir():
+        raise CracksError(root, "not a directory (expected a dataset folder)")
+    try:
+        next(iter(root.iterdir()), None)
+    except PermissionError as exc:
+        raise CracksError(root, "permission denied (cannot list the folder)") from exc
+    if not any(root.iterdir()):
+        raise CracksError(root, "empty folder (no images or masks to read)")
+    return root
+
+
+def detect_layout(root: str | Path, layout: str = "auto") -> str:
+    """Name the layout of ``root``; ``auto`` tries each known layout in turn."""
+    root = check_dataset_path(root)
+    if layout != "auto":
+        if layout not in LAYOUTS:
+            raise CracksError(root, f"unknown layout {layout!r} (choose from auto, {', '.join(LAYOUTS)})")
+        if not LAYOUTS[layout].matches(root):
+            raise CracksError(root, f"does not look like the {layout!r} layout")
+        return layout
+    for name, candidate in LAYOUTS.items():
+        if candidate.matches(root):
+            return name
+    raise CracksError(
+        root,
+        "no known dataset layout (expected Concrete/Positive/Images, <split>/ + <split>_lab/, "
+        "image/ + groundTruth/, or images/ + masks/)",
+    )
+
+
+def read_pairs(root: str | Path, layout: str = "auto") -> Scan:
+    """Pair every image with its mask by file stem."""
+    root = Path(root)
+    name = detect_layout(root, layout)
+    scan = Scan(layout=name, root=root, groups=LAYOUTS[name].groups(root))
+    for group in scan.groups:
+        images = _files(group.images, IMAGE_SUFFIXES)
+        masks = _files(group.masks, MASK_SUFFIXES)
+        for stem, image in images.items():
+            split = group.split or stable_split(stem)
+            if stem in masks:
+                scan.pairs.append(Pair(image, masks[stem], split, group.label))
+            elif group.unannotated_ok:
+                scan.pairs.append(Pair(image, None, split, "unannotated"))
+            else:
+                scan.orphan_images.append(image)
+        scan.orphan_masks.extend(m for stem, m in masks.items() if stem not in images)
+    return scan
+
+
+def select(pairs: list[Pair], split: str | None) -> list[Pair]:
+    """Annotated pairs of one split (``None`` or ``"all"``: every annotated pair)."""
+    chosen = [p for p in pairs if p.mask is not None]
+    if split in (None, "all"):
+        return chosen
+    return [p for p in chosen if p.split == split]

@@ -1,0 +1,46 @@
+"""Turning images into crack probabilities with a loaded model."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+STRIDE = 32  # every smp encoder downsamples by 32
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def normalize(batch_uint8: np.ndarray, normalization: dict[str, list[float]]) -> torch.Tensor:
+    """NxHxWx3 uint8 -> Nx3xHxW float tensor."""
+    x = torch.from_numpy(np.require(batch_uint8, requirements=["C", "W"])).permute(0, 3, 1, 2).float().div_(255.0)
+    mean = torch.tensor(normalization["mean"]).view(1, -1, 1, 1)
+    std = torch.tensor(normalization["std"]).view(1, -1, 1, 1)
+    return (x - mean) / std
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Pad to a multiple of the encoder stride (reflect), run, crop back."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % STRIDE, (-w) % STRIDE
+    if ph or pw:
+        mode = "reflect" if ph < h and pw < w else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return model(x)[..., :h, :w]
+
+
+def predict_probabilities(
+    model: nn.Module, batch_uint8: np.ndarray, normalization: dict[str, list[float]], device: torch.device | None = None
+) -> np.ndarray:
+    """NxHxWx3 uint8 images -> NxHxW float32 probabilities."""
+    device = device or next(model.parameters()).device
+    x = normalize(batch_uint8, normalization).to(device)
+    with torch.autocast(device.type, enabled=device.type == "cuda"):
+        logits = predict_logits(model, x)
+    return torch.sigmoid(logits.float())[:, 0].cpu().numpy()

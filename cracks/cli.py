@@ -1,0 +1,152 @@
+"""The ``cracks`` command line. Each command builds a config object and calls one library function."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cracks.errors import CracksError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Crack datasets, models and orthophoto inspection.")
+console = Console(stderr=True)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _paths(text: str) -> list[Path]:
+    return [Path(p.strip()) for p in text.split(",") if p.strip()]
+
+
+def run_safely(fn, *args, **kwargs):
+    """Turn user-fixable problems into one clear line and a non-zero exit code."""
+    try:
+        return fn(*args, **kwargs)
+    except CracksError as exc:
+        _fail(str(exc))
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        _fail(f"{exc.filename}: {exc.strerror}")
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def fix(
+    path: Annotated[Path, typer.Argument(help="Dataset folder.")],
+    layout: Annotated[str, typer.Option(help="auto, kaggle, deepcrack, crackforest or folders.")] = "auto",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; change nothing.")] = False,
+    quarantine: Annotated[Optional[Path], typer.Option(help="Where removed files go (default: PATH.quarantine).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Repair a crack dataset: pair, quarantine broken files, binarize masks, flag suspicious pairs."""
+    from cracks.config import FixConfig
+    from cracks.data.fix import fix_dataset
+
+    report = run_safely(fix_dataset, FixConfig(path, layout, dry_run, quarantine))
+    if json_out:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    table = Table(title=f"cracks fix {'(dry run) ' if dry_run else ''}{report.root} [{report.layout}]")
+    table.add_column("action")
+    table.add_column("count", justify="right")
+    for kind, count in report.counts.items():
+        table.add_row(kind, str(count))
+    table.add_row("pairs kept", str(report.pairs))
+    table.add_row("unannotated images", str(report.unannotated))
+    Console().print(table)
+    for action in report.actions[:20]:
+        print(f"{'would ' if dry_run else ''}{action.kind}: {action.path} ({action.reason})")
+    for flag in report.flags[:20]:
+        print(f"flagged: {flag.path} ({flag.reason})")
+    extra = max(0, len(report.actions) - 20) + max(0, len(report.flags) - 20)
+    if extra:
+        print(f"... {extra} more in fix-report.json" if not dry_run else f"... {extra} more (use --json)")
+
+
+@app.command()
+def train(
+    data: Annotated[str, typer.Option(help="Dataset folder(s), comma-separated.")],
+    out: Annotated[Path, typer.Option(help="Run folder: checkpoints, model/, Comet archive.")] = Path("runs/train"),
+    layout: str = "auto",
+    arch: Annotated[str, typer.Option(help="unet, unetplusplus, fpn, linknet, deeplabv3plus, manet, segformer, plain-unet.")] = "unet",
+    encoder: str = "timm-tf_efficientnet_lite0",
+    pretrained: bool = True,
+    epochs: int = 10,
+    batch_size: int = 8,
+    crop: int = 256,
+    lr: float = 1e-3,
+    loss: Annotated[str, typer.Option(help="dice_bce, focal or tversky.")] = "dice_bce",
+    schedule: Annotated[str, typer.Option(help="onecycle or cosine.")] = "onecycle",
+    seed: int = 42,
+    workers: int = 2,
+    device: str = "auto",
+    max_steps_per_epoch: Optional[int] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/checkpoints/last.pt.")] = False,
+    half: Annotated[bool, typer.Option("--half", help="Store the artifact in float16.")] = False,
+    comet: bool = True,
+) -> None:
+    """Train a segmentation model; the best epoch by validation Dice is saved to OUT/model."""
+    from cracks.config import TrainConfig
+    from cracks.training.train import train as run_train
+
+    config = TrainConfig(data=_paths(data), out=out, layout=layout, arch=arch, encoder=encoder, pretrained=pretrained,
+                         epochs=epochs, batch_size=batch_size, crop=crop, lr=lr, loss=loss, schedule=schedule,
+                         seed=seed, workers=workers, device=device, max_steps_per_epoch=max_steps_per_epoch,
+                         resume=resume, half_precision_artifact=half, comet=comet)
+    result = run_safely(run_train, config)
+    print(f"best validation dice {result.best_dice:.4f} at threshold {result.threshold:.2f}; model: {result.model_dir}")
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path, typer.Option(help="Model artifact folder.")],
+    data: Annotated[str, typer.Option(help="Dataset folder(s), comma-separated.")],
+    layout: str = "auto",
+    split: Annotated[str, typer.Option(help="Split to score; 'all' for every annotated pair.")] = "valid",
+    tolerance: Annotated[int, typer.Option(help="Pixel tolerance for matches.")] = 0,
+    device: str = "auto",
+    json_out: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
+) -> None:
+    """Score a model: Dice, IoU, precision, recall at its threshold; ODS and OIS F1."""
+    from cracks.config import EvaluateConfig
+    from cracks.training.evaluate import evaluate as run_evaluate
+
+    result = run_safely(run_evaluate, EvaluateConfig(model, _paths(data), layout, split, tolerance, device), progress=not json_out)
+    keys = ["dice", "iou", "precision", "recall", "ods_f1", "ois_f1", "threshold", "n_images"]
+    figures = {k: getattr(result, k) for k in keys}
+    if json_out:
+        print(json.dumps(figures))
+    else:
+        for k, v in figures.items():
+            print(f"{k:>10}: {v:.4f}" if isinstance(v, float) else f"{k:>10}: {v}")
+
+
+@app.command()
+def experiment(
+    config: Annotated[Path, typer.Argument(help="YAML file with `defaults:` and `runs:`.")],
+    out: Annotated[Path, typer.Option(help="Folder for runs and the comparison table.")] = Path("runs/experiment"),
+) -> None:
+    """Train several configurations under one budget and write a comparison table."""
+    from cracks.training.experiment import run_experiment
+
+    result = run_safely(run_experiment, config, out)
+    print(result.table_markdown)
+    print(f"table: {result.table_path}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    logging.basicConfig(level=logging.WARNING)
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

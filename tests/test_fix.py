@@ -1,0 +1,176 @@
+"""`cracks fix` on generated Kaggle-layout datasets with every defect, and on the real data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cracks.config import FixConfig
+from cracks.data.fix import fix_dataset
+from cracks.data.layouts import detect_layout, read_pairs
+from cracks.errors import CracksError
+from tests.conftest import make_kaggle, snapshot
+
+
+def reasons_by_name(report) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for a in report.actions:
+        out.setdefault(Path(a.path).name, []).append(f"{a.kind}: {a.reason}")
+    return out
+
+
+def test_kaggle_defects_are_each_handled(tmp_path):
+    root = make_kaggle(tmp_path / "ds")
+    report = fix_dataset(FixConfig(root))
+    base = root / "Concrete"
+    quarantine = Path(report.quarantine)
+    acts = reasons_by_name(report)
+
+    assert (base / "Negative/Masks").is_dir() and not (base / "Negative/Mask").exists()
+    assert acts["orphan_image.jpg"] == ["quarantine: image without mask"]
+    assert acts["orphan_mask.png"] == ["quarantine: mask without image"]
+    assert acts["zero.jpg"] == ["quarantine: zero-byte file"]
+    assert acts["zero.png"][0].startswith("quarantine: its image is broken")
+    assert "truncated" in acts["truncated.jpg"][0]
+    assert "size mismatch" in acts["mismatch.jpg"][0] and "size mismatch" in acts["mismatch.png"][0]
+    assert "3-channel" in acts["rgb.png"][0]
+    assert "JPG mask" in acts["jpegmask.jpg"][0]
+    for name in ("orphan_image.jpg", "zero.jpg", "truncated.jpg", "mismatch.jpg"):
+        assert (quarantine / "Concrete/Positive/Images" / name).is_file(), name
+    assert not (base / "Positive/Images/zero.jpg").exists()
+
+    converted = np.asarray(Image.open(base / "Positive/Masks/rgb.png"))
+    assert converted.ndim == 2 and set(np.unique(converted)) <= {0, 255}
+    assert (base / "Positive/Masks/jpegmask.png").is_file() and not (base / "Positive/Masks/jpegmask.jpg").exists()
+    assert (quarantine / "Concrete/Positive/Masks/jpegmask.jpg").is_file()
+
+    flags = {Path(f.path).name: f.reason for f in report.flags}
+    assert flags["empty.png"] == "empty mask in a Positive folder"
+    assert "far above the dataset norm" in flags["huge.png"]
+    assert "same image" in flags["dup.jpg"] and "same image" in flags["p1.jpg"]
+
+    manifest = (root / "manifest.csv").read_text().splitlines()
+    assert manifest[0] == "image,mask,split,label,width,height,crack_fraction,sha256"
+    # 6 positives + 3 negatives + the duplicate (flagged, kept) + rgb, jpegmask, empty, huge (kept)
+    assert len(manifest) - 1 == report.pairs == 6 + 3 + 1 + 4
+    saved = json.loads((root / "fix-report.json").read_text())
+    assert saved["counts"]["rename_folder"] == 1 and saved["counts"]["convert_mask"] == report.counts["convert_mask"]
+    assert "reason" in (quarantine / "reasons.csv").read_text().splitlines()[0]
+
+
+def test_nothing_is_lost(tmp_path):
+    root = make_kaggle(tmp_path / "ds")
+    before = snapshot(root)
+    report = fix_dataset(FixConfig(root))
+    after = snapshot(root, Path(report.quarantine))
+    renamed = {k.replace("Negative/Mask/", "Negative/Masks/"): v for k, v in before.items()}
+    for path, digest in renamed.items():
+        assert after.get(path) == digest or after.get(path.replace("Negative/Masks/", "Negative/Mask/")) == digest, path
+
+
+def test_second_run_changes_nothing(tmp_path):
+    root = make_kaggle(tmp_path / "ds")
+    fix_dataset(FixConfig(root))
+    before = snapshot(root, tmp_path / "ds.quarantine")
+    again = fix_dataset(FixConfig(root))
+    assert again.actions == [] and again.counts["quarantine"] == 0
+    after = snapshot(root, tmp_path / "ds.quarantine")
+    assert json.loads((root / "fix-report.json").read_text())["actions"] == []
+    before.pop("fix-report.json"), after.pop("fix-report.json")  # the report describes the latest run
+    assert after == before
+
+
+def test_dry_run_touches_nothing(tmp_path):
+    root = make_kaggle(tmp_path / "ds")
+    before = snapshot(root)
+    report = fix_dataset(FixConfig(root, dry_run=True))
+    assert snapshot(root) == before
+    assert not (tmp_path / "ds.quarantine").exists()
+    real = fix_dataset(FixConfig(root))
+    # a dry run names files where they are now, i.e. still under the misnamed Negative/Mask
+    planned = [(a.kind, a.path.replace("Negative/Mask/", "Negative/Masks/")) for a in report.actions]
+    assert planned == [(a.kind, a.path) for a in real.actions]
+
+
+def test_clean_dataset_needs_no_action(tmp_path):
+    root = make_kaggle(tmp_path / "ds", defects=False)
+    report = fix_dataset(FixConfig(root))
+    assert report.counts["quarantine"] == 0 and report.counts["convert_mask"] == 3  # the JPEG negative masks
+
+
+def test_layout_detection(tmp_path):
+    assert detect_layout(make_kaggle(tmp_path / "k", defects=False)) == "kaggle"
+    folders = tmp_path / "f"
+    from tests.conftest import save_pair
+    save_pair(folders / "images/a.png", folders / "masks/a.png", seed=1)
+    assert detect_layout(folders) == "folders"
+    assert len(read_pairs(folders).annotated) == 1
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk/file.txt").write_text("x")
+    with pytest.raises(CracksError, match="no known dataset layout"):
+        detect_layout(tmp_path / "junk")
+    with pytest.raises(CracksError, match="unknown layout"):
+        detect_layout(folders, "nonsense")
+
+
+def test_real_crackforest(shared_data):
+    scan = read_pairs(shared_data / "crackforest")
+    assert scan.layout == "crackforest"
+    assert len(scan.annotated) == 118 and len(scan.unannotated) == 37
+    assert all(p.label == "unannotated" for p in scan.unannotated)
+    from cracks.data.masks import read_mask
+    mask = read_mask(scan.annotated[0].mask)
+    assert mask.shape == (320, 480) and 0 < mask.mean() < 0.2
+
+
+def test_real_deepcrack_valid(shared_data):
+    scan = read_pairs(shared_data / "deepcrack")
+    assert len([p for p in scan.annotated if p.split == "valid"]) == 253
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cracks.cli", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("make,problem", [
+    (lambda p: p / "missing", "no such file or directory"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "empty folder"),
+    (lambda p: ((p / "junk").mkdir(), (p / "junk/a.txt").write_text("x")) and p / "junk", "no known dataset layout"),
+])
+def test_cli_bad_input_one_line_error(tmp_path, make, problem):
+    path = make(tmp_path)
+    result = cli("fix", str(path))
+    assert result.returncode != 0
+    lines = [l for l in result.stderr.strip().splitlines() if l.strip()]
+    assert len(lines) == 1 and str(path) in lines[0] and problem in lines[0]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads everything: permissions cannot be denied")
+def test_cli_unreadable_folder(tmp_path):
+    root = make_kaggle(tmp_path / "ds", defects=False)
+    root.chmod(0)
+    try:
+        result = cli("fix", str(root))
+    finally:
+        root.chmod(0o755)
+    assert result.returncode != 0 and "permission denied" in result.stderr
+
+
+def test_cli_unknown_layout(tmp_path):
+    root = make_kaggle(tmp_path / "ds", defects=False)
+    result = cli("fix", str(root), "--layout", "nope")
+    assert result.returncode == 2 and "unknown layout 'nope'" in result.stderr
+
+
+def test_cli_summary(tmp_path):
+    root = make_kaggle(tmp_path / "ds")
+    result = cli("fix", str(root), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "rename_folder" in result.stdout and "would quarantine" in result.stdout

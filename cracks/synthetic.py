@@ -35,18 +35,28 @@ def texture(height: int, width: int, rng: np.random.Generator, mean: float = 150
 
 
 def polyline_distance(shape: tuple[int, int], points: np.ndarray, margin: float) -> np.ndarray:
-    """Distance from every pixel centre to the polyline, computed only near it (inf elsewhere)."""
+    """Distance from every pixel centre to the polyline, computed only near it (inf elsewhere).
+
+    The ends are cut flat (butt caps): pixels beyond the first and last vertex are not part of
+    the crack, so the rendered crack's length is exactly the centerline length.
+    """
     height, width = shape
     dist = np.full(shape, np.inf, np.float32)
-    for (x0, y0), (x1, y1) in zip(points[:-1], points[1:]):
+    last = len(points) - 2
+    for i, ((x0, y0), (x1, y1)) in enumerate(zip(points[:-1], points[1:])):
         c0, c1 = int(max(0, np.floor(min(x0, x1) - margin))), int(min(width, np.ceil(max(x0, x1) + margin) + 1))
         r0, r1 = int(max(0, np.floor(min(y0, y1) - margin))), int(min(height, np.ceil(max(y0, y1) + margin) + 1))
         if c0 >= c1 or r0 >= r1:
             continue
         yy, xx = np.mgrid[r0:r1, c0:c1].astype(np.float32)
         dx, dy = x1 - x0, y1 - y0
-        t = np.clip(((xx - x0) * dx + (yy - y0) * dy) / max(dx * dx + dy * dy, 1e-9), 0, 1)
+        raw = ((xx - x0) * dx + (yy - y0) * dy) / max(dx * dx + dy * dy, 1e-9)
+        t = np.clip(raw, 0, 1)
         d = np.hypot(xx - (x0 + t * dx), yy - (y0 + t * dy))
+        if i == 0:
+            d[raw < 0] = np.inf
+        if i == last:
+            d[raw > 1] = np.inf
         dist[r0:r1, c0:c1] = np.minimum(dist[r0:r1, c0:c1], d)
     return dist
 

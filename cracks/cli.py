@@ -143,6 +143,42 @@ def experiment(
     print(f"table: {result.table_path}")
 
 
+@app.command()
+def inspect(
+    inputs: Annotated[list[Path], typer.Argument(help="GeoTIFF orthophotos or JPEG/PNG photos.")],
+    out: Annotated[Path, typer.Option(help="Output folder; one subfolder per input.")] = Path("inspections"),
+    model: Annotated[Optional[Path], typer.Option(help="Model artifact folder (default: the shipped model).")] = None,
+    tile: int = 512,
+    overlap: int = 64,
+    batch_size: int = 4,
+    gsd_mm: Annotated[Optional[float], typer.Option(help="Ground sample distance in mm/px for inputs without georeferencing.")] = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Decision threshold (default: the model's tuned one).")] = None,
+    truth: Annotated[Optional[Path], typer.Option(help="Ground-truth mask to score the result against.")] = None,
+    road_axis_deg: Annotated[Optional[float], typer.Option(help="Road direction, degrees from the raster x axis (default: its longer side).")] = None,
+    threads: Optional[int] = None,
+    device: str = "auto",
+) -> None:
+    """Tile, segment, stitch and measure orthophotos; write mask.tif, GeoJSON, GeoPackage, summary and PDF."""
+    from cracks.config import DEFAULT_MODEL_DIR, InspectConfig
+    from cracks.inspection import inspect_all
+
+    config = InspectConfig(inputs=list(inputs), out=out, model=model or DEFAULT_MODEL_DIR, tile=tile, overlap=overlap,
+                           batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=truth,
+                           road_axis_deg=road_axis_deg, threads=threads, device=device)
+    results = run_safely(inspect_all, config)
+    for r in results:
+        if r.ok:
+            s = r.summary
+            length = f"{s['total_length_m']:.2f} m" if s["total_length_m"] is not None else f"{s['total_length_px']:.0f} px"
+            print(f"{r.site}: {s['n_cracks']} cracks, {length}, condition {s['condition']['rating']} -> {r.out_dir}")
+            for name, path in r.outputs.items():
+                print(f"  {name:8} {path}")
+        else:
+            console.print(f"[bold red]error:[/] {r.error}", highlight=False, soft_wrap=True)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     logging.basicConfig(level=logging.WARNING)
     app()

@@ -157,7 +157,7 @@ def measure_cracks(
     """One :class:`Crack` per connected crack region, and the region label image.
 
     ``pixel_size_m`` converts to real units (``None``: pixel units only, metric fields empty).
-    ``probability`` (0-1 floats, same shape) gives sub-pixel mean widths.
+    ``probability`` (0-1 floats, or uint8 0-255, same shape) gives sub-pixel mean widths.
     """
     labels, _ = ndimage.label(binary, structure=np.ones((3, 3), bool))
     if road_axis_deg is None:
@@ -170,7 +170,9 @@ def measure_cracks(
         soft = None
         if probability is not None:
             grown = ndimage.binary_dilation(region_mask, iterations=1)
-            soft = np.where(grown, probability[region], 0.0)
+            crop = probability[region]
+            crop = crop.astype(np.float32) / 255 if crop.dtype == np.uint8 else crop
+            soft = np.where(grown, crop, 0.0)
         measured = measure_region(region_mask, (region[0].start, region[1].start), soft, prune_px)
         if measured is None or measured["length_px"] < min_length_px:
             continue

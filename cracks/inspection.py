@@ -1,0 +1,241 @@
+"""Inspecting orthophotos: plan -> segment -> measure -> export -> report, one site at a time.
+
+Each stage is a plain function over explicit data, so the CLI runs them in sequence and the
+Prefect flow wraps the same functions as tasks. Per input ``DIR/<stem>/`` receives ``mask.tif``
+(COG of crack probability), ``cracks.geojson``, ``cracks.gpkg``, ``summary.json`` and
+``report.pdf``. A failing input is reported and skipped; the others are still processed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.crs import CRS
+
+import cracks
+from cracks.atomic import write_json
+from cracks.config import InspectConfig
+from cracks.errors import CracksError
+from cracks.measure import SEVERITY_NAMES, Crack, measure_cracks
+from cracks.models import artifact
+from cracks.models.artifact import LoadedModel
+from cracks.models.predict import pick_device
+from cracks.segment import Predictor, TilePrediction, file_sha256, run_key, segment_raster
+from cracks.training.metrics import Scores, counts
+from reports.condition import rate_condition
+from tiling.raster import RasterInfo, open_raster
+from tiling.windows import WindowGrid, plan_windows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SitePlan:
+    info: RasterInfo
+    grid: WindowGrid
+    out_dir: Path
+    key: str
+    input_sha256: str
+    threshold: float
+
+    @property
+    def site(self) -> str:
+        return self.info.path.stem
+
+    @property
+    def mask_path(self) -> Path:
+        return self.out_dir / "mask.tif"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.out_dir / ".work"
+
+
+@dataclass
+class SiteMeasurement:
+    cracks: list[Crack]
+    labels: np.ndarray
+    valid: np.ndarray
+    binary: np.ndarray
+    analysed_pixels: int
+    truth_scores: dict[str, float] | None = None
+
+
+@dataclass
+class SiteResult:
+    input: Path
+    site: str
+    out_dir: Path | None = None
+    outputs: dict[str, Path] = field(default_factory=dict)
+    summary: dict | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def load_model(config: InspectConfig) -> LoadedModel:
+    if not Path(config.model).exists():
+        raise CracksError(config.model, "no such model folder (train one with `cracks train`, or use the shipped models/default)")
+    return artifact.load(config.model, device=pick_device(config.device))
+
+
+def plan_site(path: Path, config: InspectConfig, model: LoadedModel) -> SitePlan:
+    info = open_raster(path, config.gsd_mm)
+    if not info.georeferenced:
+        units = f"{config.gsd_mm} mm per pixel from --gsd-mm" if config.gsd_mm else "pixel units"
+        warnings.warn(f"{path}: no CRS or transform; results in {units}", stacklevel=2)
+    grid = plan_windows(info.width, info.height, config.tile, config.overlap)
+    sha = file_sha256(info.path)
+    threshold = config.threshold if config.threshold is not None else model.meta.threshold
+    return SitePlan(info, grid, Path(config.out) / path.stem, run_key(sha, model, grid), sha, threshold)
+
+
+def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
+                 progress: bool = True) -> Path:
+    return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows, progress)
+
+
+def read_truth(path: Path, shape: tuple[int, int]) -> np.ndarray:
+    with rasterio.open(path) as src:
+        truth = src.read(1) > 127
+    if truth.shape != shape:
+        raise CracksError(path, f"ground truth is {truth.shape[1]}x{truth.shape[0]}, the raster {shape[1]}x{shape[0]}")
+    return truth
+
+
+def measure_site(plan: SitePlan, config: InspectConfig) -> SiteMeasurement:
+    with rasterio.open(plan.mask_path) as src:
+        probability = src.read(1)
+        valid = src.dataset_mask() > 0
+    binary = (probability >= round(plan.threshold * 255)) & valid
+    pixel = plan.info.pixel_size_m
+    prune_px = config.prune_mm / 1000 / pixel if (config.prune_mm and pixel) else 5.0
+    found, labels = measure_cracks(binary, pixel, probability=probability, prune_px=prune_px,
+                                   min_length_px=config.min_length_px, road_axis_deg=config.road_axis_deg,
+                                   severity_mm=tuple(config.severity_mm))
+    measurement = SiteMeasurement(found, labels, valid, binary, int(np.count_nonzero(valid)))
+    if config.truth:
+        truth = read_truth(Path(config.truth), binary.shape) & valid
+        tp, fp, fn = counts(binary, truth)
+        s = Scores.from_counts(tp, fp, fn)
+        measurement.truth_scores = {"dice": s.dice, "iou": s.iou, "precision": s.precision, "recall": s.recall,
+                                    "truth": str(config.truth)}
+    return measurement
+
+
+def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedModel, config: InspectConfig,
+                   seconds: float) -> dict:
+    info, found = plan.info, measurement.cracks
+    pixel = info.pixel_size_m
+    area_m2 = measurement.analysed_pixels * pixel * pixel if pixel else None
+    by_severity = {name: {"count": 0, "length_m": 0.0} for name in (*SEVERITY_NAMES, "unknown")}
+    for c in found:
+        by_severity[c.severity]["count"] += 1
+        by_severity[c.severity]["length_m"] += c.length_m or 0.0
+    if pixel:
+        by_severity.pop("unknown")
+    total_m = sum(c.length_m for c in found) if pixel else None
+    density = total_m / area_m2 if (pixel and area_m2) else None
+    crs = None
+    if info.crs_wkt:
+        crs = f"EPSG:{info.epsg}" if info.epsg else info.crs_wkt
+    return {
+        "site": config.site_name or plan.site,
+        "input": str(info.path),
+        "input_sha256": plan.input_sha256,
+        "crs": crs,
+        "georeferenced": info.georeferenced,
+        "units": info.units,
+        "gsd_m": pixel,
+        "width_px": info.width,
+        "height_px": info.height,
+        "analysed_area_m2": area_m2,
+        "analysed_area_px": measurement.analysed_pixels,
+        "n_cracks": len(found),
+        "total_length_m": total_m,
+        "total_length_px": float(sum(c.length_px for c in found)),
+        "density_m_per_m2": density,
+        "max_width_mm": max((c.width_max_mm for c in found), default=0.0) if pixel else None,
+        "max_width_px": max((c.width_max_px for c in found), default=0.0),
+        "by_severity": by_severity,
+        "condition": rate_condition(by_severity, density),
+        "truth": measurement.truth_scores,
+        "model": {"path": str(model.path), "arch": model.meta.arch, "encoder": model.meta.encoder,
+                  "threshold": plan.threshold, "trained": model.meta.created,
+                  "valid_metrics": model.meta.metrics.get("valid", {})},
+        "processing": {"tile": plan.grid.tile, "overlap": plan.grid.overlap, "windows": plan.grid.n_windows,
+                       "seconds": round(seconds, 2), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                       "package_version": cracks.__version__, "severity_limits_mm": list(config.severity_mm)},
+    }
+
+
+def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> dict[str, Path]:
+    from reports import vector
+
+    info = plan.info
+    crs = CRS.from_wkt(info.crs_wkt) if info.georeferenced else None
+    lines = vector.centerlines_frame(measurement.cracks, info.transform, crs)
+    polygons = vector.polygons_frame(measurement.labels, measurement.cracks, info.transform, crs)
+    import geopandas as gpd
+
+    site = gpd.GeoDataFrame(
+        [{"site": summary["site"], "n_cracks": summary["n_cracks"], "total_length_m": summary["total_length_m"],
+          "density_m_per_m2": summary["density_m_per_m2"], "condition": summary["condition"]["rating"],
+          "geometry": vector.footprint(measurement.valid, info.transform)}],
+        geometry="geometry", crs=crs)
+    outputs = {
+        "mask": plan.mask_path,
+        "geojson": vector.write_geojson(lines, plan.out_dir / "cracks.geojson", info.georeferenced),
+        "gpkg": vector.write_geopackage({"centerlines": lines, "crack_polygons": polygons, "site": site},
+                                        plan.out_dir / "cracks.gpkg"),
+    }
+    return outputs
+
+
+def report_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> Path:
+    from reports.pdf import write_report
+
+    return write_report(plan.info, measurement, summary, plan.out_dir / "report.pdf")
+
+
+def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predictor: Callable | None = None,
+                 progress: bool = True) -> SiteResult:
+    started = time.monotonic()
+    plan = plan_site(Path(path), config, model)
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    predictor = predictor or Predictor(model, config.batch_size, config.threads)
+    segment_site(plan, predictor, progress=progress)
+    measurement = measure_site(plan, config)
+    summary = summarize_site(plan, measurement, model, config, time.monotonic() - started)
+    outputs = export_site(plan, measurement, summary)
+    outputs["summary"] = plan.out_dir / "summary.json"
+    outputs["report"] = plan.out_dir / "report.pdf"
+    summary["outputs"] = {k: v.name for k, v in outputs.items()}
+    write_json(outputs["summary"], summary)
+    report_site(plan, measurement, summary)
+    return SiteResult(Path(path), plan.site, plan.out_dir, outputs, summary, seconds=time.monotonic() - started)
+
+
+def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult]:
+    """Inspect every input; a bad input becomes a failed result, never a stopped run."""
+    model = load_model(config)
+    predictor = Predictor(model, config.batch_size, config.threads)
+    results = []
+    for path in config.inputs:
+        try:
+            results.append(inspect_site(Path(path), config, model, predictor, progress))
+        except CracksError as exc:
+            log.error("%s", exc)
+            results.append(SiteResult(Path(path), Path(path).stem, error=str(exc)))
+    return results

@@ -1,0 +1,196 @@
+"""Segmenting a raster tile by tile into a Cloud-Optimized GeoTIFF of crack probability.
+
+Resumable: each finished band of rows is saved to the work folder, and the stitcher's carry
+with the number of finished grid rows goes into one atomically written state file. A run that
+is killed and started again with the same input, model and tiling continues from the last
+finished grid row; finished tiles are never recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+import torch
+from rasterio.windows import Window
+from tqdm import tqdm
+
+from cracks.atomic import atomic_path
+from cracks.models.artifact import LoadedModel
+from cracks.models.predict import predict_probabilities
+from tiling.raster import RasterInfo, read_window
+from tiling.stitch import RowStitcher
+from tiling.windows import WindowGrid
+
+log = logging.getLogger(__name__)
+STATE = "state.npz"
+
+
+@dataclass
+class TilePrediction:
+    window: Window
+    probability: np.ndarray | None  # None: the window had no valid pixels and was skipped
+    valid: np.ndarray
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_key(input_sha256: str, model: LoadedModel, grid: WindowGrid) -> str:
+    """Identifies a segmentation: same input bytes, model and tiling give the same probabilities."""
+    model_json = (model.path / "model.json").read_bytes() if model.path else b""
+    text = f"{input_sha256}|{hashlib.sha256(model_json).hexdigest()}|{grid.tile}|{grid.overlap}|{grid.width}x{grid.height}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Predictor:
+    """Batches tiles through a model. Kept separate so flows can run it on other workers."""
+
+    def __init__(self, model: LoadedModel, batch_size: int = 4, threads: int | None = None):
+        self.model = model
+        self.batch_size = batch_size
+        if threads:
+            torch.set_num_threads(threads)
+
+    def __call__(self, tiles: list[np.ndarray]) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for i in range(0, len(tiles), self.batch_size):
+            batch = np.stack(tiles[i : i + self.batch_size])
+            out.extend(predict_probabilities(self.model.model, batch, self.model.meta.normalization))
+        return out
+
+
+def segment_row(info: RasterInfo, grid: WindowGrid, row: int, predictor: Callable[[list[np.ndarray]], list[np.ndarray]]) -> list[TilePrediction]:
+    """Read and segment the windows of one grid row; all-nodata windows are skipped."""
+    results: list[TilePrediction] = []
+    with rasterio.open(info.path) as src:
+        reads = [(w, *read_window(src, info, w)) for w in grid.row(row)]
+    todo = [(w, rgb, valid) for w, rgb, valid in reads if valid.any()]
+    probabilities = iter(predictor([rgb for _, rgb, _ in todo])) if todo else iter(())
+    for window, _, valid in reads:
+        results.append(TilePrediction(window, next(probabilities) if valid.any() else None, valid))
+    return results
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with atomic_path(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def _load_state(work: Path, key: str) -> dict | None:
+    state_path = work / STATE
+    if not state_path.is_file():
+        return None
+    try:
+        with np.load(state_path) as data:
+            state = {k: data[k] for k in data.files}
+    except (OSError, ValueError):
+        return None
+    return state if str(state["key"]) == key else None
+
+
+def _write_cog(info: RasterInfo, grid: WindowGrid, work: Path, target: Path, key: str) -> None:
+    """Assemble the finished bands into a tiled GeoTIFF, then copy it as a COG (atomically)."""
+    profile = {
+        "driver": "GTiff", "width": info.width, "height": info.height, "count": 1, "dtype": "uint8",
+        "tiled": True, "blockxsize": 256, "blockysize": 256,
+    }
+    if info.georeferenced:
+        profile.update(crs=rasterio.CRS.from_wkt(info.crs_wkt), transform=info.transform)
+    assembled = work / "assembled.tif"
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        with rasterio.open(assembled, "w", **profile) as dst:
+            for band_file in sorted(work.glob("band_*.npz")):
+                with np.load(band_file) as band:
+                    y0, probability, valid = int(band["y0"]), band["probability"], band["valid"]
+                window = Window(0, y0, info.width, probability.shape[0])
+                dst.write(probability, 1, window=window)
+                dst.write_mask((valid * 255).astype(np.uint8), window=window)
+            dst.update_tags(crack_probability="uint8 0-255 = probability 0-1; masked where the input has no data",
+                            cracks_run_key=key, source=info.path.name)
+        with atomic_path(target) as tmp:
+            rasterio.shutil.copy(assembled, tmp, driver="COG", compress="DEFLATE", blocksize=512,
+                                 overview_resampling="average")
+    assembled.unlink()
+
+
+def mask_is_current(target: Path, key: str) -> bool:
+    if not target.is_file():
+        return False
+    try:
+        with rasterio.open(target) as src:
+            return src.tags().get("cracks_run_key") == key
+    except rasterio.errors.RasterioIOError:
+        return False
+
+
+def segment_raster(
+    info: RasterInfo,
+    grid: WindowGrid,
+    key: str,
+    predictor: Callable[[list[np.ndarray]], list[np.ndarray]],
+    target: Path,
+    work: Path,
+    rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
+    progress: bool = True,
+) -> Path:
+    """Write ``target`` (COG, uint8 probability) for ``info``; resume from ``work`` if possible.
+
+    ``rows`` maps the grid rows still to do to their predictions, in order; by default they
+    are computed here with ``predictor``. Flows pass a function that runs them on workers.
+    """
+    if mask_is_current(target, key):
+        log.info("%s: probability mask is current, not recomputed", target)
+        return target
+    work.mkdir(parents=True, exist_ok=True)
+    stitcher = RowStitcher(info.width, grid.tile_height(), grid.overlap)
+    state = _load_state(work, key)
+    start = 0
+    if state is not None:
+        start = int(state["rows_done"])
+        stitcher.restore(state)
+        total = len(grid.row_starts)
+        message = f"resuming at grid row {start + 1} of {total}" if start < total else "all tiles done, assembling the mask"
+        log.info("%s: %s", info.path.name, message)
+        print(f"{info.path.name}: {message} (from {work})", flush=True)
+    else:
+        for stale in work.glob("band_*.npz"):
+            stale.unlink()
+    todo = list(range(start, len(grid.row_starts)))
+    if rows is None:
+        def rows(indices: list[int]) -> Iterator[list[TilePrediction]]:
+            for r in indices:
+                yield segment_row(info, grid, r, predictor)
+
+    bar = tqdm(total=len(grid.row_starts), initial=start, desc=f"segment {info.path.name}", unit="row",
+               disable=not progress, leave=False)
+    for r, predictions in zip(todo, rows(todo)):
+        for tile in predictions:
+            if tile.probability is None:
+                stitcher.mark_valid(tile.window, tile.valid)
+            else:
+                stitcher.add(tile.window, tile.probability, tile.valid)
+        finished = stitcher.finish(grid.next_row_start(r))
+        if finished.probability.size:
+            _save_npz(work / f"band_{finished.y0:09d}.npz", y0=np.array(finished.y0),
+                      probability=finished.probability, valid=finished.valid)
+        _save_npz(work / STATE, key=np.array(key), rows_done=np.array(r + 1), **stitcher.carry())
+        bar.update(1)
+    bar.close()
+    _write_cog(info, grid, work, target, key)
+    shutil.rmtree(work, ignore_errors=True)
+    return target

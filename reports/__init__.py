@@ -1,0 +1,1 @@
+"""Outputs for people and GIS: vector layers, site summaries, PDF condition reports."""

@@ -1,0 +1,228 @@
+"""The per-site PDF condition report (reportlab for layout, matplotlib for figures).
+
+Page 1: what was inspected and with what, the condition rating and why, the overview map
+(orthophoto, cracks coloured by severity, scale bar and north arrow when georeferenced) and the
+summary figures. Page 2: width histogram, length by severity, the widest and longest cracks
+with coordinates, and the processing details an engineer needs to sign off or reproduce it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import rasterio
+from matplotlib.collections import LineCollection
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from cracks.atomic import atomic_path
+from cracks.measure import SEVERITY_NAMES
+
+SEVERITY_COLOURS = {"hairline": "#2c7bb6", "fine": "#fdae61", "medium": "#f46d43", "wide": "#a50026", "unknown": "#7b3294"}
+RATING_COLOURS = {"good": "#1a9641", "fair": "#e6a100", "poor": "#d7191c", "unrated": "#777777"}
+STYLES = getSampleStyleSheet()
+SMALL = ParagraphStyle("small", parent=STYLES["BodyText"], fontSize=8, leading=10)
+TABLE_STYLE = TableStyle([
+    ("FONT", (0, 0), (-1, -1), "Helvetica", 8.5),
+    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8.5),
+    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+])
+
+
+def _fmt(value, digits: int = 2, unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}{unit}"
+    return f"{value}{unit}"
+
+
+def _figure(fig) -> io.BytesIO:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    buffer.seek(0)
+    return buffer
+
+
+def _nice_length(target: float) -> float:
+    exponent = 10 ** math.floor(math.log10(target))
+    return max(m * exponent for m in (1, 2, 5) if m * exponent <= target)
+
+
+def overview_map(info, measurement, max_side: int = 1400) -> io.BytesIO:
+    step = max(1, math.ceil(max(info.width, info.height) / max_side))
+    with rasterio.open(info.path) as src:
+        shape = (max(1, info.height // step), max(1, info.width // step))
+        data = src.read(info.rgb_bands, out_shape=(3, *shape))
+    image = np.moveaxis(np.clip(data.astype(np.float32) * info.scale, 0, 255).astype(np.uint8), 0, -1)
+    fig, ax = plt.subplots(figsize=(7.2, 7.2 * info.height / info.width if info.width >= info.height else 6.0))
+    ax.imshow(image, extent=(0, info.width, info.height, 0), interpolation="bilinear")
+    for severity in (*SEVERITY_NAMES, "unknown"):
+        segments = [p[:, ::-1] + 0.5 for c in measurement.cracks if c.severity == severity for p in c.paths]
+        if segments:
+            ax.add_collection(LineCollection(segments, colors=SEVERITY_COLOURS[severity], linewidths=1.6, label=severity))
+    ax.set_xlim(0, info.width)
+    ax.set_ylim(info.height, 0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if info.pixel_size_m:
+        bar_m = _nice_length(info.width * info.pixel_size_m / 5)
+        bar_px = bar_m / info.pixel_size_m
+        x0, y0 = info.width * 0.04, info.height * 0.95
+        ax.plot([x0, x0 + bar_px], [y0, y0], color="black", linewidth=4, solid_capstyle="butt")
+        ax.plot([x0, x0 + bar_px], [y0, y0], color="white", linewidth=2, solid_capstyle="butt")
+        label = f"{bar_m:g} m" if bar_m >= 1 else f"{bar_m * 100:g} cm"
+        ax.text(x0 + bar_px / 2, y0 - info.height * 0.015, label, ha="center", va="bottom", fontsize=9,
+                color="black", bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+    if info.georeferenced:
+        ax.annotate("N", xy=(0.94, 0.95), xytext=(0.94, 0.83), xycoords="axes fraction", ha="center", va="center",
+                    fontsize=12, fontweight="bold",
+                    arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 2},
+                    bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
+    if measurement.cracks:
+        ax.legend(loc="upper left", fontsize=8, framealpha=0.8, title="severity", title_fontsize=8)
+    return _figure(fig)
+
+
+def charts(measurement, summary) -> io.BytesIO:
+    metric = summary["gsd_m"] is not None
+    widths = [c.width_p95_mm if metric else c.width_p95_px for c in measurement.cracks]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.4, 2.6))
+    if widths:
+        left.hist(widths, bins=min(20, max(5, len(widths))), color="#555555", edgecolor="white")
+    if metric:
+        for limit in summary["processing"]["severity_limits_mm"]:
+            left.axvline(limit, color="#d7191c", linestyle="--", linewidth=0.8)
+    left.set_xlabel("crack width, 95th percentile (" + ("mm" if metric else "px") + ")")
+    left.set_ylabel("cracks")
+    left.set_title("Width distribution", fontsize=9)
+    names = [n for n in summary["by_severity"]]
+    lengths = [summary["by_severity"][n]["length_m"] for n in names] if metric else [
+        sum(c.length_px for c in measurement.cracks if c.severity == n) for n in names]
+    right.bar(names, lengths, color=[SEVERITY_COLOURS[n] for n in names])
+    right.set_ylabel("length (" + ("m" if metric else "px") + ")")
+    right.set_title("Crack length by severity", fontsize=9)
+    for ax in (left, right):
+        ax.tick_params(labelsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return _figure(fig)
+
+
+def _crack_rows(info, cracks, key, n=8) -> list[list[str]]:
+    metric = info.pixel_size_m is not None
+    rows = [["id", "length", "mean width", "p95 width", "severity", "orientation", "x", "y"]]
+    for c in sorted(cracks, key=key, reverse=True)[:n]:
+        path = max(c.paths, key=len)
+        row, col = path[len(path) // 2]
+        x, y = info.transform * (col + 0.5, row + 0.5)
+        length = f"{c.length_m:.2f} m" if metric else f"{c.length_px:.0f} px"
+        mean = f"{c.width_mean_mm:.2f} mm" if metric else f"{c.width_mean_px:.1f} px"
+        p95 = f"{c.width_p95_mm:.2f} mm" if metric else f"{c.width_p95_px:.1f} px"
+        rows.append([str(c.crack_id), length, mean, p95, c.severity, f"{c.orientation_class} ({round(c.orientation_deg) % 180}°)",
+                     f"{x:,.2f}", f"{y:,.2f}"])
+    return rows
+
+
+def _on_page(canvas, doc, site: str, date: str) -> None:
+    canvas.saveState()
+    canvas.setFont("Helvetica", 7.5)
+    canvas.setFillColor(colors.grey)
+    canvas.drawString(15 * mm, 10 * mm, f"Crack condition report · {site} · {date}")
+    canvas.drawRightString(195 * mm, 10 * mm, f"page {doc.page}")
+    canvas.restoreState()
+
+
+def write_report(info, measurement, summary: dict, target: Path) -> Path:
+    metric = summary["gsd_m"] is not None
+    date = summary["processing"]["date"][:10]
+    condition = summary["condition"]
+    story = [
+        Paragraph(f"Crack condition report: {summary['site']}", STYLES["Title"]),
+        Paragraph(f"Inspection date {date} · input <i>{info.path.name}</i>", STYLES["BodyText"]),
+        Spacer(1, 3 * mm),
+    ]
+    rating = Table([[f"Condition: {condition['rating'].upper()}"], [Paragraph(condition["rule"], SMALL)]],
+                   colWidths=[180 * mm])
+    rating.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(RATING_COLOURS[condition["rating"]])),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white), ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 13),
+        ("BOX", (0, 0), (-1, -1), 0.5, colors.grey),
+    ]))
+    story += [rating, Spacer(1, 3 * mm)]
+    if not info.georeferenced:
+        story.append(Paragraph(
+            "<b>Not georeferenced:</b> the input has no CRS or transform. Coordinates are pixel columns and rows"
+            + (f"; lengths and widths use the given ground sample distance ({summary['gsd_m'] * 1000:g} mm/px)." if metric
+               else "; lengths and widths are in pixels and no condition rating is possible."), SMALL))
+    width_in = 180 * mm
+    height = width_in * min(info.height / info.width, 1.1)
+    story += [Image(overview_map(info, measurement), width=width_in if info.height <= info.width * 1.1 else height / (info.height / info.width),
+                    height=height), Spacer(1, 2 * mm)]
+    length_unit = "m" if metric else "px"
+    facts = [
+        ["Figure", "Value"],
+        ["Cracks", str(summary["n_cracks"])],
+        ["Total crack length", _fmt(summary["total_length_m"] if metric else summary["total_length_px"], 2, f" {length_unit}")],
+        ["Analysed area (valid pixels)", _fmt(summary["analysed_area_m2"], 2, " m²") if metric else f"{summary['analysed_area_px']:,} px"],
+        ["Crack density", _fmt(summary["density_m_per_m2"], 3, " m/m²")],
+        ["Widest crack (max)", _fmt(summary["max_width_mm"], 2, " mm") if metric else _fmt(summary["max_width_px"], 1, " px")],
+    ]
+    severity = [["Severity", "Cracks", "Length"]] + [
+        [name, str(v["count"]), _fmt(v["length_m"], 2, " m") if metric else "n/a"] for name, v in summary["by_severity"].items()]
+    tables = Table([[Table(facts, style=TABLE_STYLE, colWidths=[50 * mm, 35 * mm]),
+                     Table(severity, style=TABLE_STYLE, colWidths=[30 * mm, 20 * mm, 30 * mm])]],
+                   colWidths=[92 * mm, 88 * mm])
+    story += [KeepTogether([Paragraph("Summary", STYLES["Heading2"]), tables])]
+    if summary.get("truth"):
+        t = summary["truth"]
+        story.append(Paragraph(
+            f"<b>Check against ground truth</b> ({Path(t['truth']).name}): Dice {t['dice']:.3f}, IoU {t['iou']:.3f}, "
+            f"precision {t['precision']:.3f}, recall {t['recall']:.3f} (pixel-wise, valid area).", STYLES["BodyText"]))
+    story += [PageBreak(), Paragraph("Crack statistics", STYLES["Heading2"]), Image(charts(measurement, summary), width=180 * mm, height=63 * mm)]
+    coords = "map coordinates (" + (summary["crs"] or "") + ")" if info.georeferenced else "pixel column / row"
+    for title, key in (("Widest cracks", (lambda c: c.width_p95_px)), ("Longest cracks", (lambda c: c.length_px))):
+        if measurement.cracks:
+            story += [Paragraph(f"{title} (x, y at the crack's midpoint, {coords})", STYLES["Heading3"]),
+                      Table(_crack_rows(info, measurement.cracks, key), style=TABLE_STYLE, repeatRows=1)]
+    model = summary["model"]
+    valid = model.get("valid_metrics") or {}
+    processing = summary["processing"]
+    details = [
+        ["Detail", "Value"],
+        ["Input", f"{info.path.name} ({info.width} x {info.height} px, {info.count} bands, {info.dtype})"],
+        ["CRS / ground sample distance", f"{summary['crs'] or 'none'} / " + (f"{summary['gsd_m'] * 1000:.2f} mm per pixel" if metric else "pixels")],
+        ["Input SHA-256", summary["input_sha256"][:32] + "…"],
+        ["Model", f"{model['arch']} / {model['encoder']}, trained {model['trained'][:10]}"],
+        ["Model validation scores", f"Dice {valid.get('dice', float('nan')):.3f}, IoU {valid.get('iou', float('nan')):.3f}" if valid else "n/a"],
+        ["Decision threshold", f"{model['threshold']:.2f}"],
+        ["Tiling", f"{processing['tile']} px tiles, {processing['overlap']} px overlap, {processing['windows']} windows, blended"],
+        ["Severity classes (p95 width)", "hairline < {0} mm ≤ fine < {1} mm ≤ medium < {2} mm ≤ wide".format(*processing["severity_limits_mm"])],
+        ["Processing time", f"{processing['seconds']:.1f} s, concrete-cracks {processing['package_version']}"],
+    ]
+    story += [Paragraph("Processing details", STYLES["Heading3"]),
+              Table(details, style=TABLE_STYLE, colWidths=[50 * mm, 130 * mm]),
+              Spacer(1, 3 * mm),
+              Paragraph("Lengths follow crack centerlines (skeleton graph, spurs pruned); widths come from the distance "
+                        "transform along the centerline, mean width from crack area over length. Automated results: "
+                        "verify critical cracks on site before acting on them.", SMALL)]
+    with atomic_path(target) as tmp:
+        doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm,
+                                bottomMargin=16 * mm, title=f"Crack condition report: {summary['site']}",
+                                author="concrete-cracks")
+        page = lambda canvas, d: _on_page(canvas, d, summary["site"], date)  # noqa: E731
+        doc.build(story, onFirstPage=page, onLaterPages=page)
+    return target

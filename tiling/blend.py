@@ -1,0 +1,32 @@
+"""Blend weights that hide tile seams.
+
+A CNN sees less context near a tile's border, so its predictions there are the least reliable.
+Each tile's prediction is weighted by a ramp that rises from almost zero at the border to one
+over the overlap width; overlapping predictions are averaged by those weights. Where only one
+tile covers a pixel (the raster's edge) the weight cancels out in the normalization.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+FLOOR = 1e-3
+
+
+@lru_cache(maxsize=16)
+def blend_weights(height: int, width: int, overlap: int) -> np.ndarray:
+    """HxW float32 weights: a raised-cosine ramp over ``overlap`` pixels at every border."""
+    def ramp(n: int) -> np.ndarray:
+        w = np.ones(n, np.float32)
+        if overlap > 0:
+            k = min(overlap, n // 2)
+            edge = 0.5 - 0.5 * np.cos(np.pi * (np.arange(k, dtype=np.float32) + 0.5) / k)
+            w[:k] = edge
+            w[n - k :] = edge[::-1]
+        return np.maximum(w, FLOOR)
+
+    weights = np.outer(ramp(height), ramp(width))
+    weights.setflags(write=False)
+    return weights

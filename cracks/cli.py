@@ -90,6 +90,7 @@ def train(
     workers: int = 2,
     device: str = "auto",
     max_steps_per_epoch: Optional[int] = None,
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between resumable checkpoints.")] = 50,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/checkpoints/last.pt.")] = False,
     half: Annotated[bool, typer.Option("--half", help="Store the artifact in float16.")] = False,
     comet: bool = True,
@@ -101,6 +102,7 @@ def train(
     config = TrainConfig(data=_paths(data), out=out, layout=layout, arch=arch, encoder=encoder, pretrained=pretrained,
                          epochs=epochs, batch_size=batch_size, crop=crop, lr=lr, loss=loss, schedule=schedule,
                          seed=seed, workers=workers, device=device, max_steps_per_epoch=max_steps_per_epoch,
+                         checkpoint_every=checkpoint_every,
                          resume=resume, half_precision_artifact=half, comet=comet)
     result = run_safely(run_train, config)
     print(f"best validation dice {result.best_dice:.4f} at threshold {result.threshold:.2f}; model: {result.model_dir}")

@@ -1,0 +1,223 @@
+"""The inspection pipeline: tiling, stitching, resume, exports, reports and bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+from shapely.geometry import box
+
+from cracks.config import InspectConfig
+from cracks.inspection import SiteResult, inspect_site, measure_site, plan_site, segment_site
+from cracks.synthetic import random_walk, straight
+from tests.rasters import CountingPredictor, dark_pixel_predictor, scene, write_geotiff
+from tiling.blend import blend_weights
+from tiling.windows import plan_windows
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class FakeMeta:
+    threshold = 0.5
+    normalization = {"mean": [0.5] * 3, "std": [0.5] * 3}
+    arch, encoder, created, metrics = "oracle", None, "2026-01-01", {}
+
+
+class FakeModel:
+    """Stands in for a LoadedModel where tests use the dark-pixel predictor."""
+    meta = FakeMeta()
+    path = Path(tempfile.mkdtemp(prefix="oracle-model-"))
+    (path / "model.json").write_text('{"arch": "oracle"}')
+
+
+def run_site(path: Path, out: Path, predictor=dark_pixel_predictor, **overrides) -> SiteResult:
+    config = InspectConfig(inputs=[path], out=out, tile=overrides.pop("tile", 128), overlap=overrides.pop("overlap", 32), **overrides)
+    return inspect_site(path, config, FakeModel(), predictor, progress=False)
+
+
+@pytest.fixture
+def long_crack_site(tmp_path) -> tuple[Path, float]:
+    """A 2 mm-wide crack meandering across many 128 px tiles, at 0.5 mm per pixel."""
+    crack = random_walk(np.random.default_rng(2), (20, 150), 0.0, 560, 4.0, step=10, wiggle=0.08)
+    assert crack.points.min() > 10 and crack.points[:, 0].max() < 610 and crack.points[:, 1].max() < 290
+    image, _ = scene(300, 620, [crack])
+    return write_geotiff(tmp_path / "road.tif", image, gsd_m=0.0005), crack.length
+
+
+def test_windows_cover_raster_exactly():
+    grid = plan_windows(1000, 700, 256, 32)
+    assert grid.col_starts[-1] + 256 == 1000 and grid.row_starts[-1] + 256 == 700
+    assert all(b - a <= 256 - 32 for a, b in zip(grid.col_starts, grid.col_starts[1:]))
+    small = plan_windows(100, 80, 512, 64)
+    assert small.n_windows == 1 and small.row(0)[0].width == 100
+
+
+def test_blend_weights_ramp_to_one():
+    w = blend_weights(128, 128, 32)
+    assert w[64, 64] == 1.0 and w[0, 64] < 0.01 and w.min() > 0
+
+
+def test_crack_across_tiles_is_measured_once_whole(long_crack_site, tmp_path):
+    path, true_length_px = long_crack_site
+    result = run_site(path, tmp_path / "out")
+    s = result.summary
+    assert s["n_cracks"] == 1
+    assert s["total_length_m"] == pytest.approx(true_length_px * 0.0005, rel=0.03)
+    assert s["by_severity"]["wide"]["count"] == 1  # 2 mm wide
+    assert s["crs"] == "EPSG:32633" and s["gsd_m"] == pytest.approx(0.0005)
+
+
+def test_tiled_equals_whole_image_for_a_local_predictor(long_crack_site, tmp_path):
+    path, _ = long_crack_site
+    tiled = run_site(path, tmp_path / "tiled", tile=128, overlap=32)
+    whole = run_site(path, tmp_path / "whole", tile=1024, overlap=0)
+    with rasterio.open(tiled.outputs["mask"]) as a, rasterio.open(whole.outputs["mask"]) as b:
+        assert np.array_equal(a.read(1) > 127, b.read(1) > 127)
+
+
+def test_outputs_are_valid_gis_layers(long_crack_site, tmp_path):
+    path, _ = long_crack_site
+    result = run_site(path, tmp_path / "out")
+    out = result.out_dir
+    assert {p.name for p in out.iterdir()} == {"mask.tif", "cracks.geojson", "cracks.gpkg", "summary.json", "report.pdf"}
+    with rasterio.open(out / "mask.tif") as src:
+        assert src.crs.to_epsg() == 32633 and src.dtypes[0] == "uint8"
+        assert src.profile["tiled"] and src.overviews(1) and src.compression is not None
+        footprint = box(*src.bounds)
+        assert src.tags()["cracks_run_key"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # GDAL must open them without complaint
+        layers = {name for name, _ in pyogrio.list_layers(out / "cracks.gpkg")}
+        assert layers == {"centerlines", "crack_polygons", "site"}
+        for layer in layers:
+            frame = gpd.read_file(out / "cracks.gpkg", layer=layer, engine="pyogrio")
+            assert frame.crs.to_epsg() == 32633 and frame.geometry.is_valid.all() and len(frame)
+            assert frame.geometry.within(footprint.buffer(1e-6)).all()
+        lines = gpd.read_file(out / "cracks.geojson", engine="pyogrio")
+    assert lines.crs.to_epsg() == 4326
+    assert set(lines.columns) >= {"crack_id", "length_m", "width_mean_mm", "width_max_mm", "width_p95_mm",
+                                  "orientation_deg", "orientation_class", "type", "severity"}
+    lonlat_footprint = gpd.GeoSeries([footprint], crs=32633).to_crs(4326).iloc[0]
+    assert lines.geometry.within(lonlat_footprint.buffer(1e-7)).all()
+    x, y = lines.geometry.iloc[0].geoms[0].coords[0]
+    assert 14 < x < 16 and 45 < y < 46  # UTM 33N near 500 km E, 5000 km N
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("site", "crs", "gsd_m", "analysed_area_m2", "n_cracks", "total_length_m", "density_m_per_m2",
+                "max_width_mm", "by_severity", "condition"):
+        assert key in summary
+    assert summary["condition"]["rating"] in {"good", "fair", "poor"} and summary["condition"]["rule"]
+    assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_report_renders_and_names_the_site(long_crack_site, tmp_path):
+    path, _ = long_crack_site
+    result = run_site(path, tmp_path / "out")
+    text = subprocess.run(["pdftotext", str(result.outputs["report"]), "-"], capture_output=True, text=True)
+    if text.returncode != 0:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    for phrase in ("Crack condition report: road", "Condition:", "Widest cracks", "Processing details", "EPSG:32633"):
+        assert phrase in text.stdout
+
+
+def test_partial_nodata_counts_only_valid_area(tmp_path):
+    crack = straight(20, 100.25, 380, 100.25, 4)
+    image, _ = scene(200, 400, [crack])
+    nodata = write_geotiff(tmp_path / "nodata.tif", image, nodata_box=(slice(None), slice(200, None)))
+    alpha = write_geotiff(tmp_path / "alpha.tif", image, nodata_box=(slice(None), slice(200, None)), alpha=True)
+    for path in (nodata, alpha):
+        s = run_site(path, tmp_path / "out").summary
+        assert s["analysed_area_m2"] == pytest.approx(200 * 200 * 1e-6)
+        assert s["total_length_m"] == pytest.approx(0.18, rel=0.05)  # only the valid half of the crack
+
+
+def test_uint16_striped_input(tmp_path):
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    path = write_geotiff(tmp_path / "u16.tif", image, dtype="uint16", tiled=False)
+    assert run_site(path, tmp_path / "out").summary["n_cracks"] == 1
+
+
+def test_no_crs_gives_pixel_units_and_says_so(tmp_path):
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    path = write_geotiff(tmp_path / "photo.tif", image, crs=None)
+    with pytest.warns(UserWarning, match="no CRS"):
+        result = run_site(path, tmp_path / "out")
+    s = result.summary
+    assert s["crs"] is None and s["units"] == "px" and s["total_length_m"] is None
+    assert s["total_length_px"] == pytest.approx(260, rel=0.03) and s["condition"]["rating"] == "unrated"
+    text = subprocess.run(["pdftotext", str(result.outputs["report"]), "-"], capture_output=True, text=True).stdout
+    assert "Not georeferenced" in text or not text
+
+
+def test_photo_with_gsd(tmp_path):
+    from PIL import Image
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    path = tmp_path / "photo.png"
+    Image.fromarray(image).save(path)
+    with pytest.warns(UserWarning):
+        s = run_site(path, tmp_path / "out", gsd_mm=0.5).summary
+    assert s["total_length_m"] == pytest.approx(0.13, rel=0.03) and s["by_severity"]["wide"]["count"] == 1
+
+
+def test_interrupted_run_resumes_without_recomputing(long_crack_site, tmp_path):
+    path, _ = long_crack_site
+    config = InspectConfig(inputs=[path], out=tmp_path / "out", tile=128, overlap=32)
+    plan = plan_site(path, config, FakeModel())
+    rows = len(plan.grid.row_starts)
+    per_row = len(plan.grid.col_starts)
+    killed = CountingPredictor(fail_after=2)
+    with pytest.raises(KeyboardInterrupt):
+        segment_site(plan, killed, progress=False)
+    assert not plan.mask_path.exists()  # nothing half-written is visible
+    assert not list(plan.out_dir.glob("*.partial*"))
+    resumed = CountingPredictor()
+    segment_site(plan, resumed, progress=False)
+    assert resumed.tiles == (rows - 2) * per_row  # the two finished rows were not recomputed
+    clean = run_site(path, tmp_path / "clean")
+    with rasterio.open(plan.mask_path) as a, rasterio.open(clean.outputs["mask"]) as b:
+        assert np.array_equal(a.read(1), b.read(1))
+    again = CountingPredictor()
+    segment_site(plan, again, progress=False)
+    assert again.tiles == 0  # a finished mask is current: nothing recomputed
+
+
+def cli_inspect(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cracks.cli", "inspect", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_bad_inputs_fail_alone(tmp_path, long_crack_site):
+    good, _ = long_crack_site
+    text = tmp_path / "notes.tif"
+    text.write_text("not a raster")
+    empty = tmp_path / "empty.tif"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.tif"
+    data = good.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    two_band = tmp_path / "two.tif"
+    with rasterio.open(two_band, "w", driver="GTiff", width=64, height=64, count=2, dtype="uint8") as dst:
+        dst.write(np.zeros((2, 64, 64), np.uint8))
+    floats = tmp_path / "float.tif"
+    with rasterio.open(floats, "w", driver="GTiff", width=64, height=64, count=3, dtype="float32") as dst:
+        dst.write(np.zeros((3, 64, 64), np.float32))
+    model = REPO / "models" / "default"
+    if not model.exists():
+        pytest.skip("shipped model not present")
+    result = cli_inspect(str(text), str(empty), str(truncated), str(two_band), str(floats), str(good),
+                         "--out", str(tmp_path / "out"), "--tile", "256")
+    assert result.returncode == 1
+    errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    expected = {text: "not a raster", empty: "empty file", truncated: "truncated", two_band: "unsupported band count 2",
+                floats: "unsupported data type float32"}
+    assert len(errors) == len(expected)
+    for path, problem in expected.items():
+        assert any(str(path) in e and problem in e for e in errors), (path, errors)
+    assert (tmp_path / "out/road/summary.json").is_file()

@@ -14,6 +14,7 @@ import logging
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +72,23 @@ class Predictor:
             batch = np.stack(tiles[i : i + self.batch_size])
             out.extend(predict_probabilities(self.model.model, batch, self.model.meta.normalization))
         return out
+
+
+@lru_cache(maxsize=2)
+def cached_predictor(model_path: str, batch_size: int = 4, threads: int | None = None) -> Predictor:
+    """One loaded model per worker process, for flows that segment on Dask workers."""
+    from cracks.models import artifact
+    from cracks.models.predict import pick_device
+
+    return Predictor(artifact.load(model_path, device=pick_device("auto")), batch_size, threads)
+
+
+def pending_rows(grid: WindowGrid, key: str, target: Path, work: Path) -> list[int]:
+    """Grid rows still to segment: none if the mask is current, else those after the saved state."""
+    if mask_is_current(target, key):
+        return []
+    state = _load_state(work, key)
+    return list(range(int(state["rows_done"]) if state is not None else 0, len(grid.row_starts)))
 
 
 def segment_row(info: RasterInfo, grid: WindowGrid, row: int, predictor: Callable[[list[np.ndarray]], list[np.ndarray]]) -> list[TilePrediction]:

@@ -1,0 +1,110 @@
+"""Surveys: a folder of orthophotos inspected on a schedule, cheaply.
+
+Each run hashes every orthophoto and inspects only new or changed ones (or ones that failed
+last time); the others keep their results. ``survey-index.geojson`` (site footprints in WGS 84
+with each site's figures and report path) and ``survey-index.csv`` describe every site,
+including failed ones with their error.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import shapely
+
+from cracks.atomic import write_json, write_text
+from cracks.segment import file_sha256
+
+STATE = "survey-state.json"
+INDEX_FIELDS = ["site", "input", "status", "error", "n_cracks", "total_length_m", "density_m_per_m2", "max_width_mm",
+                "condition", "report", "summary"]
+
+
+@dataclass
+class SiteTask:
+    path: Path
+    sha256: str
+    status: str  # new | changed | retry | unchanged
+
+
+def find_orthophotos(folder: Path, patterns: tuple[str, ...] = ("*.tif", "*.tiff")) -> list[Path]:
+    folder = Path(folder)
+    found = {p for pattern in patterns for p in folder.rglob(pattern) if p.is_file() and not p.name.startswith(".")}
+    return sorted(found)
+
+
+def load_state(out: Path) -> dict[str, dict]:
+    path = Path(out) / STATE
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def plan_survey(folder: Path, out: Path, patterns: tuple[str, ...] = ("*.tif", "*.tiff")) -> list[SiteTask]:
+    state = load_state(out)
+    tasks = []
+    for path in find_orthophotos(folder, patterns):
+        sha = file_sha256(path)
+        previous = state.get(str(path))
+        if previous is None:
+            status = "new"
+        elif previous.get("sha256") != sha:
+            status = "changed"
+        elif previous.get("status") != "ok" or not Path(previous.get("summary", "")).is_file():
+            status = "retry"
+        else:
+            status = "unchanged"
+        tasks.append(SiteTask(path, sha, status))
+    return tasks
+
+
+def record(out: Path, outcomes: list[dict]) -> dict[str, dict]:
+    """Merge this run's outcomes (path, sha256, status, error, summary) into the saved state."""
+    state = load_state(out)
+    for outcome in outcomes:
+        state[str(outcome["path"])] = {k: (str(v) if isinstance(v, Path) else v) for k, v in outcome.items() if k != "path"}
+    write_json(Path(out) / STATE, state)
+    return state
+
+
+def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
+    row = {"site": Path(path).stem, "input": path, "status": entry.get("status"), "error": entry.get("error")}
+    geometry = None
+    summary_path = Path(entry.get("summary") or "")
+    if entry.get("status") == "ok" and summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+        row.update(site=summary["site"], n_cracks=summary["n_cracks"], total_length_m=summary["total_length_m"],
+                   density_m_per_m2=summary["density_m_per_m2"], max_width_mm=summary["max_width_mm"],
+                   condition=summary["condition"]["rating"], report=str(summary_path.parent / "report.pdf"),
+                   summary=str(summary_path))
+        gpkg = summary_path.parent / "cracks.gpkg"
+        if summary["georeferenced"] and gpkg.is_file():
+            site = gpd.read_file(gpkg, layer="site", engine="pyogrio").to_crs(4326)
+            geometry = shapely.union_all(site.geometry.values) if len(site) else None
+    return {f: row.get(f) for f in INDEX_FIELDS}, geometry
+
+
+def write_index(out: Path, state: dict[str, dict]) -> tuple[Path, Path]:
+    rows, geometries = zip(*[_site_row(p, e) for p, e in sorted(state.items())]) if state else ((), ())
+    frame = gpd.GeoDataFrame(list(rows), geometry=list(geometries), crs=4326, columns=INDEX_FIELDS)
+    geojson = Path(out) / "survey-index.geojson"
+    from reports.vector import write_geojson
+
+    write_geojson(frame, geojson, georeferenced=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=INDEX_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    csv_path = write_text(Path(out) / "survey-index.csv", buffer.getvalue())
+    return geojson, csv_path
+
+
+def outcome(task: SiteTask, summary_path: Path | None, error: str | None) -> dict:
+    return {"path": task.path, "sha256": task.sha256, "status": "ok" if error is None else "failed",
+            "error": error, "summary": str(summary_path) if summary_path else None}
+
+
+__all__ = ["SiteTask", "find_orthophotos", "plan_survey", "record", "write_index", "outcome", "asdict"]

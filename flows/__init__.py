@@ -1,0 +1,1 @@
+"""Prefect flows: thin wrappers that compose library calls. Deploy them with ``python -m flows.serve``."""

@@ -1,0 +1,157 @@
+"""Flows ``inspect`` and ``survey``: the inspection stages as Prefect tasks.
+
+Segmentation runs as one task per chunk of grid rows, so with a Dask task runner the tiles are
+segmented on the cluster's workers while the flow stitches, measures, exports and reports.
+Set ``CRACKS_DASK_ADDRESS`` (a scheduler address, or ``local`` for a LocalCluster on this
+machine) to use Dask; unset, everything runs in-process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NONE
+
+from cracks import inspection, survey as survey_lib
+from cracks.config import DEFAULT_MODEL_DIR, InspectConfig
+from cracks.errors import CracksError
+from cracks.segment import cached_predictor, pending_rows, segment_row
+
+ROWS_PER_TASK = 2
+
+
+@task(name="plan windows", retries=2, retry_delay_seconds=2, cache_policy=NONE)
+def plan_task(path: Path, config: InspectConfig) -> inspection.SitePlan:
+    return inspection.plan_site(path, config, inspection.load_model(config))
+
+
+@task(name="segment rows", cache_policy=NONE)
+def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int, threads: int | None):
+    predictor = cached_predictor(model, batch_size, threads)
+    return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
+
+
+@task(name="stitch", cache_policy=NONE)
+def stitch_task(plan: inspection.SitePlan, chunks: list[list]) -> Path:
+    def rows(todo: list[int]):
+        for chunk in chunks:
+            yield from chunk
+
+    return inspection.segment_site(plan, predictor=None, rows=rows, progress=False)
+
+
+@task(name="measure", cache_policy=NONE)
+def measure_task(plan: inspection.SitePlan, config: InspectConfig) -> inspection.SiteMeasurement:
+    return inspection.measure_site(plan, config)
+
+
+@task(name="export", retries=2, retry_delay_seconds=2, cache_policy=NONE)
+def export_task(plan, measurement, summary) -> dict:
+    return inspection.export_site(plan, measurement, summary)
+
+
+@task(name="report", retries=2, retry_delay_seconds=2, cache_policy=NONE)
+def report_task(plan, measurement, summary) -> Path:
+    from cracks.atomic import write_json
+
+    write_json(plan.out_dir / "summary.json", summary)
+    return inspection.report_site(plan, measurement, summary)
+
+
+def inspect_one(path: Path, config: InspectConfig) -> dict:
+    """All stages for one site; returns the summary (or raises CracksError)."""
+    logger = get_run_logger()
+    plan = plan_task(path, config)
+    plan.out_dir.mkdir(parents=True, exist_ok=True)
+    todo = pending_rows(plan.grid, plan.key, plan.mask_path, plan.work_dir)
+    logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,
+                len(plan.grid.row_starts), len(todo))
+    chunks = [todo[i : i + ROWS_PER_TASK] for i in range(0, len(todo), ROWS_PER_TASK)]
+    futures = [segment_task.submit(plan, c, str(config.model), config.batch_size, config.threads) for c in chunks]
+    stitch_task(plan, [f.result() for f in futures])
+    measurement = measure_task(plan, config)
+    model = inspection.load_model(config)
+    summary = inspection.summarize_site(plan, measurement, model, config, 0.0)
+    outputs = export_task(plan, measurement, summary)
+    summary["outputs"] = {**{k: Path(v).name for k, v in outputs.items()}, "summary": "summary.json", "report": "report.pdf"}
+    report_task(plan, measurement, summary)
+    logger.info("%s: %d cracks, condition %s -> %s", path.name, summary["n_cracks"], summary["condition"]["rating"], plan.out_dir)
+    return summary
+
+
+@flow(name="inspect", log_prints=True)
+def inspect(
+    inputs: list[str],
+    out: str = "inspections",
+    model: str = str(DEFAULT_MODEL_DIR),
+    tile: int = 512,
+    overlap: int = 64,
+    batch_size: int = 4,
+    gsd_mm: float | None = None,
+    threshold: float | None = None,
+    truth: str | None = None,
+) -> list[dict]:
+    """Inspect orthophotos; a bad input is reported in its result and the others go on."""
+    config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,
+                           batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=Path(truth) if truth else None)
+    results = []
+    for path in config.inputs:
+        try:
+            summary = inspect_one(path, config)
+            results.append({"input": str(path), "status": "ok", "summary": str(Path(out) / path.stem / "summary.json"),
+                            "n_cracks": summary["n_cracks"]})
+        except CracksError as exc:
+            get_run_logger().error("%s", exc)
+            results.append({"input": str(path), "status": "failed", "error": str(exc)})
+    return results
+
+
+@flow(name="survey", log_prints=True)
+def survey(
+    folder: str = "survey-imagery",
+    out: str = "survey",
+    model: str = str(DEFAULT_MODEL_DIR),
+    tile: int = 512,
+    overlap: int = 64,
+    gsd_mm: float | None = None,
+) -> dict:
+    """Inspect new or changed orthophotos in ``folder``; write the survey index."""
+    logger = get_run_logger()
+    tasks = survey_lib.plan_survey(Path(folder), Path(out))
+    todo = [t for t in tasks if t.status != "unchanged"]
+    logger.info("%s: %d orthophotos, %d to inspect (%d unchanged)", folder, len(tasks), len(todo), len(tasks) - len(todo))
+    config = InspectConfig(inputs=[t.path for t in todo], out=Path(out) / "sites", model=Path(model), tile=tile,
+                           overlap=overlap, gsd_mm=gsd_mm)
+    outcomes = []
+    for t in todo:
+        try:
+            inspect_one(t.path, config)
+            outcomes.append(survey_lib.outcome(t, config.out / t.path.stem / "summary.json", None))
+        except Exception as exc:  # one bad site must not stop the survey
+            logger.error("%s: %s", t.path, exc)
+            outcomes.append(survey_lib.outcome(t, None, str(exc)))
+    state = survey_lib.record(Path(out), outcomes)
+    geojson, csv_path = survey_lib.write_index(Path(out), {str(t.path): state[str(t.path)] for t in tasks})
+    failed = [o["path"] for o in outcomes if o["status"] == "failed"]
+    return {"inspected": len(todo), "unchanged": len(tasks) - len(todo), "failed": [str(p) for p in failed],
+            "index": str(geojson), "csv": str(csv_path)}
+
+
+def task_runner_from_env():
+    """``CRACKS_DASK_ADDRESS``: a Dask scheduler address, or ``local``; unset means in-process."""
+    address = os.environ.get("CRACKS_DASK_ADDRESS")
+    if not address:
+        return None
+    from prefect_dask import DaskTaskRunner
+
+    if address == "local":
+        workers = int(os.environ.get("CRACKS_DASK_WORKERS", "2"))
+        return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True})
+    return DaskTaskRunner(address=address)
+
+
+def with_runner(flow_obj):
+    runner = task_runner_from_env()
+    return flow_obj.with_options(task_runner=runner) if runner else flow_obj

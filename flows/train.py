@@ -1,0 +1,48 @@
+"""Flows ``train`` and ``evaluate`` (same code paths as ``cracks train`` and ``cracks evaluate``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger
+
+from cracks.config import EvaluateConfig, TrainConfig
+from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER
+from cracks.training.evaluate import evaluate as evaluate_model
+from cracks.training.train import train as train_model
+
+DEFAULT_DATA = ["../shared/data/deepcrack", "../shared/data/crack500"]
+
+
+@flow(name="train", log_prints=True)
+def train(
+    data: list[str] = DEFAULT_DATA,
+    out: str = "runs/train",
+    arch: str = DEFAULT_ARCH,
+    encoder: str | None = DEFAULT_ENCODER,
+    epochs: int = 10,
+    batch_size: int = 16,
+    crop: int = 128,
+    lr: float = 2e-3,
+    loss: str = "dice_bce",
+    max_steps_per_epoch: int | None = None,
+    resume: bool = True,
+    device: str = "auto",
+    comet: bool = True,
+) -> dict:
+    """Resumes by default: a re-run of a crashed deployment continues from its last checkpoint."""
+    config = TrainConfig(data=[Path(p) for p in data], out=Path(out), arch=arch, encoder=encoder, epochs=epochs,
+                         batch_size=batch_size, crop=crop, lr=lr, loss=loss, max_steps_per_epoch=max_steps_per_epoch,
+                         resume=resume, device=device, comet=comet, workers=1)
+    result = train_model(config)
+    get_run_logger().info("best validation dice %.4f at threshold %.2f -> %s", result.best_dice, result.threshold, result.model_dir)
+    return {"model_dir": str(result.model_dir), "best_dice": result.best_dice, "threshold": result.threshold,
+            "comet_archive": str(result.comet_archive) if result.comet_archive else None}
+
+
+@flow(name="evaluate", log_prints=True)
+def evaluate(model: str = "models/default", data: list[str] = ["../shared/data/deepcrack"], split: str = "valid",
+             layout: str = "auto", tolerance: int = 0) -> dict:
+    result = evaluate_model(EvaluateConfig(Path(model), [Path(p) for p in data], layout, split, tolerance), progress=False)
+    get_run_logger().info("%s on %s/%s: %s", model, data, split, result.to_dict())
+    return result.to_dict()

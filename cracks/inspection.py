@@ -35,6 +35,7 @@ from tiling.raster import RasterInfo, open_raster
 from tiling.windows import WindowGrid, plan_windows
 
 log = logging.getLogger(__name__)
+TRUTH_TOLERANCE_PX = 2  # hand-drawn crack outlines are uncertain by about this much (CrackForest protocol)
 
 
 @dataclass
@@ -127,10 +128,10 @@ def measure_site(plan: SitePlan, config: InspectConfig) -> SiteMeasurement:
     measurement = SiteMeasurement(found, labels, valid, binary, int(np.count_nonzero(valid)))
     if config.truth:
         truth = read_truth(Path(config.truth), binary.shape) & valid
-        tp, fp, fn = counts(binary, truth)
-        s = Scores.from_counts(tp, fp, fn)
+        s = Scores.from_counts(*counts(binary, truth))
+        near = Scores.from_counts(*counts(binary, truth, tolerance=TRUTH_TOLERANCE_PX))
         measurement.truth_scores = {"dice": s.dice, "iou": s.iou, "precision": s.precision, "recall": s.recall,
-                                    "truth": str(config.truth)}
+                                    f"dice_tolerance_{TRUTH_TOLERANCE_PX}px": near.dice, "truth": str(config.truth)}
     return measurement
 
 

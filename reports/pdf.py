@@ -191,7 +191,9 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
         t = summary["truth"]
         story.append(Paragraph(
             f"<b>Check against ground truth</b> ({Path(t['truth']).name}): Dice {t['dice']:.3f}, IoU {t['iou']:.3f}, "
-            f"precision {t['precision']:.3f}, recall {t['recall']:.3f} (pixel-wise, valid area).", STYLES["BodyText"]))
+            f"precision {t['precision']:.3f}, recall {t['recall']:.3f} (pixel-wise, valid area); "
+            f"Dice {t.get('dice_tolerance_2px', float('nan')):.3f} when a crack pixel within 2 px of the drawn one counts "
+            f"as found (annotations are uncertain by about that much).", STYLES["BodyText"]))
     story += [PageBreak(), Paragraph("Crack statistics", STYLES["Heading2"]), Image(charts(measurement, summary), width=180 * mm, height=63 * mm)]
     coords = "map coordinates (" + (summary["crs"] or "") + ")" if info.georeferenced else "pixel column / row"
     for title, key in (("Widest cracks", (lambda c: c.width_p95_px)), ("Longest cracks", (lambda c: c.length_px))):

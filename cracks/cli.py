@@ -151,7 +151,7 @@ def inspect(
     out: Annotated[Path, typer.Option(help="Output folder; one subfolder per input.")] = Path("inspections"),
     model: Annotated[Optional[Path], typer.Option(help="Model artifact folder (default: the shipped model).")] = None,
     tile: int = 512,
-    overlap: int = 64,
+    overlap: int = 128,
     batch_size: int = 4,
     gsd_mm: Annotated[Optional[float], typer.Option(help="Ground sample distance in mm/px for inputs without georeferencing.")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="Decision threshold (default: the model's tuned one).")] = None,

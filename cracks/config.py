@@ -73,7 +73,7 @@ class InspectConfig:
     out: Path = Path("inspections")
     model: Path = DEFAULT_MODEL_DIR
     tile: int = 512
-    overlap: int = 64
+    overlap: int = 128
     batch_size: int = 4
     gsd_mm: float | None = None  # ground sample distance for photos without georeferencing
     threshold: float | None = None  # default: the model's tuned threshold

@@ -87,7 +87,7 @@ def inspect(
     out: str = "inspections",
     model: str = str(DEFAULT_MODEL_DIR),
     tile: int = 512,
-    overlap: int = 64,
+    overlap: int = 128,
     batch_size: int = 4,
     gsd_mm: float | None = None,
     threshold: float | None = None,
@@ -114,7 +114,7 @@ def survey(
     out: str = "survey",
     model: str = str(DEFAULT_MODEL_DIR),
     tile: int = 512,
-    overlap: int = 64,
+    overlap: int = 128,
     gsd_mm: float | None = None,
 ) -> dict:
     """Inspect new or changed orthophotos in ``folder``; write the survey index."""

@@ -27,6 +27,16 @@ def _paths(text: str) -> list[Path]:
     return [Path(p.strip()) for p in text.split(",") if p.strip()]
 
 
+def _limits(text: str) -> tuple[float, float, float]:
+    try:
+        limits = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        limits = ()
+    if len(limits) != 3 or not limits[0] < limits[1] < limits[2]:
+        _fail(f"--severity-mm {text!r}: give three increasing widths in mm, e.g. 0.1,0.3,1.0")
+    return limits  # type: ignore[return-value]
+
+
 def run_safely(fn, *args, **kwargs):
     """Turn user-fixable problems into one clear line and a non-zero exit code."""
     try:
@@ -157,6 +167,7 @@ def inspect(
     threshold: Annotated[Optional[float], typer.Option(help="Decision threshold (default: the model's tuned one).")] = None,
     truth: Annotated[Optional[Path], typer.Option(help="Ground-truth mask to score the result against.")] = None,
     road_axis_deg: Annotated[Optional[float], typer.Option(help="Road direction, degrees from the raster x axis (default: its longer side).")] = None,
+    severity_mm: Annotated[str, typer.Option(help="Width limits hairline|fine|medium|wide in mm, e.g. 6,19,50 for pavement.")] = "0.1,0.3,1.0",
     threads: Optional[int] = None,
     device: str = "auto",
 ) -> None:
@@ -166,7 +177,8 @@ def inspect(
 
     config = InspectConfig(inputs=list(inputs), out=out, model=model or DEFAULT_MODEL_DIR, tile=tile, overlap=overlap,
                            batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=truth,
-                           road_axis_deg=road_axis_deg, threads=threads, device=device)
+                           road_axis_deg=road_axis_deg, threads=threads, device=device,
+                           severity_mm=_limits(severity_mm))
     results = run_safely(inspect_all, config)
     for r in results:
         if r.ok:

@@ -23,7 +23,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Image, KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cracks.atomic import atomic_path
 from cracks.measure import SEVERITY_NAMES
@@ -194,12 +194,13 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
             f"precision {t['precision']:.3f}, recall {t['recall']:.3f} (pixel-wise, valid area); "
             f"Dice {t.get('dice_tolerance_2px', float('nan')):.3f} when a crack pixel within 2 px of the drawn one counts "
             f"as found (annotations are uncertain by about that much).", STYLES["BodyText"]))
-    story += [PageBreak(), Paragraph("Crack statistics", STYLES["Heading2"]), Image(charts(measurement, summary), width=180 * mm, height=63 * mm)]
+    story += [KeepTogether([Paragraph("Crack statistics", STYLES["Heading2"]),
+                            Image(charts(measurement, summary), width=180 * mm, height=63 * mm)])]
     coords = "map coordinates (" + (summary["crs"] or "") + ")" if info.georeferenced else "pixel column / row"
     for title, key in (("Widest cracks", (lambda c: c.width_p95_px)), ("Longest cracks", (lambda c: c.length_px))):
         if measurement.cracks:
-            story += [Paragraph(f"{title} (x, y at the crack's midpoint, {coords})", STYLES["Heading3"]),
-                      Table(_crack_rows(info, measurement.cracks, key), style=TABLE_STYLE, repeatRows=1)]
+            story += [KeepTogether([Paragraph(f"{title} (x, y at the crack's midpoint, {coords})", STYLES["Heading3"]),
+                                    Table(_crack_rows(info, measurement.cracks, key), style=TABLE_STYLE, repeatRows=1)])]
     model = summary["model"]
     valid = model.get("valid_metrics") or {}
     processing = summary["processing"]
@@ -215,8 +216,8 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
         ["Severity classes (p95 width)", "hairline < {0} mm ≤ fine < {1} mm ≤ medium < {2} mm ≤ wide".format(*processing["severity_limits_mm"])],
         ["Processing time", f"{processing['seconds']:.1f} s, concrete-cracks {processing['package_version']}"],
     ]
-    story += [Paragraph("Processing details", STYLES["Heading3"]),
-              Table(details, style=TABLE_STYLE, colWidths=[50 * mm, 130 * mm]),
+    story += [KeepTogether([Paragraph("Processing details", STYLES["Heading3"]),
+                            Table(details, style=TABLE_STYLE, colWidths=[50 * mm, 130 * mm])]),
               Spacer(1, 3 * mm),
               Paragraph("Lengths follow crack centerlines (skeleton graph, spurs pruned); widths come from the distance "
                         "transform along the centerline, mean width from crack area over length. Automated results: "

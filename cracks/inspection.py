@@ -16,20 +16,21 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import rasterio
+import shapely
 from rasterio.crs import CRS
 
 import cracks
 from cracks.atomic import write_json
 from cracks.config import InspectConfig
 from cracks.errors import CracksError
-from cracks.measure import SEVERITY_NAMES, Crack, measure_cracks
+from cracks.measure import SEVERITY_NAMES, Crack
 from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
 from cracks.models.predict import pick_device
 from cracks.segment import Predictor, TilePrediction, file_sha256, run_key, segment_raster
-from cracks.training.metrics import Scores, counts
+from cracks.sitemeasure import measure_raster, scan_mask
+from cracks.training.metrics import Scores
 from reports.condition import rate_condition
 from tiling.raster import RasterInfo, open_raster
 from tiling.windows import WindowGrid, plan_windows
@@ -63,10 +64,8 @@ class SitePlan:
 @dataclass
 class SiteMeasurement:
     cracks: list[Crack]
-    labels: np.ndarray
-    valid: np.ndarray
-    binary: np.ndarray
     analysed_pixels: int
+    footprint_px: shapely.Geometry  # valid-data outline in (col, row) pixel coordinates
     truth_scores: dict[str, float] | None = None
 
 
@@ -107,31 +106,33 @@ def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]]
     return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows, progress)
 
 
-def read_truth(path: Path, shape: tuple[int, int]) -> np.ndarray:
-    with rasterio.open(path) as src:
-        truth = src.read(1) > 127
-    if truth.shape != shape:
-        raise CracksError(path, f"ground truth is {truth.shape[1]}x{truth.shape[0]}, the raster {shape[1]}x{shape[0]}")
-    return truth
+def check_truth(path: Path, info: RasterInfo) -> None:
+    try:
+        with rasterio.open(path) as src:
+            shape = (src.height, src.width)
+    except rasterio.errors.RasterioIOError as exc:
+        raise CracksError(path, f"ground truth is not a raster ({exc})") from exc
+    if shape != (info.height, info.width):
+        raise CracksError(path, f"ground truth is {shape[1]}x{shape[0]}, the raster {info.width}x{info.height}")
 
 
-def measure_site(plan: SitePlan, config: InspectConfig) -> SiteMeasurement:
-    with rasterio.open(plan.mask_path) as src:
-        probability = src.read(1)
-        valid = src.dataset_mask() > 0
-    binary = (probability >= round(plan.threshold * 255)) & valid
+def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) -> SiteMeasurement:
+    """Measure every crack in the site's mask, strip by strip (bounded memory, any raster size)."""
+    threshold_u8 = round(plan.threshold * 255)
+    truth = Path(config.truth) if config.truth else None
+    if truth is not None:
+        check_truth(truth, plan.info)
+    scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows)
     pixel = plan.info.pixel_size_m
     prune_px = config.prune_mm / 1000 / pixel if (config.prune_mm and pixel) else 5.0
-    found, labels = measure_cracks(binary, pixel, probability=probability, prune_px=prune_px,
-                                   min_length_px=config.min_length_px, road_axis_deg=config.road_axis_deg,
-                                   severity_mm=tuple(config.severity_mm))
-    measurement = SiteMeasurement(found, labels, valid, binary, int(np.count_nonzero(valid)))
-    if config.truth:
-        truth = read_truth(Path(config.truth), binary.shape) & valid
-        s = Scores.from_counts(*counts(binary, truth))
-        near = Scores.from_counts(*counts(binary, truth, tolerance=TRUTH_TOLERANCE_PX))
+    found = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px, config.min_length_px,
+                           config.road_axis_deg, tuple(config.severity_mm))
+    measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px)
+    if truth is not None:
+        s = Scores.from_counts(*scan.truth_counts[0])
+        near = Scores.from_counts(*scan.truth_counts[TRUTH_TOLERANCE_PX])
         measurement.truth_scores = {"dice": s.dice, "iou": s.iou, "precision": s.precision, "recall": s.recall,
-                                    f"dice_tolerance_{TRUTH_TOLERANCE_PX}px": near.dice, "truth": str(config.truth)}
+                                    f"dice_tolerance_{TRUTH_TOLERANCE_PX}px": near.dice, "truth": str(truth)}
     return measurement
 
 
@@ -187,13 +188,13 @@ def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> 
     info = plan.info
     crs = CRS.from_wkt(info.crs_wkt) if info.georeferenced else None
     lines = vector.centerlines_frame(measurement.cracks, info.transform, crs)
-    polygons = vector.polygons_frame(measurement.labels, measurement.cracks, info.transform, crs)
+    polygons = vector.polygons_frame(measurement.cracks, info.transform, crs)
     import geopandas as gpd
 
     site = gpd.GeoDataFrame(
         [{"site": summary["site"], "n_cracks": summary["n_cracks"], "total_length_m": summary["total_length_m"],
           "density_m_per_m2": summary["density_m_per_m2"], "condition": summary["condition"]["rating"],
-          "geometry": vector.footprint(measurement.valid, info.transform)}],
+          "geometry": vector.to_map(measurement.footprint_px, info.transform)}],
         geometry="geometry", crs=crs)
     outputs = {
         "mask": plan.mask_path,

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+import shapely.geometry
 from scipy import ndimage
 from skan import Skeleton, summarize
 from skimage.morphology import skeletonize
@@ -46,8 +47,7 @@ class Crack:
     n_junctions: int
     area_px: int
     paths: list[np.ndarray] = field(repr=False, default_factory=list)  # (row, col) float arrays, raster pixels
-    region: tuple[slice, slice] | None = field(repr=False, default=None)
-    label: int = 0  # the connected-component label of the crack region
+    polygon_px: shapely.Geometry | None = field(repr=False, default=None)  # crack area, (col, row) pixel corners
     length_m: float | None = None
     width_mean_mm: float | None = None
     width_max_mm: float | None = None
@@ -145,6 +145,59 @@ def measure_region(
     }
 
 
+def region_polygon(region_mask: np.ndarray, offset: tuple[int, int]) -> shapely.Geometry:
+    """The region's outline in raster pixel coordinates (x = column, y = row of pixel corners)."""
+    from rasterio.features import shapes
+    from affine import Affine
+
+    transform = Affine.translation(offset[1], offset[0])
+    polys = [shapely.geometry.shape(g) for g, v in shapes(region_mask.astype(np.uint8), mask=region_mask, transform=transform) if v]
+    return shapely.make_valid(shapely.union_all(polys))
+
+
+def crack_from_region(
+    region_mask: np.ndarray,
+    offset: tuple[int, int],
+    probability: np.ndarray | None = None,
+    pixel_size_m: float | None = None,
+    prune_px: float = 5.0,
+    min_length_px: float = 10.0,
+    road_axis_deg: float = 0.0,
+    severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM,
+) -> Crack | None:
+    """Measure one connected crack region (a bool crop at ``offset`` = (row, col) in the raster).
+
+    ``probability`` is the same crop of the probability map (0-1 floats or uint8 0-255); it makes
+    the mean width sub-pixel. ``None`` when the region has no centerline or is too short.
+    """
+    soft = None
+    if probability is not None:
+        crop = probability.astype(np.float32) / 255 if probability.dtype == np.uint8 else probability
+        soft = np.where(ndimage.binary_dilation(region_mask, iterations=1), crop, 0.0)
+    measured = measure_region(region_mask, offset, soft, prune_px)
+    if measured is None or measured["length_px"] < min_length_px:
+        return None
+    crack = Crack(
+        crack_id=0,
+        orientation_class=orientation_class(measured["orientation_deg"], road_axis_deg),
+        type="network" if measured["n_junctions"] >= 2 or measured["n_branches"] >= 4 else "linear",
+        polygon_px=region_polygon(region_mask, offset),
+        **measured,
+    )
+    if pixel_size_m:
+        crack.length_m = crack.length_px * pixel_size_m
+        crack.width_mean_mm = crack.width_mean_px * pixel_size_m * 1000
+        crack.width_max_mm = crack.width_max_px * pixel_size_m * 1000
+        crack.width_p95_mm = crack.width_p95_px * pixel_size_m * 1000
+        crack.severity = severity_class(crack.width_p95_mm, severity_mm)
+    return crack
+
+
+def default_road_axis(height: int, width: int) -> float:
+    """Roads run along an orthophoto strip's longer side."""
+    return 0.0 if width >= height else 90.0
+
+
 def measure_cracks(
     binary: np.ndarray,
     pixel_size_m: float | None = None,
@@ -153,42 +206,26 @@ def measure_cracks(
     min_length_px: float = 10.0,
     road_axis_deg: float | None = None,
     severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM,
-) -> tuple[list[Crack], np.ndarray]:
-    """One :class:`Crack` per connected crack region, and the region label image.
+) -> list[Crack]:
+    """One :class:`Crack` per connected crack region of an in-memory mask.
 
     ``pixel_size_m`` converts to real units (``None``: pixel units only, metric fields empty).
     ``probability`` (0-1 floats, or uint8 0-255, same shape) gives sub-pixel mean widths.
+    Large rasters go through :func:`cracks.sitemeasure.measure_raster` instead, which reads the
+    mask strip by strip and calls the same :func:`crack_from_region`.
     """
     labels, _ = ndimage.label(binary, structure=np.ones((3, 3), bool))
     if road_axis_deg is None:
-        road_axis_deg = 0.0 if binary.shape[1] >= binary.shape[0] else 90.0
+        road_axis_deg = default_road_axis(*binary.shape)
     cracks: list[Crack] = []
     for label, region in enumerate(ndimage.find_objects(labels), start=1):
         if region is None:
             continue
-        region_mask = labels[region] == label
-        soft = None
-        if probability is not None:
-            grown = ndimage.binary_dilation(region_mask, iterations=1)
-            crop = probability[region]
-            crop = crop.astype(np.float32) / 255 if crop.dtype == np.uint8 else crop
-            soft = np.where(grown, crop, 0.0)
-        measured = measure_region(region_mask, (region[0].start, region[1].start), soft, prune_px)
-        if measured is None or measured["length_px"] < min_length_px:
-            continue
-        crack = Crack(
-            crack_id=len(cracks) + 1,
-            orientation_class=orientation_class(measured["orientation_deg"], road_axis_deg),
-            type="network" if measured["n_junctions"] >= 2 or measured["n_branches"] >= 4 else "linear",
-            region=region,
-            label=label,
-            **measured,
-        )
-        if pixel_size_m:
-            crack.length_m = crack.length_px * pixel_size_m
-            crack.width_mean_mm = crack.width_mean_px * pixel_size_m * 1000
-            crack.width_max_mm = crack.width_max_px * pixel_size_m * 1000
-            crack.width_p95_mm = crack.width_p95_px * pixel_size_m * 1000
-            crack.severity = severity_class(crack.width_p95_mm, severity_mm)
-        cracks.append(crack)
-    return cracks, labels
+        grown = tuple(slice(max(0, s.start - 1), s.stop + 1) for s in region)
+        crack = crack_from_region(labels[grown] == label, (grown[0].start, grown[1].start),
+                                  None if probability is None else probability[grown], pixel_size_m, prune_px,
+                                  min_length_px, road_axis_deg, severity_mm)
+        if crack is not None:
+            crack.crack_id = len(cracks) + 1
+            cracks.append(crack)
+    return cracks

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import rasterio.features
 import shapely
+import shapely.affinity
 from affine import Affine
-from shapely.geometry import LineString, MultiLineString, shape
+from shapely.geometry import LineString, MultiLineString
 
 from cracks.atomic import atomic_path
 from cracks.measure import Crack
@@ -49,27 +49,17 @@ def centerlines_frame(cracks: list[Crack], transform: Affine, crs) -> gpd.GeoDat
     return frame.astype({"crack_id": "int32", "n_branches": "int32"})
 
 
-def polygons_frame(labels: np.ndarray, cracks: list[Crack], transform: Affine, crs) -> gpd.GeoDataFrame:
-    """Crack areas, polygonized per crack region (rasterio.features.shapes)."""
-    rows = []
-    for crack in cracks:
-        region = crack.region
-        crop = (labels[region] == crack.label).astype(np.uint8)
-        crop_transform = transform * Affine.translation(region[1].start, region[0].start)
-        polys = [shape(geom) for geom, value in rasterio.features.shapes(crop, mask=crop > 0, transform=crop_transform) if value]
-        if polys:
-            rows.append({"crack_id": crack.crack_id, "severity": crack.severity,
-                         "area_px": crack.area_px, "geometry": shapely.make_valid(shapely.union_all(polys))})
+def to_map(geometry_px: shapely.Geometry, transform: Affine) -> shapely.Geometry:
+    """Pixel-corner (col, row) coordinates to map coordinates through the raster transform."""
+    a, b, c, d, e, f = transform.a, transform.b, transform.c, transform.d, transform.e, transform.f
+    return shapely.affinity.affine_transform(geometry_px, [a, b, d, e, c, f])
+
+
+def polygons_frame(cracks: list[Crack], transform: Affine, crs) -> gpd.GeoDataFrame:
+    """Crack areas: each crack's region outline, traced during measurement."""
+    rows = [{"crack_id": c.crack_id, "severity": c.severity, "area_px": c.area_px, "geometry": to_map(c.polygon_px, transform)}
+            for c in cracks if c.polygon_px is not None and not c.polygon_px.is_empty]
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs, columns=["crack_id", "severity", "area_px", "geometry"])
-
-
-def footprint(valid: np.ndarray, transform: Affine, max_side: int = 2048) -> shapely.Geometry:
-    """The analysed area as a polygon, traced on a decimated copy of the valid-data mask."""
-    step = max(1, int(np.ceil(max(valid.shape) / max_side)))
-    small = valid[::step, ::step].astype(np.uint8)
-    small_transform = transform * Affine.scale(step)
-    polys = [shape(g) for g, v in rasterio.features.shapes(small, mask=small > 0, transform=small_transform) if v]
-    return shapely.make_valid(shapely.union_all(polys)) if polys else shapely.Polygon()
 
 
 def write_geojson(frame: gpd.GeoDataFrame, target: Path, georeferenced: bool) -> Path:

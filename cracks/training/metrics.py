@@ -41,16 +41,22 @@ class Scores:
         )
 
 
-def counts(pred: np.ndarray, truth: np.ndarray, tolerance: int = 0) -> tuple[int, int, int]:
-    """(TP, FP, FN) for boolean masks; with a tolerance, matches within that many pixels count."""
+def counts(pred: np.ndarray, truth: np.ndarray, tolerance: int = 0, rows: slice = slice(None)) -> tuple[int, int, int]:
+    """(TP, FP, FN) for boolean masks; with a tolerance, matches within that many pixels count.
+
+    ``rows`` restricts the counting (not the matching) to some rows, so a raster can be scored
+    strip by strip with ``tolerance`` rows of context above and below each strip.
+    """
     pred = pred.astype(bool)
     truth = truth.astype(bool)
     if tolerance <= 0:
+        pred, truth = pred[rows], truth[rows]
         tp = int(np.count_nonzero(pred & truth))
         return tp, int(np.count_nonzero(pred)) - tp, int(np.count_nonzero(truth)) - tp
     disk = _disk(tolerance)
-    near_truth = ndimage.binary_dilation(truth, disk)
-    near_pred = ndimage.binary_dilation(pred, disk)
+    near_truth = ndimage.binary_dilation(truth, disk)[rows]
+    near_pred = ndimage.binary_dilation(pred, disk)[rows]
+    pred, truth = pred[rows], truth[rows]
     tp_pred = int(np.count_nonzero(pred & near_truth))
     found = int(np.count_nonzero(truth & near_pred))
     # Precision counts predicted pixels, recall counts true pixels; report them via equivalent counts.

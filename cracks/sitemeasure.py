@@ -1,0 +1,169 @@
+"""Measuring cracks on a probability raster of any size, in bounded memory.
+
+Pass 1 reads the mask strip by strip: it labels each strip, joins regions that touch across
+strip borders with a union-find, and keeps only each region's bounding box, a seed pixel, the
+count of valid pixels, a decimated valid-data mask for the footprint and (optionally) the
+counts against a ground-truth raster. Pass 2 reads each region's own window and measures it
+with :func:`cracks.measure.crack_from_region`, the same code the in-memory path uses. Memory is
+one strip plus the largest crack's bounding box, never the raster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import shapely
+from affine import Affine
+from rasterio.features import shapes
+from rasterio.windows import Window
+from scipy import ndimage
+
+from cracks.measure import DEFAULT_SEVERITY_MM, Crack, crack_from_region, default_road_axis
+from cracks.training.metrics import counts
+
+EIGHT = np.ones((3, 3), bool)
+
+
+@dataclass
+class Region:
+    top: int
+    left: int
+    bottom: int  # exclusive
+    right: int  # exclusive
+    seed: tuple[int, int]  # first pixel in raster order (row, col)
+
+
+@dataclass
+class MaskScan:
+    regions: list[Region]
+    valid_pixels: int
+    footprint_px: shapely.Geometry  # valid-data outline in (col, row) pixel coordinates
+    truth_counts: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # tolerance -> (TP, FP, FN)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+
+    def add(self) -> int:
+        self.parent.append(len(self.parent))
+        return len(self.parent) - 1
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _read(src, window: Window, threshold_u8: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    probability = src.read(1, window=window)
+    valid = src.dataset_mask(window=window) > 0
+    return probability, valid, (probability >= threshold_u8) & valid
+
+
+def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None, tolerances: tuple[int, ...] = (0,),
+              strip_rows: int = 1024, footprint_side: int = 2048) -> MaskScan:
+    """Pass 1: regions, valid area, footprint and truth counts, one strip at a time."""
+    uf = _UnionFind()
+    boxes: list[list[int]] = []
+    seeds: list[tuple[int, int]] = []
+    valid_pixels = 0
+    halo = max(tolerances)
+    truth_totals = {t: np.zeros(3, np.int64) for t in tolerances} if truth_path else {}
+    with rasterio.open(mask_path) as src:
+        height, width = src.height, src.width
+        step = max(1, int(np.ceil(max(height, width) / footprint_side)))
+        footprint_rows = []
+        previous_last: np.ndarray | None = None
+        truth_src = rasterio.open(truth_path) if truth_path else None
+        try:
+            for y0 in range(0, height, strip_rows):
+                h = min(strip_rows, height - y0)
+                _, valid, binary = _read(src, Window(0, y0, width, h), threshold_u8)
+                valid_pixels += int(np.count_nonzero(valid))
+                keep = np.arange(y0, y0 + h) % step == 0
+                footprint_rows.append(valid[keep, ::step])
+                labels, n = ndimage.label(binary, structure=EIGHT)
+                base = len(uf.parent)
+                for i, region in enumerate(ndimage.find_objects(labels)):
+                    uf.add()
+                    rows, cols = region
+                    boxes.append([rows.start + y0, cols.start, rows.stop + y0, cols.stop])
+                    first = np.argwhere(labels[region] == i + 1)[0]
+                    seeds.append((int(first[0] + rows.start + y0), int(first[1] + cols.start)))
+                if previous_last is not None and n:
+                    first_row = labels[0]
+                    for shift in (-1, 0, 1):  # 8-connectivity across the strip border
+                        above = np.full(width, -1, np.int64)
+                        if shift < 0:
+                            above[:shift] = previous_last[-shift:]
+                        elif shift > 0:
+                            above[shift:] = previous_last[:-shift]
+                        else:
+                            above[:] = previous_last
+                        touching = (first_row > 0) & (above >= 0)
+                        for a, b in set(zip((first_row[touching] - 1 + base).tolist(), above[touching].tolist())):
+                            uf.union(a, b)
+                previous_last = np.where(labels[-1] > 0, labels[-1].astype(np.int64) - 1 + base, -1)
+                if truth_src is not None:
+                    _add_truth_counts(src, truth_src, y0, h, threshold_u8, truth_totals, halo)
+        finally:
+            if truth_src is not None:
+                truth_src.close()
+    merged: dict[int, Region] = {}
+    for i, (box, seed) in enumerate(zip(boxes, seeds)):
+        root = uf.find(i)
+        if root not in merged:
+            merged[root] = Region(box[0], box[1], box[2], box[3], seed)
+        else:
+            r = merged[root]
+            r.top, r.left, r.bottom, r.right = min(r.top, box[0]), min(r.left, box[1]), max(r.bottom, box[2]), max(r.right, box[3])
+            r.seed = min(r.seed, seed)
+    small = np.concatenate(footprint_rows).astype(np.uint8) if footprint_rows else np.zeros((0, 0), np.uint8)
+    polys = [shapely.geometry.shape(g) for g, v in shapes(small, mask=small > 0, transform=Affine.scale(step)) if v]
+    footprint = shapely.make_valid(shapely.union_all(polys)) if polys else shapely.Polygon()
+    return MaskScan(sorted(merged.values(), key=lambda r: r.seed), valid_pixels, footprint,
+                    {t: tuple(int(v) for v in c) for t, c in truth_totals.items()})
+
+
+def _add_truth_counts(src, truth_src, y0: int, h: int, threshold_u8: int, totals: dict, halo: int) -> None:
+    """Count TP/FP/FN for the strip's rows, reading ``halo`` extra rows so tolerance sees across."""
+    top = max(0, y0 - halo)
+    bottom = min(src.height, y0 + h + halo)
+    window = Window(0, top, src.width, bottom - top)
+    _, valid, binary = _read(src, window, threshold_u8)
+    truth = (truth_src.read(1, window=window) > 127) & valid
+    core = slice(y0 - top, y0 - top + h)
+    for tolerance in totals:
+        totals[tolerance] += counts(binary, truth, tolerance, rows=core)
+
+
+def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_size_m: float | None = None,
+                   prune_px: float = 5.0, min_length_px: float = 10.0, road_axis_deg: float | None = None,
+                   severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM) -> list[Crack]:
+    """Pass 2: measure every region from its own window of the mask."""
+    cracks: list[Crack] = []
+    with rasterio.open(mask_path) as src:
+        if road_axis_deg is None:
+            road_axis_deg = default_road_axis(src.height, src.width)
+        for region in scan.regions:
+            top, left = max(0, region.top - 1), max(0, region.left - 1)
+            bottom, right = min(src.height, region.bottom + 1), min(src.width, region.right + 1)
+            probability, _, binary = _read(src, Window(left, top, right - left, bottom - top), threshold_u8)
+            labels, _ = ndimage.label(binary, structure=EIGHT)
+            region_mask = labels == labels[region.seed[0] - top, region.seed[1] - left]
+            crack = crack_from_region(region_mask, (top, left), probability, pixel_size_m, prune_px, min_length_px,
+                                      road_axis_deg, severity_mm)
+            if crack is not None:
+                crack.crack_id = len(cracks) + 1
+                cracks.append(crack)
+    return cracks

@@ -16,6 +16,7 @@ import torch
 
 from cracks.models.factory import build_model
 from cracks.training.losses import build_loss
+from cracks.training.train import train_step
 
 EPOCH_IMAGES = 2908 + 5270
 
@@ -31,12 +32,7 @@ def bench(device: torch.device, batch: int, crop: int, steps: int, amp: bool) ->
     scaler = torch.amp.GradScaler(enabled=amp)
 
     def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, enabled=amp):
-            loss = loss_fn(model(x), y)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        train_step(model, x, y, loss_fn, optimizer, scaler, device.type, amp)
 
     for _ in range(3):
         step()

@@ -71,6 +71,17 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, limit: int | N
     return batches[:limit] if limit else batches
 
 
+def train_step(model, images, masks, loss_fn, optimizer, scaler, device_type: str, amp: bool) -> torch.Tensor:
+    """One optimizer step (forward, loss, backward, AdamW), mixed precision when ``amp``."""
+    optimizer.zero_grad(set_to_none=True)
+    with torch.autocast(device_type, enabled=amp):
+        loss = loss_fn(model(images), masks)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss
+
+
 def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
     total = max(1, config.epochs * steps_per_epoch)
     if config.schedule == "onecycle":
@@ -148,12 +159,7 @@ def train(config: TrainConfig) -> TrainResult:
             masks = masks.to(device, non_blocking=True)
             if device.type == "cpu":
                 images = images.contiguous(memory_format=torch.channels_last)
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, enabled=use_amp):
-                loss = loss_fn(model(images), masks)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            loss = train_step(model, images, masks, loss_fn, optimizer, scaler, device.type, use_amp)
             scheduler.step()
             state["step"] += 1
             running = 0.9 * running + 0.1 * loss.item() if state["step"] > 1 else loss.item()

@@ -13,6 +13,10 @@ from PIL import Image
 from cracks.synthetic import crack_scene
 
 os.environ.setdefault("COMET_DISABLE_AUTO_LOGGING", "1")
+# Prefect reads these at import: no telemetry, and no INFO lines at interpreter exit, when its
+# ephemeral server stops after pytest has closed the captured streams.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 

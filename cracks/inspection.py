@@ -216,7 +216,7 @@ def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predicto
     started = time.monotonic()
     plan = plan_site(Path(path), config, model)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
-    predictor = predictor or Predictor(model, config.batch_size, config.threads)
+    predictor = predictor or Predictor(model, config.batch_size, config.threads, config.precision)
     segment_site(plan, predictor, progress=progress)
     measurement = measure_site(plan, config)
     summary = summarize_site(plan, measurement, model, config, time.monotonic() - started)
@@ -232,7 +232,7 @@ def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predicto
 def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult]:
     """Inspect every input; a bad input becomes a failed result, never a stopped run."""
     model = load_model(config)
-    predictor = Predictor(model, config.batch_size, config.threads)
+    predictor = Predictor(model, config.batch_size, config.threads, config.precision)
     results = []
     for path in config.inputs:
         try:

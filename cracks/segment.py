@@ -13,6 +13,7 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,27 +61,31 @@ def run_key(input_sha256: str, model: LoadedModel, grid: WindowGrid) -> str:
 class Predictor:
     """Batches tiles through a model. Kept separate so flows can run it on other workers."""
 
-    def __init__(self, model: LoadedModel, batch_size: int = 4, threads: int | None = None):
+    def __init__(self, model: LoadedModel, batch_size: int = 4, threads: int | None = None, precision: str = "fp32"):
         self.model = model
         self.batch_size = batch_size
+        self.precision = precision
         if threads:
             torch.set_num_threads(threads)
+        if next(model.model.parameters()).device.type == "cpu":
+            model.model.to(memory_format=torch.channels_last)
 
     def __call__(self, tiles: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray] = []
         for i in range(0, len(tiles), self.batch_size):
             batch = np.stack(tiles[i : i + self.batch_size])
-            out.extend(predict_probabilities(self.model.model, batch, self.model.meta.normalization))
+            out.extend(predict_probabilities(self.model.model, batch, self.model.meta.normalization,
+                                             precision=self.precision))
         return out
 
 
 @lru_cache(maxsize=2)
-def cached_predictor(model_path: str, batch_size: int = 4, threads: int | None = None) -> Predictor:
+def cached_predictor(model_path: str, batch_size: int = 4, threads: int | None = None, precision: str = "fp32") -> Predictor:
     """One loaded model per worker process, for flows that segment on Dask workers."""
     from cracks.models import artifact
     from cracks.models.predict import pick_device
 
-    return Predictor(artifact.load(model_path, device=pick_device("auto")), batch_size, threads)
+    return Predictor(artifact.load(model_path, device=pick_device("auto")), batch_size, threads, precision)
 
 
 def pending_rows(grid: WindowGrid, key: str, target: Path, work: Path) -> list[int]:
@@ -91,16 +96,36 @@ def pending_rows(grid: WindowGrid, key: str, target: Path, work: Path) -> list[i
     return list(range(int(state["rows_done"]) if state is not None else 0, len(grid.row_starts)))
 
 
-def segment_row(info: RasterInfo, grid: WindowGrid, row: int, predictor: Callable[[list[np.ndarray]], list[np.ndarray]]) -> list[TilePrediction]:
-    """Read and segment the windows of one grid row; all-nodata windows are skipped."""
-    results: list[TilePrediction] = []
+def read_row(info: RasterInfo, grid: WindowGrid, row: int) -> list[tuple[Window, np.ndarray, np.ndarray]]:
+    """The windows of one grid row as ``(window, rgb, valid)``."""
     with rasterio.open(info.path) as src:
-        reads = [(w, *read_window(src, info, w)) for w in grid.row(row)]
+        return [(w, *read_window(src, info, w)) for w in grid.row(row)]
+
+
+def predict_row(reads: list[tuple[Window, np.ndarray, np.ndarray]], predictor: Callable[[list[np.ndarray]], list[np.ndarray]]) -> list[TilePrediction]:
+    """Segment the windows of one grid row; all-nodata windows are skipped."""
+    results: list[TilePrediction] = []
     todo = [(w, rgb, valid) for w, rgb, valid in reads if valid.any()]
     probabilities = iter(predictor([rgb for _, rgb, _ in todo])) if todo else iter(())
     for window, _, valid in reads:
         results.append(TilePrediction(window, next(probabilities) if valid.any() else None, valid))
     return results
+
+
+def segment_row(info: RasterInfo, grid: WindowGrid, row: int, predictor: Callable[[list[np.ndarray]], list[np.ndarray]]) -> list[TilePrediction]:
+    """Read and segment the windows of one grid row."""
+    return predict_row(read_row(info, grid, row), predictor)
+
+
+def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor, indices: list[int]) -> Iterator[list[TilePrediction]]:
+    """Segment rows in order while a thread reads the next one: GDAL releases the GIL, so the
+    disk and decompression work overlaps the model's."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        pending = reader.submit(read_row, info, grid, indices[0]) if indices else None
+        for i, _ in enumerate(indices):
+            reads = pending.result()
+            pending = reader.submit(read_row, info, grid, indices[i + 1]) if i + 1 < len(indices) else None
+            yield predict_row(reads, predictor)
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -191,8 +216,7 @@ def segment_raster(
     todo = list(range(start, len(grid.row_starts)))
     if rows is None:
         def rows(indices: list[int]) -> Iterator[list[TilePrediction]]:
-            for r in indices:
-                yield segment_row(info, grid, r, predictor)
+            return prefetched_rows(info, grid, predictor, indices)
 
     bar = tqdm(total=len(grid.row_starts), initial=start, desc=f"segment {info.path.name}", unit="row",
                disable=not progress, leave=False)

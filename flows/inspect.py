@@ -28,8 +28,9 @@ def plan_task(path: Path, config: InspectConfig) -> inspection.SitePlan:
 
 
 @task(name="segment rows", cache_policy=NONE)
-def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int, threads: int | None):
-    predictor = cached_predictor(model, batch_size, threads)
+def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int, threads: int | None,
+                 precision: str = "fp32"):
+    predictor = cached_predictor(model, batch_size, threads, precision)
     return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
 
 
@@ -69,7 +70,8 @@ def inspect_one(path: Path, config: InspectConfig) -> dict:
     logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,
                 len(plan.grid.row_starts), len(todo))
     chunks = [todo[i : i + ROWS_PER_TASK] for i in range(0, len(todo), ROWS_PER_TASK)]
-    futures = [segment_task.submit(plan, c, str(config.model), config.batch_size, config.threads) for c in chunks]
+    futures = [segment_task.submit(plan, c, str(config.model), config.batch_size, config.threads, config.precision)
+               for c in chunks]
     stitch_task(plan, [f.result() for f in futures])
     measurement = measure_task(plan, config)
     model = inspection.load_model(config)
@@ -92,10 +94,12 @@ def inspect(
     gsd_mm: float | None = None,
     threshold: float | None = None,
     truth: str | None = None,
+    precision: str = "fp32",
 ) -> list[dict]:
     """Inspect orthophotos; a bad input is reported in its result and the others go on."""
     config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,
-                           batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=Path(truth) if truth else None)
+                           batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=Path(truth) if truth else None,
+                           precision=precision)
     results = []
     for path in config.inputs:
         try:

@@ -50,3 +50,18 @@ def test_tiled_matches_whole_image(tmp_path, tile, overlap):
     tiled_binary = tiled >= round(threshold * 255)
     assert np.count_nonzero(whole_binary) > 1000  # there are cracks to agree on
     assert dice(whole_binary, tiled_binary) >= 0.99
+
+
+def test_bf16_agrees_with_fp32():
+    """The bf16 path may only be offered if it keeps the masks: checked here on real photos."""
+    if not MODEL.exists() or not SAMPLE.exists():
+        pytest.skip("shipped model or sample site missing")
+    loaded = artifact.load(MODEL)
+    with rasterio.open(SAMPLE) as src:
+        image = np.moveaxis(src.read(window=Window(0, 0, 512, 512)), 0, -1)
+    fp32 = predict_probabilities(loaded.model, image[None], loaded.meta.normalization)[0]
+    bf16 = predict_probabilities(loaded.model, image[None], loaded.meta.normalization, precision="bf16")[0]
+    threshold = loaded.meta.threshold
+    assert np.count_nonzero(fp32 >= threshold) > 500
+    assert dice(fp32 >= threshold, bf16 >= threshold) >= 0.97
+    assert np.abs(fp32 - bf16).mean() < 0.01

@@ -35,12 +35,27 @@ def predict_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return model(x)[..., :h, :w]
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(device: torch.device, precision: str):
+    """fp16 autocast on CUDA; bf16 autocast on the CPU when asked (AVX-512 BF16 / AMX make it fast)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} (choose {', '.join(PRECISIONS)})")
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def predict_probabilities(
-    model: nn.Module, batch_uint8: np.ndarray, normalization: dict[str, list[float]], device: torch.device | None = None
+    model: nn.Module, batch_uint8: np.ndarray, normalization: dict[str, list[float]], device: torch.device | None = None,
+    precision: str = "fp32",
 ) -> np.ndarray:
     """NxHxWx3 uint8 images -> NxHxW float32 probabilities."""
     device = device or next(model.parameters()).device
     x = normalize(batch_uint8, normalization).to(device)
-    with torch.autocast(device.type, enabled=device.type == "cuda"):
+    if device.type == "cpu":
+        x = x.contiguous(memory_format=torch.channels_last)
+    with autocast(device, precision):
         logits = predict_logits(model, x)
     return torch.sigmoid(logits.float())[:, 0].cpu().numpy()

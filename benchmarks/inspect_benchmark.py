@@ -6,6 +6,7 @@ For each size it generates a textured orthophoto with rendered cracks (strip by 
 generator itself stays small), then runs, each in a fresh process so peak RSS is its own:
 
 * ``inspect``: ``cracks inspect`` end to end (segment, stitch, measure, export, PDF);
+* ``inspect_bf16``: the same with ``--precision bf16``;
 * ``naive``: what users write with smp directly: read the whole raster, loop over 512 px tiles
   with eager fp32 PyTorch (no overlap, no blending), assemble the probabilities in one numpy
   array and write it out.
@@ -87,19 +88,43 @@ def run_naive(raster: Path, model_dir: Path, tile: int = 512) -> None:
         dst.write((probability * 255).astype(np.uint8), 1)
 
 
-def run_inspect(raster: Path, model_dir: Path, out: Path) -> None:
+def run_inspect(raster: Path, model_dir: Path, out: Path, precision: str = "fp32") -> None:
+    import shutil
+
     from cracks.config import InspectConfig
     from cracks.inspection import inspect_all
 
-    results = inspect_all(InspectConfig(inputs=[raster], out=out, model=model_dir), progress=False)
+    shutil.rmtree(out / raster.stem, ignore_errors=True)  # no resume: time the whole job
+    results = inspect_all(InspectConfig(inputs=[raster], out=out, model=model_dir, precision=precision), progress=False)
     assert results[0].ok, results[0].error
+
+
+def run_inspect_bf16(raster: Path, model_dir: Path, out: Path) -> None:
+    run_inspect(raster, model_dir, out, "bf16")
+
+
+def dice_check(model_dir: Path, data: Path) -> dict[str, float]:
+    """Dice on DeepCrack valid at the model's threshold, for the fp32 reference and each faster path."""
+    from cracks.models import artifact
+    from cracks.training.evaluate import gather_pairs, iter_predictions
+    from cracks.training.metrics import ThresholdSweep
+
+    loaded = artifact.load(model_dir)
+    pairs = gather_pairs([data], "auto", "valid")
+    scores = {}
+    for precision in ("fp32", "bf16"):
+        sweep = ThresholdSweep(thresholds=[loaded.meta.threshold])
+        for _, truth, probability in iter_predictions(loaded.model, pairs, loaded.meta.normalization, precision=precision):
+            sweep.add(probability, truth)
+        scores[precision] = sweep.result(loaded.meta.threshold).dice
+    return scores
 
 
 def measure(kind: str, raster: Path, model_dir: Path, out: Path) -> dict:
     """Run one way in a fresh process; return its seconds and peak RSS."""
     code = (f"import sys, time, resource; sys.path.insert(0, {str(REPO)!r}); import benchmarks.inspect_benchmark as b; "
             f"from pathlib import Path; t = time.perf_counter(); "
-            f"b.run_{kind}(Path({str(raster)!r}), Path({str(model_dir)!r})" + (f", Path({str(out)!r})" if kind == "inspect" else "") + "); "
+            f"b.run_{kind}(Path({str(raster)!r}), Path({str(model_dir)!r})" + (f", Path({str(out)!r})" if kind != "naive" else "") + "); "
             "import json; print(json.dumps({'seconds': time.perf_counter() - t, "
             "'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
@@ -131,6 +156,8 @@ def main() -> None:
     parser.add_argument("--megapixels", type=float, nargs="+", default=[100.0, 400.0])
     parser.add_argument("--model", type=Path, default=REPO / "models" / "default")
     parser.add_argument("--work", type=Path, default=None, help="folder for the generated rasters (default: a temp folder)")
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "deepcrack",
+                        help="DeepCrack folder for the accuracy check of the faster paths")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="cracks-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -145,16 +172,24 @@ def main() -> None:
             t = time.perf_counter()
             generate(raster, mp)
             print(f"<!-- generated {raster} in {time.perf_counter() - t:.0f} s -->", flush=True)
-        results = {kind: measure(kind, raster, args.model, work / "out") for kind in ("naive", "inspect")}
+        results = {kind: measure(kind, raster, args.model, work / "out") for kind in ("naive", "inspect", "inspect_bf16")}
         for kind, r in results.items():
             mps = mp / r["seconds"]
             # inspect runs overlapping tiles: (512 / 384)^2 model pixels per raster pixel at the defaults
-            model_px = mp * 1e6 * ((512 / 384) ** 2 if kind == "inspect" else 1.0)
+            model_px = mp * 1e6 * ((512 / 384) ** 2 if kind != "naive" else 1.0)
             gflops = fpp * model_px / r["seconds"] / 1e9
             print(f"| {mp:.0f} MP | {kind} | {r['seconds']:.1f} | {mps:.2f} | {r['peak_rss_mb']:.0f} | {gflops:.1f} | "
                   f"{100 * gflops / peak:.1f} % |" + (f" {r['error']}" if "error" in r else ""), flush=True)
-        ratio = results["naive"]["seconds"] / results["inspect"]["seconds"]
-        print(f"| {mp:.0f} MP | speed-up vs naive | {ratio:.2f}x | | memory {results['inspect']['peak_rss_mb'] / results['naive']['peak_rss_mb']:.2f}x | | |")
+        for kind in ("inspect", "inspect_bf16"):
+            ratio = results["naive"]["seconds"] / results[kind]["seconds"]
+            memory = results[kind]["peak_rss_mb"] / results["naive"]["peak_rss_mb"]
+            print(f"| {mp:.0f} MP | {kind} vs naive | {ratio:.2f}x faster | | {memory:.2f}x the memory | | |", flush=True)
+    if args.data.exists():
+        scores = dice_check(args.model, args.data)
+        for precision, value in scores.items():
+            delta = value - scores["fp32"]
+            verdict = "reference" if precision == "fp32" else ("OK (within 0.01)" if abs(delta) <= 0.01 else "FAILS the 0.01 budget")
+            print(f"Dice on {args.data.name}/valid, {precision}: {value:.4f} ({delta:+.4f}) {verdict}")
 
 
 if __name__ == "__main__":

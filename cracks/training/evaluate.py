@@ -19,7 +19,8 @@ from cracks.training.metrics import EvaluationResult, ThresholdSweep
 
 
 def iter_predictions(
-    model: nn.Module, pairs: Sequence[Pair], normalization: dict[str, list[float]], progress: bool = False
+    model: nn.Module, pairs: Sequence[Pair], normalization: dict[str, list[float]], progress: bool = False,
+    precision: str = "fp32",
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Yield ``(image, truth, probability)`` per pair, whole images at native size."""
     model.eval()
@@ -27,7 +28,7 @@ def iter_predictions(
         image, truth = read_image(pair.image), read_mask(pair.mask)
         if image.shape[:2] != truth.shape:
             raise CracksError(pair.mask, f"mask size {truth.shape} differs from image {image.shape[:2]}")
-        yield image, truth, predict_probabilities(model, image[None], normalization)[0]
+        yield image, truth, predict_probabilities(model, image[None], normalization, precision=precision)[0]
 
 
 def sweep(

@@ -168,7 +168,7 @@ def inspect(
     truth: Annotated[Optional[Path], typer.Option(help="Ground-truth mask to score the result against.")] = None,
     road_axis_deg: Annotated[Optional[float], typer.Option(help="Road direction, degrees from the raster x axis (default: its longer side).")] = None,
     severity_mm: Annotated[str, typer.Option(help="Width limits hairline|fine|medium|wide in mm, e.g. 6,19,50 for pavement.")] = "0.1,0.3,1.0",
-    precision: Annotated[str, typer.Option(help="fp32, or bf16 (faster on CPUs with AVX-512 BF16/AMX).")] = "fp32",
+    precision: Annotated[str, typer.Option(help="auto (bf16 where the CPU runs it natively, else fp32), fp32 or bf16.")] = "auto",
     threads: Optional[int] = None,
     device: str = "auto",
 ) -> None:

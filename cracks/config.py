@@ -83,7 +83,7 @@ class InspectConfig:
     truth: Path | None = None  # ground-truth mask to score the result against (sample site)
     device: str = "auto"
     threads: int | None = None
-    precision: str = "fp32"  # fp32 | bf16 (bf16 autocast on CPUs with AVX-512 BF16 or AMX)
+    precision: str = "auto"  # auto (bf16 where the CPU runs it natively) | fp32 | bf16
     severity_mm: tuple[float, float, float] = (0.1, 0.3, 1.0)  # hairline | fine | medium | wide
     keep_work: bool = False
     site_name: str | None = None

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from cracks.atomic import atomic_path
 from cracks.models.artifact import LoadedModel
-from cracks.models.predict import predict_probabilities
+from cracks.models.predict import predict_probabilities, resolve_precision
 from tiling.raster import RasterInfo, read_window
 from tiling.stitch import RowStitcher
 from tiling.windows import WindowGrid
@@ -64,7 +64,7 @@ class Predictor:
     def __init__(self, model: LoadedModel, batch_size: int = 4, threads: int | None = None, precision: str = "fp32"):
         self.model = model
         self.batch_size = batch_size
-        self.precision = precision
+        self.precision = resolve_precision(precision, next(model.model.parameters()).device)
         if threads:
             torch.set_num_threads(threads)
         if next(model.model.parameters()).device.type == "cpu":
@@ -80,7 +80,7 @@ class Predictor:
 
 
 @lru_cache(maxsize=2)
-def cached_predictor(model_path: str, batch_size: int = 4, threads: int | None = None, precision: str = "fp32") -> Predictor:
+def cached_predictor(model_path: str, batch_size: int = 4, threads: int | None = None, precision: str = "auto") -> Predictor:
     """One loaded model per worker process, for flows that segment on Dask workers."""
     from cracks.models import artifact
     from cracks.models.predict import pick_device

@@ -29,7 +29,7 @@ def plan_task(path: Path, config: InspectConfig) -> inspection.SitePlan:
 
 @task(name="segment rows", cache_policy=NONE)
 def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int, threads: int | None,
-                 precision: str = "fp32"):
+                 precision: str = "auto"):
     predictor = cached_predictor(model, batch_size, threads, precision)
     return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
 
@@ -94,7 +94,7 @@ def inspect(
     gsd_mm: float | None = None,
     threshold: float | None = None,
     truth: str | None = None,
-    precision: str = "fp32",
+    precision: str = "auto",
 ) -> list[dict]:
     """Inspect orthophotos; a bad input is reported in its result and the others go on."""
     config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,

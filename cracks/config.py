@@ -79,6 +79,7 @@ class InspectConfig:
     threshold: float | None = None  # default: the model's tuned threshold
     prune_mm: float | None = None  # spur length to prune; default 5 px equivalent
     min_length_px: float = 10.0
+    bridge_px: int = 2  # pieces of one crack separated by gaps up to ~2x this are measured as one
     road_axis_deg: float | None = None  # default: the raster's longer side
     truth: Path | None = None  # ground-truth mask to score the result against (sample site)
     device: str = "auto"

@@ -122,11 +122,11 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
     truth = Path(config.truth) if config.truth else None
     if truth is not None:
         check_truth(truth, plan.info)
-    scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows)
+    scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows, bridge_px=config.bridge_px)
     pixel = plan.info.pixel_size_m
     prune_px = config.prune_mm / 1000 / pixel if (config.prune_mm and pixel) else 5.0
     found = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px, config.min_length_px,
-                           config.road_axis_deg, tuple(config.severity_mm))
+                           config.road_axis_deg, tuple(config.severity_mm), config.bridge_px)
     measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px)
     if truth is not None:
         s = Scores.from_counts(*scan.truth_counts[0])

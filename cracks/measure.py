@@ -198,6 +198,17 @@ def default_road_axis(height: int, width: int) -> float:
     return 0.0 if width >= height else 90.0
 
 
+def bridged(binary: np.ndarray, bridge_px: int) -> np.ndarray:
+    """The mask dilated by ``bridge_px``: pieces closer than about twice that are one crack.
+
+    Used only to group pixels into cracks; each crack is measured on its own (undilated) pixels.
+    """
+    if bridge_px <= 0:
+        return binary
+    y, x = np.ogrid[-bridge_px : bridge_px + 1, -bridge_px : bridge_px + 1]
+    return ndimage.binary_dilation(binary, x * x + y * y <= bridge_px * bridge_px)
+
+
 def measure_cracks(
     binary: np.ndarray,
     pixel_size_m: float | None = None,
@@ -206,15 +217,17 @@ def measure_cracks(
     min_length_px: float = 10.0,
     road_axis_deg: float | None = None,
     severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM,
+    bridge_px: int = 0,
 ) -> list[Crack]:
     """One :class:`Crack` per connected crack region of an in-memory mask.
 
     ``pixel_size_m`` converts to real units (``None``: pixel units only, metric fields empty).
     ``probability`` (0-1 floats, or uint8 0-255, same shape) gives sub-pixel mean widths.
+    ``bridge_px`` joins pieces separated by small gaps into one crack (see :func:`bridged`).
     Large rasters go through :func:`cracks.sitemeasure.measure_raster` instead, which reads the
     mask strip by strip and calls the same :func:`crack_from_region`.
     """
-    labels, _ = ndimage.label(binary, structure=np.ones((3, 3), bool))
+    labels, _ = ndimage.label(bridged(binary, bridge_px), structure=np.ones((3, 3), bool))
     if road_axis_deg is None:
         road_axis_deg = default_road_axis(*binary.shape)
     cracks: list[Crack] = []
@@ -222,7 +235,7 @@ def measure_cracks(
         if region is None:
             continue
         grown = tuple(slice(max(0, s.start - 1), s.stop + 1) for s in region)
-        crack = crack_from_region(labels[grown] == label, (grown[0].start, grown[1].start),
+        crack = crack_from_region((labels[grown] == label) & binary[grown], (grown[0].start, grown[1].start),
                                   None if probability is None else probability[grown], pixel_size_m, prune_px,
                                   min_length_px, road_axis_deg, severity_mm)
         if crack is not None:

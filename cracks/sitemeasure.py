@@ -21,7 +21,7 @@ from rasterio.features import shapes
 from rasterio.windows import Window
 from scipy import ndimage
 
-from cracks.measure import DEFAULT_SEVERITY_MM, Crack, crack_from_region, default_road_axis
+from cracks.measure import DEFAULT_SEVERITY_MM, Crack, bridged, crack_from_region, default_road_axis
 from cracks.training.metrics import counts
 
 EIGHT = np.ones((3, 3), bool)
@@ -71,7 +71,7 @@ def _read(src, window: Window, threshold_u8: int) -> tuple[np.ndarray, np.ndarra
 
 
 def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None, tolerances: tuple[int, ...] = (0,),
-              strip_rows: int = 1024, footprint_side: int = 2048) -> MaskScan:
+              strip_rows: int = 1024, footprint_side: int = 2048, bridge_px: int = 0) -> MaskScan:
     """Pass 1: regions, valid area, footprint and truth counts, one strip at a time."""
     uf = _UnionFind()
     boxes: list[list[int]] = []
@@ -88,7 +88,10 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
         try:
             for y0 in range(0, height, strip_rows):
                 h = min(strip_rows, height - y0)
-                _, valid, binary = _read(src, Window(0, y0, width, h), threshold_u8)
+                top, bottom = max(0, y0 - bridge_px), min(height, y0 + h + bridge_px)
+                _, valid, binary = _read(src, Window(0, top, width, bottom - top), threshold_u8)
+                core = slice(y0 - top, y0 - top + h)  # grouping sees bridge_px rows across the strip border
+                binary, valid = bridged(binary, bridge_px)[core], valid[core]
                 valid_pixels += int(np.count_nonzero(valid))
                 keep = np.arange(y0, y0 + h) % step == 0
                 footprint_rows.append(valid[keep, ::step])
@@ -149,7 +152,7 @@ def _add_truth_counts(src, truth_src, y0: int, h: int, threshold_u8: int, totals
 
 def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_size_m: float | None = None,
                    prune_px: float = 5.0, min_length_px: float = 10.0, road_axis_deg: float | None = None,
-                   severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM) -> list[Crack]:
+                   severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM, bridge_px: int = 0) -> list[Crack]:
     """Pass 2: measure every region from its own window of the mask."""
     cracks: list[Crack] = []
     with rasterio.open(mask_path) as src:
@@ -159,8 +162,8 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
             top, left = max(0, region.top - 1), max(0, region.left - 1)
             bottom, right = min(src.height, region.bottom + 1), min(src.width, region.right + 1)
             probability, _, binary = _read(src, Window(left, top, right - left, bottom - top), threshold_u8)
-            labels, _ = ndimage.label(binary, structure=EIGHT)
-            region_mask = labels == labels[region.seed[0] - top, region.seed[1] - left]
+            labels, _ = ndimage.label(bridged(binary, bridge_px), structure=EIGHT)
+            region_mask = (labels == labels[region.seed[0] - top, region.seed[1] - left]) & binary
             crack = crack_from_region(region_mask, (top, left), probability, pixel_size_m, prune_px, min_length_px,
                                       road_axis_deg, severity_mm)
             if crack is not None:

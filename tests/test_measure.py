@@ -94,3 +94,13 @@ def test_classes():
     assert severity_class(0.5, (1.0, 2.0, 3.0)) == "hairline"
     assert orientation_class(5, 0) == "longitudinal" and orientation_class(95, 0) == "transverse"
     assert orientation_class(45, 0) == "diagonal" and orientation_class(175, 0) == "longitudinal"
+
+
+def test_small_gaps_are_bridged_into_one_crack():
+    pieces = [straight(20, 100.25, 150, 100.25, 3), straight(154, 100.25, 300, 100.25, 3)]  # a 4 px gap
+    mask = draw_cracks((200, 320), pieces)
+    assert len(measure_cracks(mask)) == 2
+    joined = measure_cracks(mask, bridge_px=2)
+    assert len(joined) == 1
+    assert joined[0].length_px == pytest.approx(sum(p.length for p in pieces), rel=0.03)  # gaps are not counted
+    assert joined[0].width_mean_px == pytest.approx(3, abs=0.3)

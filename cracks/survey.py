@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -106,5 +106,3 @@ def outcome(task: SiteTask, summary_path: Path | None, error: str | None) -> dic
     return {"path": task.path, "sha256": task.sha256, "status": "ok" if error is None else "failed",
             "error": error, "summary": str(summary_path) if summary_path else None}
 
-
-__all__ = ["SiteTask", "find_orthophotos", "plan_survey", "record", "write_index", "outcome", "asdict"]

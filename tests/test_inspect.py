@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,10 @@ def test_outputs_are_valid_gis_layers(long_crack_site, tmp_path):
     result = run_site(path, tmp_path / "out")
     out = result.out_dir
     assert {p.name for p in out.iterdir()} == {"mask.tif", "cracks.geojson", "cracks.gpkg", "summary.json", "report.pdf"}
+    umask = os.umask(0)
+    os.umask(umask)
+    for p in out.iterdir():  # readable by whoever the umask allows, like any plainly written file
+        assert p.stat().st_mode & 0o777 == 0o666 & ~umask, p
     with rasterio.open(out / "mask.tif") as src:
         assert src.crs.to_epsg() == 32633 and src.dtypes[0] == "uint8"
         assert src.profile["tiled"] and src.overviews(1) and src.compression is not None

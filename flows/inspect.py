@@ -23,8 +23,8 @@ ROWS_PER_TASK = 2
 
 
 @task(name="plan windows", retries=2, retry_delay_seconds=2, cache_policy=NONE)
-def plan_task(path: Path, config: InspectConfig) -> inspection.SitePlan:
-    return inspection.plan_site(path, config, inspection.load_model(config))
+def plan_task(path: Path, config: InspectConfig, model) -> inspection.SitePlan:
+    return inspection.plan_site(path, config, model)
 
 
 @task(name="segment rows", cache_policy=NONE)
@@ -61,10 +61,13 @@ def report_task(plan, measurement, summary) -> Path:
     return inspection.report_site(plan, measurement, summary)
 
 
-def inspect_one(path: Path, config: InspectConfig) -> dict:
-    """All stages for one site; returns the summary (or raises CracksError)."""
+def inspect_one(path: Path, config: InspectConfig, model) -> dict:
+    """All stages for one site; returns the summary (or raises CracksError).
+
+    ``model`` is loaded once per flow run; segmentation tasks load their own copy per worker.
+    """
     logger = get_run_logger()
-    plan = plan_task(path, config)
+    plan = plan_task(path, config, model)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     todo = pending_rows(plan.grid, plan.key, plan.mask_path, plan.work_dir)
     logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,
@@ -74,7 +77,6 @@ def inspect_one(path: Path, config: InspectConfig) -> dict:
                for c in chunks]
     stitch_task(plan, [f.result() for f in futures])
     measurement = measure_task(plan, config)
-    model = inspection.load_model(config)
     summary = inspection.summarize_site(plan, measurement, model, config, 0.0)
     outputs = export_task(plan, measurement, summary)
     summary["outputs"] = {**{k: Path(v).name for k, v in outputs.items()}, "summary": "summary.json", "report": "report.pdf"}
@@ -100,10 +102,11 @@ def inspect(
     config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,
                            batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=Path(truth) if truth else None,
                            precision=precision)
+    model = inspection.load_model(config)
     results = []
     for path in config.inputs:
         try:
-            summary = inspect_one(path, config)
+            summary = inspect_one(path, config, model)
             results.append({"input": str(path), "status": "ok", "summary": str(Path(out) / path.stem / "summary.json"),
                             "n_cracks": summary["n_cracks"]})
         except CracksError as exc:
@@ -129,9 +132,10 @@ def survey(
     config = InspectConfig(inputs=[t.path for t in todo], out=Path(out) / "sites", model=Path(model), tile=tile,
                            overlap=overlap, gsd_mm=gsd_mm)
     outcomes = []
+    model = inspection.load_model(config) if todo else None
     for t in todo:
         try:
-            inspect_one(t.path, config)
+            inspect_one(t.path, config, model)
             outcomes.append(survey_lib.outcome(t, config.out / t.path.stem / "summary.json", None))
         except Exception as exc:  # one bad site must not stop the survey
             logger.error("%s: %s", t.path, exc)

@@ -65,7 +65,7 @@ def run_experiment(path: Path, out: Path) -> ExperimentResult:
         settings.setdefault("experiment_name", run["name"])
         config = from_dict(TrainConfig, {**settings, "out": out / run["name"]})
         result = train(config)
-        steps = sum(1 for _ in range(config.epochs)) * (config.max_steps_per_epoch or 0)
+        steps = config.epochs * (config.max_steps_per_epoch or 0)  # unknown (0) when epochs are uncapped
         params = sum(p.numel() for p in build_model(config.arch, config.encoder, pretrained=False).parameters()) / 1e6
         best = max(result.history, key=lambda h: h["val_dice"]) if result.history else {}
         rows.append({

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cracks.config import InspectConfig
 from cracks.errors import CracksError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Crack datasets, models and orthophoto inspection.")
@@ -160,26 +161,27 @@ def inspect(
     inputs: Annotated[list[Path], typer.Argument(help="GeoTIFF orthophotos or JPEG/PNG photos.")],
     out: Annotated[Path, typer.Option(help="Output folder; one subfolder per input.")] = Path("inspections"),
     model: Annotated[Optional[Path], typer.Option(help="Model artifact folder (default: the shipped model).")] = None,
-    tile: int = 512,
-    overlap: int = 128,
-    batch_size: int = 4,
+    tile: Annotated[int, typer.Option(help="Tile size in pixels.")] = InspectConfig.tile,
+    overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles in pixels (hides seams).")] = InspectConfig.overlap,
+    batch_size: Annotated[Optional[int], typer.Option(help="Tiles per model call (default 1 on a CPU, 8 on CUDA).")] = None,
     gsd_mm: Annotated[Optional[float], typer.Option(help="Ground sample distance in mm/px for inputs without georeferencing.")] = None,
     threshold: Annotated[Optional[float], typer.Option(help="Decision threshold (default: the model's tuned one).")] = None,
     truth: Annotated[Optional[Path], typer.Option(help="Ground-truth mask to score the result against.")] = None,
     road_axis_deg: Annotated[Optional[float], typer.Option(help="Road direction, degrees from the raster x axis (default: its longer side).")] = None,
     severity_mm: Annotated[str, typer.Option(help="Width limits hairline|fine|medium|wide in mm, e.g. 6,19,50 for pavement.")] = "0.1,0.3,1.0",
-    precision: Annotated[str, typer.Option(help="auto (bf16 where the CPU runs it natively, else fp32), fp32 or bf16.")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto (openvino on a CPU, torch on CUDA), torch or openvino.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto (the model's int8 export, else bf16 where the CPU runs it natively, else fp32), fp32, bf16 or int8.")] = "auto",
     threads: Optional[int] = None,
     device: str = "auto",
 ) -> None:
     """Tile, segment, stitch and measure orthophotos; write mask.tif, GeoJSON, GeoPackage, summary and PDF."""
-    from cracks.config import DEFAULT_MODEL_DIR, InspectConfig
+    from cracks.config import DEFAULT_MODEL_DIR
     from cracks.inspection import inspect_all
 
     config = InspectConfig(inputs=list(inputs), out=out, model=model or DEFAULT_MODEL_DIR, tile=tile, overlap=overlap,
                            batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=truth,
                            road_axis_deg=road_axis_deg, threads=threads, device=device,
-                           severity_mm=_limits(severity_mm), precision=precision)
+                           severity_mm=_limits(severity_mm), precision=precision, backend=backend)
     results = run_safely(inspect_all, config)
     for r in results:
         if r.ok:
@@ -192,6 +194,27 @@ def inspect(
             console.print(f"[bold red]error:[/] {r.error}", highlight=False, soft_wrap=True)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="Model artifact folder to add an int8 export to.")],
+    data: Annotated[str, typer.Option(help="Annotated dataset folder(s), comma-separated, for calibration and validation.")],
+    layout: str = "auto",
+    split: Annotated[str, typer.Option(help="Split to draw images from; keep the test split out.")] = "train",
+    calibration_images: int = 150,
+    validation_images: int = 100,
+    max_drop: Annotated[float, typer.Option(help="Largest Dice loss allowed on the validation images.")] = 0.005,
+) -> None:
+    """Quantize a model to int8 for OpenVINO, keeping validation Dice within --max-drop; inspect then uses it."""
+    from cracks.config import ExportConfig
+    from cracks.models.export import export_int8
+
+    config = ExportConfig(model=model, data=_paths(data), layout=layout, split=split, calibration_images=calibration_images,
+                          validation_images=validation_images, max_drop=max_drop)
+    result = run_safely(export_int8, config)
+    print(f"{result.path}: validation Dice {result.dice_float:.4f} (float) -> {result.dice_int8:.4f} (int8), "
+          f"{result.calibration_images} calibration + {result.validation_images} validation images")
 
 
 def main() -> None:  # pragma: no cover - console entry point

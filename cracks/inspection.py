@@ -47,6 +47,7 @@ class SitePlan:
     key: str
     input_sha256: str
     threshold: float
+    inference: str = ""  # backend and precision, e.g. "openvino int8"
 
     @property
     def site(self) -> str:
@@ -90,7 +91,9 @@ def load_model(config: InspectConfig) -> LoadedModel:
     return artifact.load(config.model, device=pick_device(config.device))
 
 
-def plan_site(path: Path, config: InspectConfig, model: LoadedModel) -> SitePlan:
+def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: str = "") -> SitePlan:
+    """``inference`` names the backend and precision (``str(Predictor.choice)``); it is part of
+    the run key, so a resumed run never mixes tiles from two inference paths."""
     info = open_raster(path, config.gsd_mm)
     if not info.georeferenced:
         units = f"{config.gsd_mm} mm per pixel from --gsd-mm" if config.gsd_mm else "pixel units"
@@ -98,7 +101,7 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel) -> SitePlan
     grid = plan_windows(info.width, info.height, config.tile, config.overlap)
     sha = file_sha256(info.path)
     threshold = config.threshold if config.threshold is not None else model.meta.threshold
-    return SitePlan(info, grid, Path(config.out) / path.stem, run_key(sha, model, grid), sha, threshold)
+    return SitePlan(info, grid, Path(config.out) / path.stem, run_key(sha, model, grid, inference), sha, threshold, inference)
 
 
 def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
@@ -177,6 +180,7 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
                   "threshold": plan.threshold, "trained": model.meta.created,
                   "valid_metrics": model.meta.metrics.get("valid", {})},
         "processing": {"tile": plan.grid.tile, "overlap": plan.grid.overlap, "windows": plan.grid.n_windows,
+                       "inference": plan.inference,
                        "seconds": round(seconds, 2), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                        "package_version": cracks.__version__, "severity_limits_mm": list(config.severity_mm)},
     }
@@ -214,9 +218,9 @@ def report_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> 
 def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predictor: Callable | None = None,
                  progress: bool = True) -> SiteResult:
     started = time.monotonic()
-    plan = plan_site(Path(path), config, model)
+    predictor = predictor or Predictor(model, config.batch_size, config.threads, config.precision, config.backend)
+    plan = plan_site(Path(path), config, model, str(getattr(predictor, "choice", "custom predictor")))
     plan.out_dir.mkdir(parents=True, exist_ok=True)
-    predictor = predictor or Predictor(model, config.batch_size, config.threads, config.precision)
     segment_site(plan, predictor, progress=progress)
     measurement = measure_site(plan, config)
     summary = summarize_site(plan, measurement, model, config, time.monotonic() - started)
@@ -232,7 +236,7 @@ def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predicto
 def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult]:
     """Inspect every input; a bad input becomes a failed result, never a stopped run."""
     model = load_model(config)
-    predictor = Predictor(model, config.batch_size, config.threads, config.precision)
+    predictor = Predictor(model, config.batch_size, config.threads, config.precision, config.backend)
     results = []
     for path in config.inputs:
         try:

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from cracks.atomic import atomic_path
 from cracks.models.artifact import LoadedModel
-from cracks.models.predict import predict_probabilities, resolve_precision
+from cracks.models import backends
 from tiling.raster import RasterInfo, read_window
 from tiling.stitch import RowStitcher
 from tiling.windows import WindowGrid
@@ -51,41 +51,44 @@ def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def run_key(input_sha256: str, model: LoadedModel, grid: WindowGrid) -> str:
-    """Identifies a segmentation: same input bytes, model and tiling give the same probabilities."""
+def run_key(input_sha256: str, model: LoadedModel, grid: WindowGrid, inference: str = "") -> str:
+    """Identifies a segmentation: same input bytes, model, inference path and tiling give the
+    same probabilities (a resumed run never mixes tiles from two backends)."""
     model_json = (model.path / "model.json").read_bytes() if model.path else b""
-    text = f"{input_sha256}|{hashlib.sha256(model_json).hexdigest()}|{grid.tile}|{grid.overlap}|{grid.width}x{grid.height}"
+    text = (f"{input_sha256}|{hashlib.sha256(model_json).hexdigest()}|{inference}|{grid.tile}|{grid.overlap}|"
+            f"{grid.width}x{grid.height}")
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class Predictor:
-    """Batches tiles through a model. Kept separate so flows can run it on other workers."""
+    """Batches tiles through a model backend. Kept separate so flows can run it on other workers."""
 
-    def __init__(self, model: LoadedModel, batch_size: int = 4, threads: int | None = None, precision: str = "fp32"):
+    def __init__(self, model: LoadedModel, batch_size: int | None = None, threads: int | None = None,
+                 precision: str = "auto", backend: str = "auto"):
         self.model = model
-        self.batch_size = batch_size
-        self.precision = resolve_precision(precision, next(model.model.parameters()).device)
+        on_cuda = next(model.model.parameters()).device.type == "cuda"
+        self.batch_size = batch_size or (8 if on_cuda else 1)
         if threads:
             torch.set_num_threads(threads)
-        if next(model.model.parameters()).device.type == "cpu":
-            model.model.to(memory_format=torch.channels_last)
+        self.choice = backends.resolve(model, backend, precision)
+        self.run = backends.make_backend(model, self.choice, threads)
+        log.info("inference: %s", self.choice)
 
     def __call__(self, tiles: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray] = []
         for i in range(0, len(tiles), self.batch_size):
-            batch = np.stack(tiles[i : i + self.batch_size])
-            out.extend(predict_probabilities(self.model.model, batch, self.model.meta.normalization,
-                                             precision=self.precision))
+            out.extend(self.run(np.stack(tiles[i : i + self.batch_size])))
         return out
 
 
 @lru_cache(maxsize=2)
-def cached_predictor(model_path: str, batch_size: int = 4, threads: int | None = None, precision: str = "auto") -> Predictor:
+def cached_predictor(model_path: str, batch_size: int | None = None, threads: int | None = None, precision: str = "auto",
+                     backend: str = "auto") -> Predictor:
     """One loaded model per worker process, for flows that segment on Dask workers."""
     from cracks.models import artifact
     from cracks.models.predict import pick_device
 
-    return Predictor(artifact.load(model_path, device=pick_device("auto")), batch_size, threads, precision)
+    return Predictor(artifact.load(model_path, device=pick_device("auto")), batch_size, threads, precision, backend)
 
 
 def pending_rows(grid: WindowGrid, key: str, target: Path, work: Path) -> list[int]:

@@ -16,6 +16,7 @@ from prefect.cache_policies import NONE
 
 from cracks import inspection, survey as survey_lib
 from cracks.config import DEFAULT_MODEL_DIR, InspectConfig
+from cracks.models import backends
 from cracks.errors import CracksError
 from cracks.segment import cached_predictor, pending_rows, segment_row
 
@@ -24,13 +25,14 @@ ROWS_PER_TASK = 2
 
 @task(name="plan windows", retries=2, retry_delay_seconds=2, cache_policy=NONE)
 def plan_task(path: Path, config: InspectConfig, model) -> inspection.SitePlan:
-    return inspection.plan_site(path, config, model)
+    inference = backends.resolve(model, config.backend, config.precision)
+    return inspection.plan_site(path, config, model, str(inference))
 
 
 @task(name="segment rows", cache_policy=NONE)
-def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int, threads: int | None,
-                 precision: str = "auto"):
-    predictor = cached_predictor(model, batch_size, threads, precision)
+def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int | None, threads: int | None,
+                 precision: str = "auto", backend: str = "auto"):
+    predictor = cached_predictor(model, batch_size, threads, precision, backend)
     return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
 
 
@@ -73,7 +75,8 @@ def inspect_one(path: Path, config: InspectConfig, model) -> dict:
     logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,
                 len(plan.grid.row_starts), len(todo))
     chunks = [todo[i : i + ROWS_PER_TASK] for i in range(0, len(todo), ROWS_PER_TASK)]
-    futures = [segment_task.submit(plan, c, str(config.model), config.batch_size, config.threads, config.precision)
+    futures = [segment_task.submit(plan, c, str(config.model), config.batch_size, config.threads, config.precision,
+                                   config.backend)
                for c in chunks]
     stitch_task(plan, [f.result() for f in futures])
     measurement = measure_task(plan, config)
@@ -90,18 +93,19 @@ def inspect(
     inputs: list[str],
     out: str = "inspections",
     model: str = str(DEFAULT_MODEL_DIR),
-    tile: int = 512,
-    overlap: int = 128,
-    batch_size: int = 4,
+    tile: int = InspectConfig.tile,
+    overlap: int = InspectConfig.overlap,
+    batch_size: int | None = None,
     gsd_mm: float | None = None,
     threshold: float | None = None,
     truth: str | None = None,
     precision: str = "auto",
+    backend: str = "auto",
 ) -> list[dict]:
     """Inspect orthophotos; a bad input is reported in its result and the others go on."""
     config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,
                            batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=Path(truth) if truth else None,
-                           precision=precision)
+                           precision=precision, backend=backend)
     model = inspection.load_model(config)
     results = []
     for path in config.inputs:
@@ -120,8 +124,8 @@ def survey(
     folder: str = "survey-imagery",
     out: str = "survey",
     model: str = str(DEFAULT_MODEL_DIR),
-    tile: int = 512,
-    overlap: int = 128,
+    tile: int = InspectConfig.tile,
+    overlap: int = InspectConfig.overlap,
     gsd_mm: float | None = None,
 ) -> dict:
     """Inspect new or changed orthophotos in ``folder``; write the survey index."""

@@ -29,20 +29,23 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return 2 * np.count_nonzero(a & b) / max(1, np.count_nonzero(a) + np.count_nonzero(b))
 
 
-@pytest.mark.parametrize("tile,overlap", [(512, 128)])  # the defaults
-def test_tiled_matches_whole_image(tmp_path, tile, overlap):
+@pytest.mark.parametrize("tile,overlap,width,height", [(512, 128, 1152, 800), (1024, 128, 2880, 960)])  # 2nd: the defaults
+def test_tiled_matches_whole_image(tmp_path, tile, overlap, width, height):
+    """Measured: Dice 0.997 for 512 px tiles on the crop, 0.995 for 1024 px tiles on the whole sample
+    (its whole-image pass sees more context than the crop's, so tiles differ more there)."""
     if not MODEL.exists() or not SAMPLE.exists():
         pytest.skip("shipped model or sample site missing")
     loaded = artifact.load(MODEL)
     with rasterio.open(SAMPLE) as src:
-        image = np.moveaxis(src.read(window=Window(0, 0, 1152, 800)), 0, -1)
+        image = np.moveaxis(src.read(window=Window(0, 0, width, height)), 0, -1)
     path = write_geotiff(tmp_path / "crop.tif", image, gsd_m=0.001)
     whole = predict_probabilities(loaded.model, image[None], loaded.meta.normalization)[0]
     info = open_raster(path)
     grid = plan_windows(info.width, info.height, tile, overlap)
-    assert grid.n_windows >= 6  # the crop really is tiled, with borders inside it
-    target = segment_raster(info, grid, "seam-test", Predictor(loaded, 4), tmp_path / "mask.tif", tmp_path / "work",
-                            progress=False)
+    assert grid.n_windows >= 4  # the image really is tiled, with borders inside it
+    # the reference path on both sides: this measures the seams, not the precision
+    predictor = Predictor(loaded, 4, precision="fp32", backend="torch")
+    target = segment_raster(info, grid, "seam-test", predictor, tmp_path / "mask.tif", tmp_path / "work", progress=False)
     with rasterio.open(target) as src:
         tiled = src.read(1)
     threshold = loaded.meta.threshold

@@ -45,6 +45,7 @@ class ModelMeta:
     package_version: str = cracks.__version__
     format_version: int = FORMAT_VERSION
     dtype: str = "float32"
+    exports: dict[str, Any] = field(default_factory=dict)  # faster copies, e.g. int8 (cracks.models.export)
 
     @classmethod
     def from_json(cls, data: dict[str, Any], path: Path) -> "ModelMeta":
@@ -76,6 +77,7 @@ def save(model: nn.Module, meta: ModelMeta, out_dir: str | Path, half: bool = Fa
         if half:
             state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
         meta.dtype = "float16" if half else "float32"
+        meta.exports = {}  # the folder is replaced: exports of earlier weights do not carry over
         save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
         (tmp / METADATA).write_text(json.dumps(dataclasses.asdict(meta), indent=2) + "\n")
         if out_dir.exists():

@@ -1,0 +1,177 @@
+"""Inference backends: the same network run by PyTorch or by OpenVINO, at a chosen precision.
+
+A backend is a callable from NxHxWx3 uint8 tiles to NxHxW float32 crack probabilities, so the
+tiling code never knows which one runs. Measured on a 2-core AMD EPYC with AVX-512 BF16
+(``benchmarks/inspect_benchmark.py``, model only, 512 px tiles):
+
+=============  =========  ======  ==========================================
+backend        precision  MP/s    Dice on DeepCrack valid (fp32 eager 0.8237)
+=============  =========  ======  ==========================================
+torch          fp32       1.1     reference
+torch          bf16       2.6     0.8236
+openvino       fp32       2.0     0.8237
+openvino       bf16       4.1     0.8243
+openvino       int8       6.3     0.8250 (accuracy-controlled export)
+=============  =========  ======  ==========================================
+
+``auto`` picks the fastest path that is known to be accurate: on a CUDA device, PyTorch with
+fp16; on a CPU, OpenVINO with the model's int8 export when it has a current one (made by
+``cracks export``, which keeps the validation Dice within its limit), else OpenVINO bf16 where
+the CPU runs bf16 natively, else OpenVINO fp32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cracks.errors import CracksError
+from cracks.models.artifact import LoadedModel
+from cracks.models.predict import STRIDE, cpu_has_native_bf16, predict_probabilities
+
+BACKENDS = ("auto", "torch", "openvino")
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+Backend = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    backend: str  # torch | openvino
+    precision: str  # fp32 | bf16 | fp16 | int8
+
+    def __str__(self) -> str:
+        return f"{self.backend} {self.precision}"
+
+
+def openvino_available() -> bool:
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto") -> BackendChoice:
+    """Turn ``auto`` settings into a concrete backend and precision, or explain what is missing."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r} (choose {', '.join(BACKENDS)})")
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r} (choose {', '.join(PRECISIONS)})")
+    device = next(model.model.parameters()).device
+    if backend == "auto":
+        backend = "openvino" if device.type == "cpu" and openvino_available() else "torch"
+    if backend == "openvino":
+        if device.type != "cpu":
+            raise ValueError("the openvino backend runs on the CPU; use --device cpu or --backend torch")
+        if not openvino_available():
+            raise CracksError(model.path, "the openvino backend needs the openvino package (in requirements.lock)")
+    if precision == "auto":
+        if device.type == "cuda":
+            precision = "fp16"
+        elif backend == "openvino" and int8_export(model) is not None:
+            precision = "int8"
+        else:
+            precision = "bf16" if cpu_has_native_bf16() else "fp32"
+    if precision == "int8":
+        if backend != "openvino":
+            raise ValueError("int8 runs on the openvino backend only (use --backend openvino or auto)")
+        if int8_export(model) is None:
+            raise CracksError(model.path, "has no current int8 export; make one with `cracks export MODEL --data DATASET`")
+    return BackendChoice(backend, precision)
+
+
+def int8_export(model: LoadedModel) -> Path | None:
+    """The model's int8 OpenVINO file if it exists and was made from these exact weights."""
+    from cracks.models.export import current_export
+
+    return current_export(model.path, "int8") if model.path else None
+
+
+def make_backend(model: LoadedModel, choice: BackendChoice, threads: int | None = None) -> Backend:
+    if choice.backend == "torch":
+        return TorchBackend(model, choice.precision)
+    return OpenVINOBackend(model, choice.precision, threads)
+
+
+class TorchBackend:
+    """Eager PyTorch with channels-last tensors; bf16 autocast on CPUs, fp16 autocast on CUDA."""
+
+    def __init__(self, model: LoadedModel, precision: str = "fp32"):
+        self.model = model
+        self.precision = "fp32" if precision == "fp16" else precision  # autocast picks fp16 on CUDA itself
+        if next(model.model.parameters()).device.type == "cpu":
+            model.model.to(memory_format=torch.channels_last)
+
+    def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:
+        return predict_probabilities(self.model.model, batch_uint8, self.model.meta.normalization, precision=self.precision)
+
+
+class OpenVINOBackend:
+    """OpenVINO on the CPU. fp32 and bf16 convert the PyTorch network in memory; int8 reads the
+    model's accuracy-checked export. The compiled network takes the uint8 tiles as they are
+    (NHWC) and returns probabilities: normalization and the sigmoid run inside OpenVINO, so
+    Python only pads odd-sized tiles. One compilation per tile shape (about a second; the grid
+    gives every tile the same shape)."""
+
+    def __init__(self, model: LoadedModel, precision: str = "fp32", threads: int | None = None):
+        import openvino as ov
+
+        self.core = ov.Core()
+        self.precision = precision
+        self.threads = threads
+        if precision == "int8":
+            network = self.core.read_model(str(int8_export(model)))
+        else:
+            network = to_openvino(model.model)
+        self.network = with_pre_and_post_processing(network, model.meta.normalization)
+        self.compiled: dict[tuple[int, ...], object] = {}
+
+    def _compiled(self, shape: tuple[int, ...]):
+        if shape not in self.compiled:
+            network = self.network.clone()
+            network.reshape(list(shape))
+            bf16 = self.precision == "bf16" or (self.precision == "int8" and cpu_has_native_bf16())
+            config = {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32", "PERFORMANCE_HINT": "LATENCY"}
+            if self.threads:
+                config["INFERENCE_NUM_THREADS"] = self.threads
+            self.compiled[shape] = self.core.compile_model(network, "CPU", config)
+        return self.compiled[shape]
+
+    def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:
+        h, w = batch_uint8.shape[1:3]
+        ph, pw = (-h) % STRIDE, (-w) % STRIDE
+        if ph or pw:
+            mode = "reflect" if ph < h and pw < w else "edge"
+            batch_uint8 = np.pad(batch_uint8, ((0, 0), (0, ph), (0, pw), (0, 0)), mode=mode)
+        x = np.ascontiguousarray(batch_uint8)
+        return self._compiled(x.shape)({0: x})[0][:, 0, :h, :w]
+
+
+def with_pre_and_post_processing(network, normalization: dict[str, list[float]]):
+    """uint8 NHWC in, probabilities out: the model's normalization before it, a sigmoid after."""
+    import openvino as ov
+    from openvino import opset13
+    from openvino.preprocess import PrePostProcessor
+
+    ppp = PrePostProcessor(network)
+    ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
+    ppp.input().model().set_layout(ov.Layout("NCHW"))
+    ppp.input().preprocess().convert_element_type(ov.Type.f32) \
+        .mean([255 * m for m in normalization["mean"]]).scale([255 * s for s in normalization["std"]])
+    ppp.output().postprocess().custom(lambda node: opset13.sigmoid(node).output(0))
+    return ppp.build()
+
+
+def to_openvino(network: torch.nn.Module):
+    """Convert the PyTorch network to an OpenVINO model with free batch, height and width."""
+    import openvino as ov
+
+    network = network.to(memory_format=torch.contiguous_format)
+    with torch.no_grad():
+        converted = ov.convert_model(network, example_input=torch.zeros(1, 3, 64, 64), input=[-1, 3, -1, -1])
+    return converted

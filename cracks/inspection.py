@@ -104,9 +104,18 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: 
     return SitePlan(info, grid, Path(config.out) / path.stem, run_key(sha, model, grid, inference), sha, threshold, inference)
 
 
+GDAL_CACHE_MB = 128  # GDAL's block cache defaults to 5 % of RAM, which alone grows RSS by ~1 GB on big rasters
+
+
+def raster_env() -> rasterio.Env:
+    """GDAL settings for the inspection stages: a bounded block cache (every read is windowed once)."""
+    return rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB * 1024 * 1024)
+
+
 def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
                  progress: bool = True) -> Path:
-    return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows, progress)
+    with raster_env():
+        return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows, progress)
 
 
 def check_truth(path: Path, info: RasterInfo) -> None:
@@ -125,11 +134,17 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
     truth = Path(config.truth) if config.truth else None
     if truth is not None:
         check_truth(truth, plan.info)
-    scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows, bridge_px=config.bridge_px)
-    pixel = plan.info.pixel_size_m
-    prune_px = config.prune_mm / 1000 / pixel if (config.prune_mm and pixel) else 5.0
-    found = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px, config.min_length_px,
-                           config.road_axis_deg, tuple(config.severity_mm), config.bridge_px)
+    labels = plan.out_dir / ".labels.tif"
+    try:
+        with raster_env():
+            scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows,
+                             bridge_px=config.bridge_px, labels_path=labels)
+            pixel = plan.info.pixel_size_m
+            prune_px = config.prune_mm / 1000 / pixel if (config.prune_mm and pixel) else 5.0
+            found = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px, config.min_length_px,
+                                   config.road_axis_deg, tuple(config.severity_mm), config.bridge_px)
+    finally:
+        labels.unlink(missing_ok=True)
     measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px)
     if truth is not None:
         s = Scores.from_counts(*scan.truth_counts[0])
@@ -180,6 +195,7 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
                   "threshold": plan.threshold, "trained": model.meta.created,
                   "valid_metrics": model.meta.metrics.get("valid", {})},
         "processing": {"tile": plan.grid.tile, "overlap": plan.grid.overlap, "windows": plan.grid.n_windows,
+                       "window_px": [plan.grid.window_width, plan.grid.window_height],
                        "inference": plan.inference,
                        "seconds": round(seconds, 2), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                        "package_version": cracks.__version__, "severity_limits_mm": list(config.severity_mm)},
@@ -215,6 +231,22 @@ def report_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> 
     return write_report(plan.info, measurement, summary, plan.out_dir / "report.pdf")
 
 
+def publish_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> dict[str, Path]:
+    """Write everything a user opens: GIS layers, ``summary.json`` (listing the outputs), the PDF."""
+    with raster_env():
+        return _publish(plan, measurement, summary)
+
+
+def _publish(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> dict[str, Path]:
+    outputs = export_site(plan, measurement, summary)
+    outputs["summary"] = plan.out_dir / "summary.json"
+    outputs["report"] = plan.out_dir / "report.pdf"
+    summary["outputs"] = {k: v.name for k, v in outputs.items()}
+    write_json(outputs["summary"], summary)
+    report_site(plan, measurement, summary)
+    return outputs
+
+
 def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predictor: Callable | None = None,
                  progress: bool = True) -> SiteResult:
     started = time.monotonic()
@@ -224,12 +256,7 @@ def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predicto
     segment_site(plan, predictor, progress=progress)
     measurement = measure_site(plan, config)
     summary = summarize_site(plan, measurement, model, config, time.monotonic() - started)
-    outputs = export_site(plan, measurement, summary)
-    outputs["summary"] = plan.out_dir / "summary.json"
-    outputs["report"] = plan.out_dir / "report.pdf"
-    summary["outputs"] = {k: v.name for k, v in outputs.items()}
-    write_json(outputs["summary"], summary)
-    report_site(plan, measurement, summary)
+    outputs = publish_site(plan, measurement, summary)
     return SiteResult(Path(path), plan.site, plan.out_dir, outputs, summary, seconds=time.monotonic() - started)
 
 

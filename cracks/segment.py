@@ -13,7 +13,7 @@ import json
 import logging
 import shutil
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -55,8 +55,8 @@ def run_key(input_sha256: str, model: LoadedModel, grid: WindowGrid, inference: 
     """Identifies a segmentation: same input bytes, model, inference path and tiling give the
     same probabilities (a resumed run never mixes tiles from two backends)."""
     model_json = (model.path / "model.json").read_bytes() if model.path else b""
-    text = (f"{input_sha256}|{hashlib.sha256(model_json).hexdigest()}|{inference}|{grid.tile}|{grid.overlap}|"
-            f"{grid.width}x{grid.height}")
+    text = (f"{input_sha256}|{hashlib.sha256(model_json).hexdigest()}|{inference}|{grid.window_width}x{grid.window_height}|{grid.overlap}|"
+            f"{grid.col_starts}|{grid.row_starts}")
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -121,14 +121,29 @@ def segment_row(info: RasterInfo, grid: WindowGrid, row: int, predictor: Callabl
 
 
 def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor, indices: list[int]) -> Iterator[list[TilePrediction]]:
-    """Segment rows in order while a thread reads the next one: GDAL releases the GIL, so the
-    disk and decompression work overlaps the model's."""
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        pending = reader.submit(read_row, info, grid, indices[0]) if indices else None
-        for i, _ in enumerate(indices):
-            reads = pending.result()
-            pending = reader.submit(read_row, info, grid, indices[i + 1]) if i + 1 < len(indices) else None
-            yield predict_row(reads, predictor)
+    """Segment rows in order as a three-stage pipeline: one thread reads the row after next,
+    another runs the model on the next row, while the caller stitches and saves this one. GDAL
+    and OpenVINO/PyTorch release the GIL, so disk, decompression, model and stitching overlap.
+    At most two rows of predictions and two of pixels are held at a time."""
+    n = len(indices)
+    with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=1) as model:
+        reads: dict[int, Future] = {}
+        predictions: dict[int, Future] = {}
+
+        def start(i: int) -> None:
+            if i < n and i not in reads:
+                reads[i] = reader.submit(read_row, info, grid, indices[i])
+            if i < n:
+                predictions[i] = model.submit(lambda done=reads[i]: predict_row(done.result(), predictor))
+            if i + 1 < n:
+                reads[i + 1] = reader.submit(read_row, info, grid, indices[i + 1])
+
+        start(0)
+        for i in range(n):
+            start(i + 1)
+            result = predictions.pop(i).result()
+            del reads[i]
+            yield result
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

@@ -1,11 +1,16 @@
 """Measuring cracks on a probability raster of any size, in bounded memory.
 
-Pass 1 reads the mask strip by strip: it labels each strip, joins regions that touch across
-strip borders with a union-find, and keeps only each region's bounding box, a seed pixel, the
-count of valid pixels, a decimated valid-data mask for the footprint and (optionally) the
-counts against a ground-truth raster. Pass 2 reads each region's own window and measures it
-with :func:`cracks.measure.crack_from_region`, the same code the in-memory path uses. Memory is
-one strip plus the largest crack's bounding box, never the raster.
+Pass 1 reads the mask strip by strip: it labels each strip, writes the labels to a compressed
+label raster, joins regions that touch across strip borders with a union-find, and keeps only
+each region's bounding box, a seed pixel, the count of valid pixels, a decimated valid-data mask
+for the footprint and (optionally) the counts against a ground-truth raster. Pass 2 reads each
+region's own window of mask and labels and measures it with
+:func:`cracks.measure.crack_from_region`, the same code the in-memory path uses.
+
+Memory is one strip plus one region window, never the raster. A region wider or taller than
+``max_region_px`` (a crack network across a whole site: on a generated 400 MP orthophoto one
+region spanned the raster and took 12 GB to measure in one piece) is measured in blocks of that
+size, one record per block.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class MaskScan:
     valid_pixels: int
     footprint_px: shapely.Geometry  # valid-data outline in (col, row) pixel coordinates
     truth_counts: dict[int, tuple[int, int, int]] = field(default_factory=dict)  # tolerance -> (TP, FP, FN)
+    labels_path: Path | None = None  # uint32 strip labels of the (bridged) crack pixels, 0 = none
+    region_of_label: np.ndarray = field(default_factory=lambda: np.zeros(1, np.uint32))  # label -> region number (1-based)
 
 
 class _UnionFind:
@@ -71,8 +78,13 @@ def _read(src, window: Window, threshold_u8: int) -> tuple[np.ndarray, np.ndarra
 
 
 def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None, tolerances: tuple[int, ...] = (0,),
-              strip_rows: int = 1024, footprint_side: int = 2048, bridge_px: int = 0) -> MaskScan:
-    """Pass 1: regions, valid area, footprint and truth counts, one strip at a time."""
+              strip_rows: int = 1024, footprint_side: int = 2048, bridge_px: int = 0,
+              labels_path: Path | None = None) -> MaskScan:
+    """Pass 1: regions, valid area, footprint and truth counts, one strip at a time.
+
+    The strip labels go to ``labels_path`` (default: a hidden file beside the mask; the caller
+    removes it after :func:`measure_raster`)."""
+    labels_path = labels_path or mask_path.with_name(f".{mask_path.stem}.labels.tif")
     uf = _UnionFind()
     boxes: list[list[int]] = []
     seeds: list[tuple[int, int]] = []
@@ -85,6 +97,9 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
         footprint_rows = []
         previous_last: np.ndarray | None = None
         truth_src = rasterio.open(truth_path) if truth_path else None
+        labels_dst = rasterio.open(labels_path, "w", driver="GTiff", width=width, height=height, count=1, dtype="uint32",
+                                   tiled=True, blockxsize=512, blockysize=512, compress="DEFLATE", BIGTIFF="IF_SAFER",
+                                   crs=src.crs, transform=src.transform)
         try:
             for y0 in range(0, height, strip_rows):
                 h = min(strip_rows, height - y0)
@@ -97,6 +112,8 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                 footprint_rows.append(valid[keep, ::step])
                 labels, n = ndimage.label(binary, structure=EIGHT)
                 base = len(uf.parent)
+                labels_dst.write(np.where(labels > 0, labels.astype(np.uint32) + base, 0).astype(np.uint32), 1,
+                                 window=Window(0, y0, width, h))
                 for i, region in enumerate(ndimage.find_objects(labels)):
                     uf.add()
                     rows, cols = region
@@ -120,6 +137,7 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                 if truth_src is not None:
                     _add_truth_counts(src, truth_src, y0, h, threshold_u8, truth_totals, halo)
         finally:
+            labels_dst.close()
             if truth_src is not None:
                 truth_src.close()
     merged: dict[int, Region] = {}
@@ -134,8 +152,13 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
     small = np.concatenate(footprint_rows).astype(np.uint8) if footprint_rows else np.zeros((0, 0), np.uint8)
     polys = [shapely.geometry.shape(g) for g, v in shapes(small, mask=small > 0, transform=Affine.scale(step)) if v]
     footprint = shapely.make_valid(shapely.union_all(polys)) if polys else shapely.Polygon()
-    return MaskScan(sorted(merged.values(), key=lambda r: r.seed), valid_pixels, footprint,
-                    {t: tuple(int(v) for v in c) for t, c in truth_totals.items()})
+    roots = sorted(merged, key=lambda root: merged[root].seed)
+    number = {root: k + 1 for k, root in enumerate(roots)}
+    region_of_label = np.zeros(len(uf.parent) + 1, np.uint32)
+    for i in range(len(uf.parent)):
+        region_of_label[i + 1] = number[uf.find(i)]
+    return MaskScan([merged[root] for root in roots], valid_pixels, footprint,
+                    {t: tuple(int(v) for v in c) for t, c in truth_totals.items()}, labels_path, region_of_label)
 
 
 def _add_truth_counts(src, truth_src, y0: int, h: int, threshold_u8: int, totals: dict, halo: int) -> None:
@@ -150,23 +173,40 @@ def _add_truth_counts(src, truth_src, y0: int, h: int, threshold_u8: int, totals
         totals[tolerance] += counts(binary, truth, tolerance, rows=core)
 
 
+def region_windows(region: Region, height: int, width: int, max_side: int) -> list[Window]:
+    """The region's bounding box plus a 1 px margin, or blocks of ``max_side`` px if it is larger."""
+    if region.bottom - region.top <= max_side and region.right - region.left <= max_side:
+        top, left = max(0, region.top - 1), max(0, region.left - 1)
+        bottom, right = min(height, region.bottom + 1), min(width, region.right + 1)
+        return [Window(left, top, right - left, bottom - top)]
+    return [Window(x, y, min(max_side, region.right - x), min(max_side, region.bottom - y))
+            for y in range(region.top, region.bottom, max_side) for x in range(region.left, region.right, max_side)]
+
+
 def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_size_m: float | None = None,
                    prune_px: float = 5.0, min_length_px: float = 10.0, road_axis_deg: float | None = None,
-                   severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM, bridge_px: int = 0) -> list[Crack]:
-    """Pass 2: measure every region from its own window of the mask."""
+                   severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM, bridge_px: int = 0,
+                   max_region_px: int = 2048) -> list[Crack]:
+    """Pass 2: measure every region from its own window of the mask and of the labels."""
     cracks: list[Crack] = []
-    with rasterio.open(mask_path) as src:
+    with rasterio.open(mask_path) as src, rasterio.open(scan.labels_path) as labels_src:
         if road_axis_deg is None:
             road_axis_deg = default_road_axis(src.height, src.width)
-        for region in scan.regions:
-            top, left = max(0, region.top - 1), max(0, region.left - 1)
-            bottom, right = min(src.height, region.bottom + 1), min(src.width, region.right + 1)
-            probability, _, binary = _read(src, Window(left, top, right - left, bottom - top), threshold_u8)
-            labels, _ = ndimage.label(bridged(binary, bridge_px), structure=EIGHT)
-            region_mask = (labels == labels[region.seed[0] - top, region.seed[1] - left]) & binary
-            crack = crack_from_region(region_mask, (top, left), probability, pixel_size_m, prune_px, min_length_px,
-                                      road_axis_deg, severity_mm)
-            if crack is not None:
-                crack.crack_id = len(cracks) + 1
-                cracks.append(crack)
+        for number, region in enumerate(scan.regions, start=1):
+            for window in region_windows(region, src.height, src.width, max_region_px):
+                probability, _, binary = _read(src, window, threshold_u8)
+                region_mask = (scan.region_of_label[labels_src.read(1, window=window)] == number) & binary
+                if not region_mask.any():
+                    continue
+                # crop to the region's own pixels (blocks of a network hold other regions too), then a
+                # zero border: a block's cut edges look like crack ends to the skeleton and distances
+                rows, cols = np.flatnonzero(region_mask.any(axis=1)), np.flatnonzero(region_mask.any(axis=0))
+                crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+                region_mask, probability = np.pad(region_mask[crop], 1), np.pad(probability[crop], 1)
+                origin = (int(window.row_off) + int(rows[0]) - 1, int(window.col_off) + int(cols[0]) - 1)
+                crack = crack_from_region(region_mask, origin, probability, pixel_size_m, prune_px, min_length_px,
+                                          road_axis_deg, severity_mm)
+                if crack is not None:
+                    crack.crack_id = len(cracks) + 1
+                    cracks.append(crack)
     return cracks

@@ -50,17 +50,10 @@ def measure_task(plan: inspection.SitePlan, config: InspectConfig) -> inspection
     return inspection.measure_site(plan, config)
 
 
-@task(name="export", retries=2, retry_delay_seconds=2, cache_policy=NONE)
-def export_task(plan, measurement, summary) -> dict:
-    return inspection.export_site(plan, measurement, summary)
-
-
-@task(name="report", retries=2, retry_delay_seconds=2, cache_policy=NONE)
-def report_task(plan, measurement, summary) -> Path:
-    from cracks.atomic import write_json
-
-    write_json(plan.out_dir / "summary.json", summary)
-    return inspection.report_site(plan, measurement, summary)
+@task(name="publish", retries=2, retry_delay_seconds=2, cache_policy=NONE)
+def publish_task(plan, measurement, summary) -> dict:
+    """GIS layers, summary.json and the PDF (retried: they are file writes)."""
+    return inspection.publish_site(plan, measurement, summary)
 
 
 def inspect_one(path: Path, config: InspectConfig, model) -> dict:
@@ -81,9 +74,7 @@ def inspect_one(path: Path, config: InspectConfig, model) -> dict:
     stitch_task(plan, [f.result() for f in futures])
     measurement = measure_task(plan, config)
     summary = inspection.summarize_site(plan, measurement, model, config, 0.0)
-    outputs = export_task(plan, measurement, summary)
-    summary["outputs"] = {**{k: Path(v).name for k, v in outputs.items()}, "summary": "summary.json", "report": "report.pdf"}
-    report_task(plan, measurement, summary)
+    publish_task(plan, measurement, summary)
     logger.info("%s: %d cracks, condition %s -> %s", path.name, summary["n_cracks"], summary["condition"]["rating"], plan.out_dir)
     return summary
 

@@ -1,4 +1,4 @@
-"""Flows ``train`` and ``evaluate`` (same code paths as ``cracks train`` and ``cracks evaluate``)."""
+"""Flows ``train``, ``evaluate`` and ``export`` (same code paths as the ``cracks`` commands)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from cracks.config import EvaluateConfig, TrainConfig
+from cracks.config import EvaluateConfig, ExportConfig, TrainConfig
+from cracks.models.export import export_int8
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER
 from cracks.training.evaluate import evaluate as evaluate_model
 from cracks.training.train import train as train_model
@@ -46,3 +47,12 @@ def evaluate(model: str = "models/default", data: list[str] = ["../shared/data/d
     result = evaluate_model(EvaluateConfig(Path(model), [Path(p) for p in data], layout, split, tolerance), progress=False)
     get_run_logger().info("%s on %s/%s: %s", model, data, split, result.to_dict())
     return result.to_dict()
+
+
+@flow(name="export", log_prints=True)
+def export(model: str = "models/default", data: list[str] = DEFAULT_DATA, split: str = "train",
+           max_drop: float = ExportConfig.max_drop) -> dict:
+    """int8 export for fast CPU inspection, validation Dice kept within ``max_drop`` (cracks export)."""
+    result = export_int8(ExportConfig(Path(model), [Path(p) for p in data], split=split, max_drop=max_drop))
+    get_run_logger().info("%s: validation Dice %.4f (float) -> %.4f (int8)", result.path, result.dice_float, result.dice_int8)
+    return {"path": str(result.path), "dice_float": result.dice_float, "dice_int8": result.dice_int8}

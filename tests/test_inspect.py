@@ -54,12 +54,24 @@ def long_crack_site(tmp_path) -> tuple[Path, float]:
     return write_geotiff(tmp_path / "road.tif", image, gsd_m=0.0005), crack.length
 
 
-def test_windows_cover_raster_exactly():
-    grid = plan_windows(1000, 700, 256, 32)
-    assert grid.col_starts[-1] + 256 == 1000 and grid.row_starts[-1] + 256 == 700
-    assert all(b - a <= 256 - 32 for a, b in zip(grid.col_starts, grid.col_starts[1:]))
+@pytest.mark.parametrize("length", [1025, 1100, 2880, 5000, 9999, 10000, 20000, 20001])
+@pytest.mark.parametrize("tile,overlap", [(1024, 128), (512, 128), (256, 32)])
+def test_windows_cover_raster_exactly_with_fewest_tiles(length, tile, overlap):
+    grid = plan_windows(length, 700, tile, overlap)
+    size, starts = grid.window_width, grid.col_starts
+    assert starts[0] == 0 and starts[-1] + size == length  # exact cover, nothing hangs over the edge
+    assert size <= tile and size % 32 == 0  # no padding inside the model
+    assert all(size - (b - a) >= overlap for a, b in zip(starts, starts[1:]))  # overlap kept everywhere
+    fewer = len(starts) - 1
+    assert fewer * tile - (fewer - 1) * overlap < length  # one tile fewer could not cover the raster
+    assert grid.model_pixels == len(grid.row_starts) * len(starts) * size * grid.window_height
+
+
+def test_fitted_windows_save_model_pixels():
+    grid = plan_windows(10_000, 10_000, 1024, 128)
+    assert len(grid.col_starts) == 12 and grid.window_width == 960  # not 12 x 1024 with the last shifted back
     small = plan_windows(100, 80, 512, 64)
-    assert small.n_windows == 1 and small.row(0)[0].width == 100
+    assert small.n_windows == 1 and small.row(0)[0].width == 100 and small.row(0)[0].height == 80
 
 
 def test_blend_weights_ramp_to_one():
@@ -255,3 +267,18 @@ def test_strip_wise_measurement_equals_in_memory(tmp_path, strip_rows, bridge_px
     assert scan.valid_pixels == np.count_nonzero(valid)
     for tolerance in (0, 2):
         assert scan.truth_counts[tolerance] == counts(binary, truth & valid, tolerance)
+
+
+def test_region_larger_than_the_block_limit_is_measured_in_blocks(tmp_path, long_crack_site):
+    """A crack network wider than ``max_region_px`` is measured block by block, in bounded memory,
+    and the blocks' lengths add up to the crack's."""
+    from cracks.sitemeasure import measure_raster, region_windows, scan_mask
+
+    path, _ = long_crack_site
+    result = run_site(path, tmp_path / "out")
+    scan = scan_mask(result.outputs["mask"], 128, labels_path=tmp_path / "labels.tif")
+    whole = measure_raster(result.outputs["mask"], 128, scan, 0.0005)
+    blocks = measure_raster(result.outputs["mask"], 128, scan, 0.0005, max_region_px=128)
+    assert len(whole) == 1 and len(blocks) >= 4
+    assert max(int(w.width) for r in scan.regions for w in region_windows(r, 300, 620, 128)) <= 128
+    assert sum(c.length_px for c in blocks) == pytest.approx(whole[0].length_px, rel=0.05)

@@ -115,4 +115,6 @@ def read_window(src, info: RasterInfo, window: Window) -> tuple[np.ndarray, np.n
         data = np.clip(data.astype(np.float32) * info.scale, 0, 255)
     rgb = np.ascontiguousarray(np.moveaxis(data.astype(np.uint8), 0, -1))
     valid = src.dataset_mask(window=window) > 0
+    if valid.all():  # the common case: a read-only view of one value instead of a megabyte per tile
+        valid = np.broadcast_to(np.True_, valid.shape)
     return rgb, valid

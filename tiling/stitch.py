@@ -52,10 +52,12 @@ class RowStitcher:
     def finish(self, next_y0: int) -> FinishedRows:
         """Hand out rows ``[band_y0, next_y0)`` and shift the carry to the top of the band."""
         n = next_y0 - self.band_y0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            probability = np.where(self.weights[:n] > 0, self.weighted[:n] / self.weights[:n], 0.0)
+        probability = np.zeros((n, self.width), np.float32)  # in place from here: bands can be ~100 MB
+        np.divide(self.weighted[:n], self.weights[:n], out=probability, where=self.weights[:n] > 0)
+        probability *= 255
+        np.rint(probability, out=probability)
         valid = self.valid[:n].copy()
-        out = FinishedRows(self.band_y0, np.round(probability * 255).astype(np.uint8), valid)
+        out = FinishedRows(self.band_y0, probability.astype(np.uint8), valid)
         for array in (self.weighted, self.weights, self.valid):
             array[: len(array) - n] = array[n:].copy()
             array[len(array) - n :] = 0

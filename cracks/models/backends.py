@@ -22,6 +22,7 @@ the CPU runs bf16 natively, else OpenVINO fp32.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +154,7 @@ class OpenVINOBackend:
 
 
 def with_pre_and_post_processing(network, normalization: dict[str, list[float]]):
-    """uint8 NHWC in, probabilities out: the model's normalization before it, a sigmoid after."""
+    """uint8 NHWC in, float16 probabilities out: the model's normalization before it, a sigmoid after."""
     import openvino as ov
     from openvino import opset13
     from openvino.preprocess import PrePostProcessor
@@ -164,6 +165,7 @@ def with_pre_and_post_processing(network, normalization: dict[str, list[float]])
     ppp.input().preprocess().convert_element_type(ov.Type.f32) \
         .mean([255 * m for m in normalization["mean"]]).scale([255 * s for s in normalization["std"]])
     ppp.output().postprocess().custom(lambda node: opset13.sigmoid(node).output(0))
+    ppp.output().tensor().set_element_type(ov.Type.f16)  # probabilities need no more; halves what rows hold
     return ppp.build()
 
 
@@ -172,6 +174,6 @@ def to_openvino(network: torch.nn.Module):
     import openvino as ov
 
     network = network.to(memory_format=torch.contiguous_format)
-    with torch.no_grad():
-        converted = ov.convert_model(network, example_input=torch.zeros(1, 3, 64, 64), input=[-1, 3, -1, -1])
-    return converted
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module="torch.jit")  # OpenVINO traces via TorchScript
+        return ov.convert_model(network, example_input=torch.zeros(1, 3, 64, 64), input=[-1, 3, -1, -1])

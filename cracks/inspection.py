@@ -25,6 +25,7 @@ from cracks.atomic import write_json
 from cracks.config import InspectConfig
 from cracks.errors import CracksError
 from cracks.measure import SEVERITY_NAMES, Crack
+from cracks.memory import return_freed_memory
 from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
 from cracks.models.predict import pick_device
@@ -114,8 +115,11 @@ def raster_env() -> rasterio.Env:
 
 def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
                  progress: bool = True) -> Path:
-    with raster_env():
-        return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows, progress)
+    try:
+        with raster_env():
+            return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows, progress)
+    finally:
+        return_freed_memory()
 
 
 def check_truth(path: Path, info: RasterInfo) -> None:
@@ -145,6 +149,7 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
                                    config.road_axis_deg, tuple(config.severity_mm), config.bridge_px)
     finally:
         labels.unlink(missing_ok=True)
+        return_freed_memory()
     measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px)
     if truth is not None:
         s = Scores.from_counts(*scan.truth_counts[0])

@@ -26,6 +26,7 @@ from rasterio.windows import Window
 from tqdm import tqdm
 
 from cracks.atomic import atomic_path
+from cracks.memory import return_freed_memory
 from cracks.models.artifact import LoadedModel
 from cracks.models import backends
 from tiling.raster import RasterInfo, read_window
@@ -251,6 +252,7 @@ def segment_raster(
         _save_npz(work / STATE, key=np.array(key), rows_done=np.array(r + 1), **stitcher.carry())
         bar.update(1)
     bar.close()
+    return_freed_memory()  # the pipeline's tile arrays, before the COG assembly allocates its own
     _write_cog(info, grid, work, target, key)
     shutil.rmtree(work, ignore_errors=True)
     return target

@@ -200,10 +200,12 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
                     continue
                 # crop to the region's own pixels (blocks of a network hold other regions too), then a
                 # zero border: a block's cut edges look like crack ends to the skeleton and distances
+                # (keeping a 1 px ring of real probability around them, which the area estimate reads)
                 rows, cols = np.flatnonzero(region_mask.any(axis=1)), np.flatnonzero(region_mask.any(axis=0))
-                crop = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+                r0, c0 = max(0, rows[0] - 1), max(0, cols[0] - 1)
+                crop = np.s_[r0 : rows[-1] + 2, c0 : cols[-1] + 2]
                 region_mask, probability = np.pad(region_mask[crop], 1), np.pad(probability[crop], 1)
-                origin = (int(window.row_off) + int(rows[0]) - 1, int(window.col_off) + int(cols[0]) - 1)
+                origin = (int(window.row_off) + int(r0) - 1, int(window.col_off) + int(c0) - 1)
                 crack = crack_from_region(region_mask, origin, probability, pixel_size_m, prune_px, min_length_px,
                                           road_axis_deg, severity_mm)
                 if crack is not None:

@@ -104,3 +104,18 @@ def test_small_gaps_are_bridged_into_one_crack():
     assert len(joined) == 1
     assert joined[0].length_px == pytest.approx(sum(p.length for p in pieces), rel=0.03)  # gaps are not counted
     assert joined[0].width_mean_px == pytest.approx(3, abs=0.3)
+
+
+def test_fast_dilation_equals_scipy():
+    """Measurement groups and softens crack pixels with OpenCV's dilation: it must be scipy's."""
+    from scipy import ndimage
+
+    from cracks.measure import CROSS, dilate
+
+    rng = np.random.default_rng(0)
+    mask = rng.random((300, 200)) > 0.97
+    mask[0, 0] = mask[-1, -1] = True  # the borders count as background in both
+    y, x = np.ogrid[-2:3, -2:3]
+    for footprint in (CROSS, x * x + y * y <= 4):
+        assert np.array_equal(dilate(mask, footprint), ndimage.binary_dilation(mask, footprint))
+        assert np.array_equal(dilate(mask[::2, 1::3], footprint), ndimage.binary_dilation(mask[::2, 1::3], footprint))

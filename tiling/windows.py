@@ -1,10 +1,9 @@
 """Window planning: a grid of overlapping tiles that covers the raster exactly, with no waste.
 
 Along each axis the grid uses the fewest tiles of at most ``tile`` px that overlap by at least
-``overlap`` px, then shrinks the tiles (to a multiple of the encoder stride, 32) until they just
-cover the raster, and spreads them evenly. A 10 000 px side takes 12 tiles either way, but of
-960 px instead of 1024: the model sees 12 % fewer pixels than with fixed tiles whose last one is
-shifted back. Every window has the same shape (one compiled network), no window hangs over the
+``overlap`` px, then shrinks the tiles (in steps of the encoder stride, 32) as long as that many
+still cover the raster. A 10 000 px side takes 12 tiles either way, but of 960 px instead of
+1024: the model sees 12 % fewer pixels than with fixed-size tiles. Every window has the same shape (one compiled network), no window hangs over the
 edge (the model never sees padding inside the raster), and a raster smaller than a tile is one
 window of its own size.
 """
@@ -20,17 +19,29 @@ MULTIPLE = 32  # the encoder's stride: tiles of this multiple need no padding
 
 def fit_axis(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:
     """``(size, starts)`` of the fewest windows of at most ``tile`` px that overlap by at least
-    ``overlap`` px and cover ``length`` px exactly."""
+    ``overlap`` px and cover ``length`` px exactly.
+
+    Starts are multiples of 32 (but the last, which ends at the edge): the encoder downsamples
+    by 32, so a tile that starts off that grid sees the image through a shifted pooling grid
+    and predicts visibly differently from its neighbours. Measured on the sample site against
+    whole-image inference: evenly spread (unaligned) 1024 px tiles gave Dice 0.944, aligned 0.995.
+    """
     if length <= tile:
         return length, [0]
     if tile - overlap <= 0:
         raise ValueError(f"overlap {overlap} must be smaller than the tile size {tile}")
-    n = -(-(length - overlap) // (tile - overlap))  # ceil
-    # the smallest size for which n windows overlapping by overlap + 1 px (rounding slack) reach the end
-    need = -(-(length + (n - 1) * (overlap + 1)) // n)
-    size = min(tile, -(-need // MULTIPLE) * MULTIPLE)
-    starts = [round(i * (length - size) / (n - 1)) for i in range(n)]
-    return size, starts
+
+    def aligned(size: int) -> list[int]:
+        stride = (size - overlap) // MULTIPLE * MULTIPLE or size - overlap  # the latter only for tiny tiles
+        starts = list(range(0, length - size, stride))
+        return starts + [length - size]
+
+    fewest = len(aligned(tile))
+    # start from the smallest multiple of 32 that fewest tiles could cover the raster with, then grow
+    size = min(tile, -(-(length + (fewest - 1) * overlap) // (fewest * MULTIPLE)) * MULTIPLE)
+    while size < tile and len(aligned(size)) > fewest:
+        size = min(tile, size + MULTIPLE)
+    return size, aligned(size)
 
 
 @dataclass(frozen=True)

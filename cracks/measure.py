@@ -76,11 +76,20 @@ def _principal_angle(rows: np.ndarray, cols: np.ndarray) -> float:
     return float(round(float(np.degrees(np.arctan2(vy, vx))), 3) % 180)
 
 
+def _drop_isolated(skeleton_image: np.ndarray) -> np.ndarray:
+    """Remove skeleton pixels without neighbours. A bridged crack can include specks that thin to
+    single pixels; they have no length, and skan cannot build a graph when nothing else is left
+    (found on the sample site: "index pointer size 0 should be 1")."""
+    neighbours = ndimage.convolve(skeleton_image.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
+    return skeleton_image & (neighbours > 1)
+
+
 def _prune(skeleton_image: np.ndarray, dist: np.ndarray, prune_px: float) -> tuple[Skeleton | None, object]:
     """Remove junction-to-endpoint branches shorter than ``prune_px`` or than the crack's width
     at their junction, until none are left."""
     skeleton_image = skeleton_image.copy()
     for _ in range(5):
+        skeleton_image = _drop_isolated(skeleton_image)
         if np.count_nonzero(skeleton_image) < 2:
             return None, None
         skel = Skeleton(skeleton_image)
@@ -98,7 +107,9 @@ def _prune(skeleton_image: np.ndarray, dist: np.ndarray, prune_px: float) -> tup
             coords = skel.coordinates[nodes].astype(int)
             keep = skel.degrees[nodes] > 2  # keep the junction pixel, drop the rest of the spur
             skeleton_image[coords[~keep, 0], coords[~keep, 1]] = False
-        skeleton_image = skeletonize(skeleton_image)
+        skeleton_image = _drop_isolated(skeletonize(skeleton_image))
+    if np.count_nonzero(skeleton_image) < 2:
+        return None, None
     skel = Skeleton(skeleton_image)
     return skel, summarize(skel, separator="_")
 

@@ -135,3 +135,19 @@ def test_export_records_and_runs_int8(tiny_model, tmp_path):
     # saving a model writes a fresh folder: the record of the old export goes with its files
     artifact.save(artifact.load(model_dir).model, artifact.read_meta(model_dir), model_dir)
     assert artifact.read_meta(model_dir).exports == {}
+
+
+def test_sample_site_at_the_defaults(shipped, tmp_path):
+    """The demo's job: the shipped model on the sample site with every default (OpenVINO int8,
+    fitted 1024 px tiles), scored against the sample's ground truth."""
+    from cracks.config import InspectConfig
+    from cracks.inspection import inspect_all
+
+    truth = REPO / "sample" / "road_section_truth.tif"
+    [result] = inspect_all(InspectConfig(inputs=[SAMPLE], out=tmp_path, truth=truth), progress=False)
+    assert result.ok, result.error
+    summary = result.summary
+    assert summary["processing"]["inference"] == "openvino int8"
+    assert summary["n_cracks"] > 50 and 5 < summary["total_length_m"] < 15
+    assert summary["truth"]["dice"] > 0.45 and summary["truth"]["dice_tolerance_2px"] > 0.65  # measured 0.516 / 0.722
+    assert {p.name for p in result.out_dir.iterdir()} >= {"mask.tif", "cracks.geojson", "cracks.gpkg", "summary.json", "report.pdf"}

@@ -1,17 +1,18 @@
 """Inference backends: the same network run by PyTorch or by OpenVINO, at a chosen precision.
 
-A backend is a callable from NxHxWx3 uint8 tiles to NxHxW float32 crack probabilities, so the
-tiling code never knows which one runs. Measured on a 2-core AMD EPYC with AVX-512 BF16
-(``benchmarks/inspect_benchmark.py``, model only, 512 px tiles):
+A backend is a callable from NxHxWx3 uint8 tiles to NxHxW crack probabilities, so the tiling
+code never knows which one runs. Measured on a 2-core AMD EPYC with AVX-512 BF16/VNNI
+(``benchmarks/inspect_benchmark.py``, model only, one 1024 px tile; eager fp32 NCHW: 1.05 MP/s;
+another run measured all paths 5-10 % lower):
 
 =============  =========  ======  ==========================================
 backend        precision  MP/s    Dice on DeepCrack valid (fp32 eager 0.8237)
 =============  =========  ======  ==========================================
-torch          fp32       1.1     reference
-torch          bf16       2.6     0.8236
-openvino       fp32       2.0     0.8237
-openvino       bf16       4.1     0.8243
-openvino       int8       6.3     0.8250 (accuracy-controlled export)
+torch          fp32       1.05    0.8237
+torch          bf16       2.65    0.8236
+openvino       fp32       1.97    0.8237
+openvino       bf16       4.10    0.8243
+openvino       int8       7.54    0.8258 (accuracy-controlled export)
 =============  =========  ======  ==========================================
 
 ``auto`` picks the fastest path that is known to be accurate: on a CUDA device, PyTorch with

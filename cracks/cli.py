@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cracks.config import InspectConfig
+from cracks.config import ExportConfig, InspectConfig
 from cracks.errors import CracksError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Crack datasets, models and orthophoto inspection.")
@@ -202,12 +202,11 @@ def export(
     data: Annotated[str, typer.Option(help="Annotated dataset folder(s), comma-separated, for calibration and validation.")],
     layout: str = "auto",
     split: Annotated[str, typer.Option(help="Split to draw images from; keep the test split out.")] = "train",
-    calibration_images: int = 150,
-    validation_images: int = 100,
-    max_drop: Annotated[float, typer.Option(help="Largest Dice loss allowed on the validation images.")] = 0.005,
+    calibration_images: int = ExportConfig.calibration_images,
+    validation_images: int = ExportConfig.validation_images,
+    max_drop: Annotated[float, typer.Option(help="Largest Dice loss allowed on the validation images.")] = ExportConfig.max_drop,
 ) -> None:
     """Quantize a model to int8 for OpenVINO, keeping validation Dice within --max-drop; inspect then uses it."""
-    from cracks.config import ExportConfig
     from cracks.models.export import export_int8
 
     config = ExportConfig(model=model, data=_paths(data), layout=layout, split=split, calibration_images=calibration_images,

@@ -22,6 +22,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -51,7 +52,15 @@ class ExportResult:
 
 
 def weights_sha256(model_dir: Path) -> str:
-    return hashlib.sha256((Path(model_dir) / artifact.WEIGHTS).read_bytes()).hexdigest()
+    weights = Path(model_dir) / artifact.WEIGHTS
+    stat = weights.stat()
+    return _sha256(str(weights.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """Hashed once per file version: backends are resolved per site and per worker."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def current_export(model_dir: Path, kind: str) -> Path | None:

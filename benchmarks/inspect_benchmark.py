@@ -156,7 +156,7 @@ def dice_check(model_dir: Path, data: Path) -> dict[str, float]:
     t = loaded.meta.threshold
     counts = {name: [0, 0] for name in runs}
     for pair in pairs:
-        image, truth = read_image(pair.image)[None], read_mask(pair.mask)
+        image, truth = read_image(pair.image)[None], read_mask(pair.mask, pair.mask_threshold)
         for name, run in runs.items():
             predicted = run(image)[0] >= t
             counts[name][0] += 2 * int(np.count_nonzero(predicted & truth))

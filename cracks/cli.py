@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cracks.config import ExportConfig, InspectConfig
+from cracks.config import ExportConfig, InspectConfig, TrainConfig
 from cracks.errors import CracksError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Crack datasets, models and orthophoto inspection.")
@@ -66,7 +66,7 @@ def fix(
     if json_out:
         print(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"cracks fix {'(dry run) ' if dry_run else ''}{report.root} [{report.layout}]")
+    table = Table(title=f"cracks fix {'(dry run) ' if dry_run else ''}{report.root} [{report.layout}, masks {report.mask_encoding}]")
     table.add_column("action")
     table.add_column("count", justify="right")
     for kind, count in report.counts.items():
@@ -83,38 +83,64 @@ def fix(
         print(f"... {extra} more in fix-report.json" if not dry_run else f"... {extra} more (use --json)")
 
 
+def _floats(option: str, text: str | None, count: int | None = None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or (count and len(values) != count) or not all(0 < v < float("inf") for v in values):
+        _fail(f"{option} {text!r}: give {count or 'one or more'} positive comma-separated numbers")
+    return values
+
+
+_TRAIN = TrainConfig(data=[])
+
+
 @app.command()
 def train(
     data: Annotated[str, typer.Option(help="Dataset folder(s), comma-separated.")],
-    out: Annotated[Path, typer.Option(help="Run folder: checkpoints, model/, Comet archive.")] = Path("runs/train"),
-    layout: str = "auto",
-    arch: Annotated[str, typer.Option(help="unet, unetplusplus, fpn, linknet, deeplabv3plus, manet, segformer, plain-unet.")] = "unet",
-    encoder: str = "timm-tf_efficientnet_lite0",
-    pretrained: bool = True,
-    epochs: int = 10,
-    batch_size: int = 8,
-    crop: int = 256,
-    lr: float = 1e-3,
-    loss: Annotated[str, typer.Option(help="dice_bce, focal or tversky.")] = "dice_bce",
-    schedule: Annotated[str, typer.Option(help="onecycle or cosine.")] = "onecycle",
-    seed: int = 42,
-    workers: int = 2,
-    device: str = "auto",
+    out: Annotated[Path, typer.Option(help="Run folder: checkpoints, model/, Comet archive.")] = _TRAIN.out,
+    layout: str = _TRAIN.layout,
+    arch: Annotated[str, typer.Option(help="unet, unetplusplus, fpn, linknet, deeplabv3plus, manet, segformer, plain-unet.")] = _TRAIN.arch,
+    encoder: str = _TRAIN.encoder,
+    pretrained: bool = _TRAIN.pretrained,
+    init_model: Annotated[Optional[Path], typer.Option(help="Start from this model artifact (same arch and encoder).")] = None,
+    epochs: int = _TRAIN.epochs,
+    batch_size: int = _TRAIN.batch_size,
+    crop: int = _TRAIN.crop,
+    lr: float = _TRAIN.lr,
+    loss: Annotated[str, typer.Option(help="dice_bce, focal or tversky.")] = _TRAIN.loss,
+    schedule: Annotated[str, typer.Option(help="onecycle or cosine.")] = _TRAIN.schedule,
+    data_weights: Annotated[Optional[str], typer.Option(help="Share of each dataset per epoch, e.g. 1,1,1.5,0.8 (default: by size).")] = None,
+    samples_per_epoch: Annotated[Optional[int], typer.Option(help="Crops per epoch when --data-weights is given.")] = None,
+    scale: Annotated[str, typer.Option(help="Random rescale range MIN,MAX, e.g. 0.5,2 for field imagery.")] = "1,1",
+    hard_negatives: Annotated[float, typer.Option(help="Probability of painting lane markings, joints, kerbs, seams, collars, shadows.")] = _TRAIN.hard_negatives,
+    field_photometry: Annotated[bool, typer.Option("--field-photometry", help="Sun, shadow, wet/dry, camera-colour augmentation.")] = False,
+    seed: int = _TRAIN.seed,
+    workers: int = _TRAIN.workers,
+    device: str = _TRAIN.device,
     max_steps_per_epoch: Optional[int] = None,
-    checkpoint_every: Annotated[int, typer.Option(help="Steps between resumable checkpoints.")] = 50,
+    max_valid_images: Annotated[Optional[int], typer.Option(help="Validation images per dataset (evenly spread).")] = None,
+    checkpoint_every: Annotated[int, typer.Option(help="Steps between resumable checkpoints.")] = _TRAIN.checkpoint_every,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from OUT/checkpoints/last.pt.")] = False,
     half: Annotated[bool, typer.Option("--half", help="Store the artifact in float16.")] = False,
-    comet: bool = True,
+    comet: bool = _TRAIN.comet,
 ) -> None:
-    """Train a segmentation model; the best epoch by validation Dice is saved to OUT/model."""
-    from cracks.config import TrainConfig
+    """Train a segmentation model; the best epoch by validation Dice (mean over datasets) is saved to OUT/model."""
     from cracks.training.train import train as run_train
 
+    scale_range = _floats("--scale", scale, 2)
+    if not 0 <= hard_negatives <= 1:
+        _fail(f"--hard-negatives {hard_negatives}: give a probability between 0 and 1")
     config = TrainConfig(data=_paths(data), out=out, layout=layout, arch=arch, encoder=encoder, pretrained=pretrained,
-                         epochs=epochs, batch_size=batch_size, crop=crop, lr=lr, loss=loss, schedule=schedule,
-                         seed=seed, workers=workers, device=device, max_steps_per_epoch=max_steps_per_epoch,
-                         checkpoint_every=checkpoint_every,
-                         resume=resume, half_precision_artifact=half, comet=comet)
+                         init_model=init_model, epochs=epochs, batch_size=batch_size, crop=crop, lr=lr, loss=loss,
+                         schedule=schedule, data_weights=_floats("--data-weights", data_weights),
+                         samples_per_epoch=samples_per_epoch, scale=tuple(scale_range), hard_negatives=hard_negatives,
+                         field_photometry=field_photometry, seed=seed, workers=workers, device=device,
+                         max_steps_per_epoch=max_steps_per_epoch, max_valid_images=max_valid_images,
+                         checkpoint_every=checkpoint_every, resume=resume, half_precision_artifact=half, comet=comet)
     result = run_safely(run_train, config)
     print(f"best validation dice {result.best_dice:.4f} at threshold {result.threshold:.2f}; model: {result.model_dir}")
 

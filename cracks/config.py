@@ -46,7 +46,13 @@ class TrainConfig:
     train_split: str = "train"
     valid_split: str = "valid"
     max_steps_per_epoch: int | None = None  # cap for smoke runs and budgeted experiments
-    max_valid_images: int | None = None
+    max_valid_images: int | None = None  # per dataset (evenly spread), to bound validation time
+    data_weights: list[float] | None = None  # share of each dataset in every epoch; default: by size
+    samples_per_epoch: int | None = None  # crops per epoch when sampling by weight; default: all train pairs
+    scale: tuple[float, float] = (1.0, 1.0)  # random rescale range, e.g. (0.5, 2.0) for field imagery
+    hard_negatives: float = 0.0  # probability of painting field artefacts that are not cracks
+    field_photometry: bool = False  # sun, shadow, wet/dry and camera-colour augmentation
+    init_model: Path | None = None  # start from this model artifact's weights (same arch and encoder)
     checkpoint_every: int = 50  # steps between resumable checkpoints
     resume: bool = False
     tile_size: int = 512
@@ -122,7 +128,7 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     if unknown:
         raise ValueError(f"unknown {cls.__name__} settings: {', '.join(unknown)}")
     values = dict(data)
-    for key in ("path", "out", "model", "quarantine", "truth", "folder"):
+    for key in ("path", "out", "model", "quarantine", "truth", "folder", "init_model"):
         if key in values and values[key] is not None and key in names:
             values[key] = Path(values[key])
     for key in ("data", "inputs"):
@@ -130,6 +136,7 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
             items = values[key]
             items = items.split(",") if isinstance(items, str) else items
             values[key] = [Path(p) for p in items]
-    if "severity_mm" in values:
-        values["severity_mm"] = tuple(values["severity_mm"])
+    for key in ("severity_mm", "scale"):
+        if key in values:
+            values[key] = tuple(values[key])
     return cls(**values)

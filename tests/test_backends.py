@@ -69,7 +69,7 @@ def test_int8_keeps_deepcrack_dice(shipped, shared_data):
     counts = {"fp32": [0, 0], "int8": [0, 0]}
     t = shipped.meta.threshold
     for pair in pairs:
-        image, truth = read_image(pair.image)[None], read_mask(pair.mask)
+        image, truth = read_image(pair.image)[None], read_mask(pair.mask, pair.mask_threshold)
         for name, probability in (("fp32", predict_probabilities(shipped.model, image, shipped.meta.normalization)[0]),
                                   ("int8", int8(image)[0])):
             counts[name][0] += 2 * np.count_nonzero((probability >= t) & truth)

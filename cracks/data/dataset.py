@@ -12,6 +12,10 @@ from cracks.data.layouts import Pair
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import CracksError
 
+# Masks go through augmentation as 0/255 so resampling can blend them; afterwards a pixel at least a
+# quarter covered by crack stays crack, so a 1 px crack shrunk by scale augmentation does not vanish.
+MASK_KEEP = 64
+
 
 class CrackDataset(Dataset):
     """Yields ``(image, mask)``: a normalized 3xHxW float tensor and a 1xHxW float {0, 1} mask."""
@@ -33,16 +37,17 @@ class CrackDataset(Dataset):
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The raw uint8 image and bool mask, as on disk."""
         pair = self.pairs[index]
-        image, mask = read_image(pair.image), read_mask(pair.mask)
+        image, mask = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
         if image.shape[:2] != mask.shape:
             raise CracksError(pair.mask, f"mask size {mask.shape} differs from image {image.shape[:2]} (run `cracks fix`)")
         return image, mask
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image, mask = self.load(index)
-        mask = mask.astype(np.uint8)
+        mask = mask.astype(np.uint8) * 255  # 0/255 through resampling, binarized after (MASK_KEEP)
         if self.transform is not None:
             out = self.transform(image=image, mask=mask)
             image, mask = out["image"], out["mask"]
         x = (image.astype(np.float32) - self.mean) / self.std
-        return torch.from_numpy(x.transpose(2, 0, 1).copy()), torch.from_numpy(mask[None].astype(np.float32))
+        crack = (mask >= MASK_KEEP).astype(np.float32)
+        return torch.from_numpy(x.transpose(2, 0, 1).copy()), torch.from_numpy(crack[None])

@@ -31,7 +31,7 @@ from PIL import Image
 from cracks.atomic import atomic_path, write_json, write_text
 from cracks.config import FixConfig
 from cracks.data.layouts import Pair, check_dataset_path, detect_layout, kaggle_root, read_pairs
-from cracks.data.masks import MASK_THRESHOLD, read_mask
+from cracks.data.masks import ENCODINGS, read_mask
 
 MANIFEST = "manifest.csv"
 REPORT = "fix-report.json"
@@ -64,6 +64,7 @@ class FixReport:
     flags: list[Flag] = field(default_factory=list)
     pairs: int = 0
     unannotated: int = 0
+    mask_encoding: str = "0/255"  # detected per dataset (see cracks.data.masks.detect_mask_encoding)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -72,7 +73,7 @@ class FixReport:
 
     def to_dict(self) -> dict:
         return {"root": self.root, "layout": self.layout, "dry_run": self.dry_run, "quarantine": self.quarantine,
-                "counts": self.counts, "pairs": self.pairs, "unannotated": self.unannotated,
+                "counts": self.counts, "mask_encoding": self.mask_encoding, "pairs": self.pairs, "unannotated": self.unannotated,
                 "actions": [asdict(a) for a in self.actions], "flags": [asdict(f) for f in self.flags]}
 
 
@@ -107,13 +108,15 @@ def _open_image(path: Path) -> tuple[Image.Image | None, str | None]:
         return None, f"unreadable image ({exc})"
 
 
-def _mask_problem(path: Path, im: Image.Image) -> str | None:
+def _mask_problem(path: Path, im: Image.Image, threshold: int) -> str | None:
     """Why a mask must be rewritten as binary single-channel PNG, or None if it is fine."""
     if im.mode not in ("L", "1", "P"):
         return f"{len(im.getbands())}-channel mask ({im.mode}) converted to single-channel PNG"
     if path.suffix.lower() != ".png":
         return f"{path.suffix.lstrip('.').upper()} mask converted to lossless PNG"
     values = np.unique(np.asarray(im.convert("L")))
+    if threshold == 0 and set(values.tolist()) <= {0, 1}:
+        return "0/1 mask rewritten as 0/255"
     if not set(values.tolist()) <= {0, 255}:
         return "non-binary mask values binarized to 0/255"
     return None
@@ -134,7 +137,7 @@ def _plan_pair(pair: Pair, report: FixReport, rel) -> _Checked | None:
         return _Checked(pair, image.width, image.height, None, _sha256(pair.image))
     if pair.mask.suffix.lower() == ".mat":
         try:
-            truth = read_mask(pair.mask)
+            truth = read_mask(pair.mask, pair.mask_threshold)
         except Exception as exc:
             problem = f"unreadable ground truth ({exc})"
             report.actions += [Action("quarantine", rel(pair.mask), problem),
@@ -148,8 +151,8 @@ def _plan_pair(pair: Pair, report: FixReport, rel) -> _Checked | None:
             report.actions += [Action("quarantine", rel(pair.mask), mask_problem),
                                Action("quarantine", rel(pair.image), f"its mask is broken: {mask_problem}")]
             return None
-        mask_size, conversion = mask.size, _mask_problem(pair.mask, mask)
-        fraction = float((np.asarray(mask.convert("L")) > MASK_THRESHOLD).mean())
+        mask_size, conversion = mask.size, _mask_problem(pair.mask, mask, pair.mask_threshold)
+        fraction = float((np.asarray(mask.convert("L")) > pair.mask_threshold).mean())
     if mask_size != image.size:
         problem = f"size mismatch: image {image.width}x{image.height}, mask {mask_size[0]}x{mask_size[1]}"
         report.actions += [Action("quarantine", rel(pair.image), problem), Action("quarantine", rel(pair.mask), problem)]
@@ -198,6 +201,7 @@ def _quarantine_target(quarantine: Path, relative: str) -> Path:
 
 def _apply(report: FixReport, root: Path, quarantine: Path) -> None:
     log_rows = []
+    threshold = ENCODINGS[report.mask_encoding].threshold
     for action in report.actions:
         source = root / action.path
         if action.kind == "quarantine":
@@ -210,7 +214,7 @@ def _apply(report: FixReport, root: Path, quarantine: Path) -> None:
             log_rows.append((action.path, str(target), action.reason))
         elif action.kind == "convert_mask":
             with Image.open(source) as im:
-                binary = (np.asarray(im.convert("L")) > MASK_THRESHOLD).astype(np.uint8) * 255
+                binary = (np.asarray(im.convert("L")) > threshold).astype(np.uint8) * 255
             buffer = io.BytesIO()
             Image.fromarray(binary, mode="L").save(buffer, format="PNG")
             original = _quarantine_target(quarantine, action.path)
@@ -268,6 +272,7 @@ def fix_dataset(config: FixConfig) -> FixReport:
                 misnamed.rename(proper)
 
     scan = read_pairs(root, layout)
+    report.mask_encoding = scan.mask_encoding.name
     report.actions += [Action("quarantine", rel(p), "image without mask") for p in scan.orphan_images]
     report.actions += [Action("quarantine", rel(p), "mask without image") for p in scan.orphan_masks]
     checked = [c for pair in scan.pairs if (c := _plan_pair(pair, report, rel)) is not None]

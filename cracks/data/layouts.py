@@ -15,12 +15,13 @@ Layouts:
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cracks.data.masks import IMAGE_SUFFIXES, MASK_SUFFIXES
+from cracks.data.masks import ENCODINGS, IMAGE_SUFFIXES, MASK_SUFFIXES, MASK_THRESHOLD, MaskEncoding, detect_mask_encoding
 from cracks.errors import CracksError
 
 VALID_FRACTION_PERCENT = 10
@@ -34,6 +35,7 @@ class Pair:
     mask: Path | None
     split: str
     label: str
+    mask_threshold: int = MASK_THRESHOLD  # from the dataset's mask encoding (0 for 0/1 masks)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Scan:
     orphan_images: list[Path] = field(default_factory=list)
     orphan_masks: list[Path] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
+    mask_encoding: MaskEncoding = ENCODINGS["0/255"]
 
     @property
     def annotated(self) -> list[Pair]:
@@ -222,6 +225,9 @@ def read_pairs(root: str | Path, layout: str = "auto") -> Scan:
             else:
                 scan.orphan_images.append(image)
         scan.orphan_masks.extend(m for stem, m in masks.items() if stem not in images)
+    scan.mask_encoding = detect_mask_encoding([p.mask for p in scan.annotated])
+    if scan.mask_encoding.threshold != MASK_THRESHOLD:
+        scan.pairs = [dataclasses.replace(p, mask_threshold=scan.mask_encoding.threshold) for p in scan.pairs]
     return scan
 
 

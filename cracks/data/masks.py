@@ -2,10 +2,18 @@
 
 Masks come as PNG, as JPEG (values ringing around 0 and 255, never exactly binary) and as
 CrackForest MATLAB files. Everything is binarized by threshold, never by ``== 255``.
+
+Datasets also disagree on what "crack" is stored as: 255 (DeepCrack, CRACK500, JPEG-noisy in
+concrete-walls) or 1 (UAV-CrackX). A fixed ``> 127`` reads a 0/1 mask as empty, and a model
+trained on it learns that nothing is a crack, without a word. The encoding is therefore decided
+per dataset, from a sample of its masks (:func:`detect_mask_encoding`), never per mask: a
+nearly empty JPEG mask (values 0-3) would look like a 0/1 mask on its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +24,45 @@ from cracks.errors import CracksError
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 MASK_SUFFIXES = IMAGE_SUFFIXES | {".mat"}
 MASK_THRESHOLD = 127
+ENCODING_SAMPLE = 32  # masks read to decide a dataset's encoding
+
+
+@dataclass(frozen=True)
+class MaskEncoding:
+    """How a dataset stores crack pixels: ``name`` for reports, ``threshold`` to binarize (> it)."""
+
+    name: str
+    threshold: int
+
+
+ENCODINGS = {
+    "0/255": MaskEncoding("0/255", MASK_THRESHOLD),  # also JPEG-noisy and palette masks (read as grey)
+    "0/1": MaskEncoding("0/1", 0),
+    "crackforest-mat": MaskEncoding("crackforest-mat", MASK_THRESHOLD),  # 1 = background, 2 = crack
+}
+
+
+def detect_mask_encoding(masks: Sequence[Path], sample: int = ENCODING_SAMPLE) -> MaskEncoding:
+    """Decide a dataset's mask encoding from an evenly spread sample of its masks.
+
+    0/1 when no sampled mask holds a grey value above 1 and at least one holds a 1; otherwise
+    0/255 (the threshold of 127 is right for exact, JPEG-noisy and palette-expanded masks).
+    Unreadable masks are skipped here; ``cracks fix`` reports them.
+    """
+    masks = [Path(m) for m in masks]
+    if masks and all(m.suffix.lower() == ".mat" for m in masks):
+        return ENCODINGS["crackforest-mat"]
+    step = max(1, len(masks) // sample)
+    highest = 0
+    for path in [m for m in masks if m.suffix.lower() != ".mat"][::step][:sample]:
+        try:
+            with Image.open(path) as im:
+                highest = max(highest, int(np.asarray(im.convert("L")).max()))
+        except (OSError, ValueError):
+            continue
+        if highest > 1:
+            return ENCODINGS["0/255"]
+    return ENCODINGS["0/1"] if highest == 1 else ENCODINGS["0/255"]
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -27,8 +74,11 @@ def read_image(path: str | Path) -> np.ndarray:
         raise CracksError(path, f"unreadable image ({exc})") from exc
 
 
-def read_mask(path: str | Path) -> np.ndarray:
-    """Read a crack mask as an HxW bool array (True = crack)."""
+def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD) -> np.ndarray:
+    """Read a crack mask as an HxW bool array (True = crack: grey value above ``threshold``).
+
+    ``threshold`` comes from the dataset's :class:`MaskEncoding` (``Pair.mask_threshold``).
+    """
     path = Path(path)
     if path.suffix.lower() == ".mat":
         return _read_crackforest_mat(path)
@@ -37,7 +87,7 @@ def read_mask(path: str | Path) -> np.ndarray:
             grey = np.asarray(im.convert("L"))
     except (OSError, ValueError) as exc:
         raise CracksError(path, f"unreadable mask ({exc})") from exc
-    return grey > MASK_THRESHOLD
+    return grey > threshold
 
 
 def _read_crackforest_mat(path: Path) -> np.ndarray:

@@ -100,7 +100,7 @@ def _samples(config: ExportConfig) -> tuple[list[tuple[np.ndarray, np.ndarray]],
     chosen = [pairs[i] for i in order]
 
     def load(pair):
-        image, mask = read_image(pair.image), read_mask(pair.mask)
+        image, mask = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
         return _crop(image, config.crop), _crop(mask, config.crop)
 
     return [load(p) for p in chosen[:n_cal]], [load(p) for p in chosen[n_cal:]]

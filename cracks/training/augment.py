@@ -1,22 +1,54 @@
-"""Augmentations (albumentations) for training crops and for validation."""
+"""Augmentations (albumentations) for training crops and for validation.
+
+Masks travel through these transforms as 0/255 uint8 and are binarized afterwards
+(``cracks.data.dataset.MASK_KEEP``), so that a 1 px crack shrunk by the scale augmentation
+stays a (thinner) crack instead of vanishing under nearest-neighbour resampling.
+"""
 
 from __future__ import annotations
 
 import albumentations as A
 import cv2
 
+from cracks.training.hard_negatives import PAINTERS, HardNegatives
 
-def train_transform(crop: int) -> A.Compose:
-    """Geometry that crack orientation does not care about, plus photometric camera effects."""
-    return A.Compose([
+
+def train_transform(
+    crop: int, *, scale: tuple[float, float] = (1.0, 1.0), hard_negatives: float = 0.0, field_photometry: bool = False,
+) -> A.Compose:
+    """Geometry that crack orientation does not care about, plus photometric camera effects.
+
+    ``scale``: random rescale range (field imagery comes at many ground sample distances; 0.5-2x
+    teaches a thin drone-scale crack and a wide close-up one alike). ``hard_negatives``: the
+    probability of painting field artefacts that are not cracks (:mod:`hard_negatives`).
+    ``field_photometry``: sun, shadow, wet and dry surfaces, colour casts of other cameras.
+    """
+    steps: list[A.BasicTransform] = []
+    if scale != (1.0, 1.0):
+        steps.append(A.RandomScale(scale_limit=(scale[0] - 1, scale[1] - 1), interpolation=cv2.INTER_AREA,
+                                   mask_interpolation=cv2.INTER_LINEAR, p=0.8))
+    steps += [
         A.PadIfNeeded(min_height=crop, min_width=crop, border_mode=cv2.BORDER_REFLECT_101),
-        A.RandomResizedCrop(size=(crop, crop), scale=(0.5, 1.0), ratio=(0.75, 1.333), p=0.5),
+        A.RandomResizedCrop(size=(crop, crop), scale=(0.5, 1.0), ratio=(0.75, 1.333), p=0.5 if scale == (1.0, 1.0) else 0.0),
         A.RandomCrop(height=crop, width=crop),
         A.HorizontalFlip(),
         A.VerticalFlip(),
         A.RandomRotate90(),
+    ]
+    if hard_negatives > 0:
+        steps.append(HardNegatives(kinds=tuple(PAINTERS), p=hard_negatives))
+    steps += [
         A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=0.25, p=0.6),
         A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=5)], p=0.2),
         A.GaussNoise(std_range=(0.02, 0.08), p=0.2),
-        A.ImageCompression(quality_range=(50, 95), p=0.3),
-    ])
+    ]
+    if field_photometry:
+        steps += [
+            A.RandomGamma(gamma_limit=(70, 140), p=0.3),  # midday sun versus overcast
+            A.HueSaturationValue(hue_shift_limit=8, sat_shift_limit=25, val_shift_limit=15, p=0.3),  # camera casts
+            A.RandomShadow(shadow_roi=(0, 0, 1, 1), num_shadows_limit=(1, 2), shadow_dimension=4, p=0.15),
+            A.CLAHE(clip_limit=(1, 3), p=0.1),  # wet, high-contrast surfaces; survey-camera tone curves
+            A.ToGray(p=0.05),  # grey survey cameras
+        ]
+    steps.append(A.ImageCompression(quality_range=(50, 95), p=0.3))
+    return A.Compose(steps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
 from cracks.training.metrics import EvaluationResult, ThresholdSweep
 
+log = logging.getLogger(__name__)
+
 
 def iter_predictions(
     model: nn.Module, pairs: Sequence[Pair], normalization: dict[str, list[float]], progress: bool = False,
@@ -25,7 +28,7 @@ def iter_predictions(
     """Yield ``(image, truth, probability)`` per pair, whole images at native size."""
     model.eval()
     for pair in tqdm(pairs, desc="evaluate", unit="img", disable=not progress, leave=False):
-        image, truth = read_image(pair.image), read_mask(pair.mask)
+        image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
         if image.shape[:2] != truth.shape:
             raise CracksError(pair.mask, f"mask size {truth.shape} differs from image {image.shape[:2]}")
         yield image, truth, predict_probabilities(model, image[None], normalization, precision=precision)[0]
@@ -44,6 +47,7 @@ def gather_pairs(data: Sequence[Path], layout: str, split: str | None) -> list[P
     pairs: list[Pair] = []
     for root in data:
         scan = read_pairs(root, layout)
+        log.info("%s: layout %s, masks %s", root, scan.layout, scan.mask_encoding.name)
         chosen = select(scan.pairs, split)
         if not chosen:
             splits = sorted({p.split for p in scan.annotated})

@@ -107,6 +107,18 @@ class ThresholdSweep:
         f1 = [Scores.from_counts(*row).dice for row in self.totals]
         return float(self.thresholds[int(np.argmax(f1))])
 
+    def dice_per_threshold(self) -> np.ndarray:
+        return np.array([Scores.from_counts(*row).dice for row in self.totals])
+
+    @classmethod
+    def merged(cls, sweeps: list["ThresholdSweep"]) -> "ThresholdSweep":
+        """One sweep over the images of all ``sweeps`` (pooled counts)."""
+        merged = cls(sweeps[0].thresholds, sweeps[0].tolerance)
+        for sweep in sweeps:
+            merged.totals += sweep.totals
+            merged.best_per_image += sweep.best_per_image
+        return merged
+
     def result(self, threshold: float) -> EvaluationResult:
         at = self.scores_at(threshold)
         best = self.best_threshold()
@@ -116,3 +128,14 @@ class ThresholdSweep:
             ois_f1=float(np.mean(self.best_per_image)) if self.best_per_image else 1.0,
             threshold=float(threshold), n_images=len(self.best_per_image), best_threshold=best,
         )
+
+
+def macro_best_threshold(sweeps: list[ThresholdSweep]) -> tuple[float, float]:
+    """The threshold with the best mean Dice over several domains, and that mean.
+
+    Pooling pixels would let the largest or crack-richest domain pick the threshold alone; the
+    mean gives each domain one vote, so the threshold suits drone tiles as well as close-ups.
+    """
+    mean = np.mean([sweep.dice_per_threshold() for sweep in sweeps], axis=0)
+    best = int(np.argmax(mean))
+    return float(sweeps[0].thresholds[best]), float(mean[best])

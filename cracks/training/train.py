@@ -26,13 +26,14 @@ from cracks.atomic import atomic_path, write_json
 from cracks.config import TrainConfig
 from cracks.data.dataset import CrackDataset
 from cracks.data.layouts import Pair
+from cracks.errors import CracksError
 from cracks.models import artifact
 from cracks.models.factory import build_model, normalization_for
 from cracks.models.predict import pick_device
 from cracks.training.augment import train_transform
 from cracks.training.evaluate import gather_pairs, iter_predictions
 from cracks.training.losses import build_loss
-from cracks.training.metrics import ThresholdSweep
+from cracks.training.metrics import ThresholdSweep, macro_best_threshold
 from cracks.training.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -65,10 +66,40 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, limit: int | None) -> list[list[int]]:
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1000 + epoch)).tolist()
-    batches = [order[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)] or [order]
+def epoch_batches(
+    n: int, batch_size: int, seed: int, epoch: int, limit: int | None,
+    *, weights: torch.Tensor | None = None, samples: int | None = None,
+) -> list[list[int]]:
+    """The batches of one epoch, a pure function of ``seed + epoch`` (so a resumed run sees the rest).
+
+    Without ``weights``: a permutation of all ``n`` items. With per-item ``weights``: ``samples``
+    items drawn with replacement in proportion to them (how each dataset gets its share).
+    """
+    generator = torch.Generator().manual_seed(seed * 1000 + epoch)
+    if weights is None:
+        order = torch.randperm(n, generator=generator).tolist()
+    else:
+        order = torch.multinomial(weights, samples or n, replacement=True, generator=generator).tolist()
+    batches = [order[i : i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)] or [order]
     return batches[:limit] if limit else batches
+
+
+def sample_weights(sizes: list[int], shares: list[float] | None) -> torch.Tensor | None:
+    """Per-item weights that give dataset ``i`` the share ``shares[i]`` of every epoch, whatever its size."""
+    if shares is None:
+        return None
+    if len(shares) != len(sizes) or any(not share > 0 for share in shares):
+        raise ValueError(f"data_weights {shares}: give one positive weight per dataset ({len(sizes)})")
+    total = sum(shares)
+    return torch.cat([torch.full((size,), share / total / size, dtype=torch.float64)
+                      for size, share in zip(sizes, shares)])
+
+
+def spread(items: list, limit: int | None) -> list:
+    """At most ``limit`` items, evenly spread over the list (every domain of a sorted list stays in)."""
+    if not limit or len(items) <= limit:
+        return items
+    return items[:: max(1, len(items) // limit)][:limit]
 
 
 def train_step(model, images, masks, loss_fn, optimizer, scaler, device_type: str, amp: bool) -> torch.Tensor:
@@ -96,6 +127,20 @@ def _params(config: TrainConfig) -> dict:
             for k, v in dataclasses.asdict(config).items()}
 
 
+def domain_name(root: Path) -> str:
+    """A dataset's name in metrics and logs: its folder name."""
+    return Path(root).resolve().name
+
+
+def _initial_weights(config: TrainConfig) -> dict[str, torch.Tensor]:
+    """The weights of ``config.init_model``, refused when its network is not the one being trained."""
+    loaded = artifact.load(config.init_model)
+    if (loaded.meta.arch, loaded.meta.encoder) != (config.arch, config.encoder):
+        raise CracksError(config.init_model, f"is a {loaded.meta.arch}/{loaded.meta.encoder} model; "
+                          f"this run trains {config.arch}/{config.encoder}")
+    return {k: v.float() for k, v in loaded.model.state_dict().items()}
+
+
 def train(config: TrainConfig) -> TrainResult:
     started = time.monotonic()
     out = Path(config.out)
@@ -104,19 +149,30 @@ def train(config: TrainConfig) -> TrainResult:
     device = pick_device(config.device)
     use_amp = config.amp and device.type == "cuda"
 
-    train_pairs = gather_pairs(config.data, config.layout, config.train_split)
-    valid_pairs = gather_pairs(config.data, config.layout, config.valid_split)
-    if config.max_valid_images:
-        valid_pairs = valid_pairs[:: max(1, len(valid_pairs) // config.max_valid_images)][: config.max_valid_images]
+    train_by_domain = {domain_name(root): gather_pairs([root], config.layout, config.train_split) for root in config.data}
+    valid_by_domain = {domain_name(root): spread(gather_pairs([root], config.layout, config.valid_split),
+                                                 config.max_valid_images) for root in config.data}
+    train_pairs = [p for pairs in train_by_domain.values() for p in pairs]
+    valid_pairs = [p for pairs in valid_by_domain.values() for p in pairs]
     normalization = normalization_for(config.arch, config.encoder)
-    dataset = CrackDataset(train_pairs, normalization, train_transform(config.crop))
+    transform = train_transform(config.crop, scale=config.scale, hard_negatives=config.hard_negatives,
+                                field_photometry=config.field_photometry)
+    dataset = CrackDataset(train_pairs, normalization, transform)
+    weights = sample_weights([len(p) for p in train_by_domain.values()], config.data_weights)
 
-    model = build_model(config.arch, config.encoder, pretrained=config.pretrained).to(device)
+    model = build_model(config.arch, config.encoder, pretrained=config.pretrained and not config.init_model)
+    if config.init_model:
+        model.load_state_dict(_initial_weights(config))
+    model = model.to(device)
     if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
     loss_fn = build_loss(config.loss)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = len(epoch_batches(len(dataset), config.batch_size, config.seed, 0, config.max_steps_per_epoch))
+    def batches_of(epoch: int) -> list[list[int]]:
+        return epoch_batches(len(dataset), config.batch_size, config.seed, epoch, config.max_steps_per_epoch,
+                             weights=weights, samples=config.samples_per_epoch)
+
+    steps_per_epoch = len(batches_of(0))
     scheduler = _scheduler(config, optimizer, steps_per_epoch)
     scaler = torch.amp.GradScaler(enabled=use_amp)
 
@@ -147,7 +203,7 @@ def train(config: TrainConfig) -> TrainResult:
     model_dir = out / "model"
 
     for epoch in range(state["epoch"], config.epochs):
-        batches = epoch_batches(len(dataset), config.batch_size, config.seed, epoch, config.max_steps_per_epoch)
+        batches = batches_of(epoch)
         loader = DataLoader(dataset, batch_sampler=batches[state["step"]:], num_workers=config.workers,
                             persistent_workers=False)
         model.train()
@@ -167,19 +223,24 @@ def train(config: TrainConfig) -> TrainResult:
             if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
                 save_checkpoint()
 
-        sweep = ThresholdSweep()
-        for i, (image, truth, probability) in enumerate(iter_predictions(model, valid_pairs, normalization)):
-            sweep.add(probability, truth)
-            if i < 3:
-                tracker.log_overlay(f"valid-{i}", image, truth, probability >= state["threshold"], epoch + 1)
-        threshold = sweep.best_threshold()
-        scores = sweep.result(threshold)
+        sweeps = {name: ThresholdSweep() for name in valid_by_domain}
+        for name, pairs in valid_by_domain.items():
+            for i, (image, truth, probability) in enumerate(iter_predictions(model, pairs, normalization)):
+                sweeps[name].add(probability, truth)
+                if i < 2:
+                    tracker.log_overlay(f"valid-{name}-{i}", image, truth, probability >= state["threshold"], epoch + 1)
+        # One threshold for every domain: the best mean Dice over domains, so no domain's size rules it.
+        threshold, macro_dice = macro_best_threshold(list(sweeps.values()))
+        per_domain = {name: sweep.result(threshold) for name, sweep in sweeps.items()}
+        pooled = ThresholdSweep.merged(list(sweeps.values())).result(threshold)
+        scores = dataclasses.replace(pooled, dice=macro_dice) if len(sweeps) > 1 else pooled
         metrics = {"loss": running, "val_dice": scores.dice, "val_iou": scores.iou, "val_precision": scores.precision,
-                   "val_recall": scores.recall, "val_ois_f1": scores.ois_f1, "threshold": threshold}
+                   "val_recall": scores.recall, "val_ois_f1": scores.ois_f1, "threshold": threshold,
+                   **{f"val_dice_{name}": result.dice for name, result in per_domain.items()}}
         state["history"].append({"epoch": epoch + 1, **metrics})
         tracker.log_metrics(metrics, epoch + 1)
-        print(f"epoch {epoch + 1}: loss {running:.4f} val dice {scores.dice:.4f} iou {scores.iou:.4f} "
-              f"(threshold {threshold:.2f})", flush=True)
+        print(f"epoch {epoch + 1}: loss {running:.4f} val dice {scores.dice:.4f} (mean over domains) "
+              f"(threshold {threshold:.2f}); " + ", ".join(f"{n} {r.dice:.4f}" for n, r in per_domain.items()), flush=True)
         if scores.dice > state["best_dice"]:
             state["best_dice"], state["threshold"] = scores.dice, threshold
             meta = artifact.ModelMeta(
@@ -190,8 +251,12 @@ def train(config: TrainConfig) -> TrainResult:
                           "train_images": len(train_pairs), "valid_images": len(valid_pairs),
                           "epoch": epoch + 1, "epochs": config.epochs, "batch_size": config.batch_size,
                           "crop": config.crop, "loss": config.loss, "lr": config.lr, "schedule": config.schedule,
-                          "seed": config.seed, "pretrained": config.pretrained, "device": device.type},
-                metrics={"valid": scores.to_dict()},
+                          "seed": config.seed, "pretrained": config.pretrained, "device": device.type,
+                          "data_weights": config.data_weights, "samples_per_epoch": config.samples_per_epoch,
+                          "scale": list(config.scale), "hard_negatives": config.hard_negatives,
+                          "field_photometry": config.field_photometry,
+                          "init_model": str(config.init_model) if config.init_model else None},
+                metrics={"valid": scores.to_dict(), **{f"valid:{n}": r.to_dict() for n, r in per_domain.items()}},
             )
             artifact.save(model, meta, model_dir, half=config.half_precision_artifact)
         state["epoch"], state["step"] = epoch + 1, 0

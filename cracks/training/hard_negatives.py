@@ -1,0 +1,216 @@
+"""Synthetic hard negatives: the things in field imagery that a crack model mistakes for cracks.
+
+A model trained on close-up crack crops has never seen a lane marking, a sawn joint, a kerb, the
+seam between two photos of a mosaic or the ragged black collar of an orthophoto, so it marks the
+straight dark edges of all of them as cracks. This module paints such artefacts onto training
+images with the mask they deserve: *not crack*. Occluding artefacts (paint, nodata collars, a
+smooth kerb face) also clear the crack pixels they cover; the others (joints, seams, shadows)
+leave the mask as it is, because a crack under a shadow is still a crack.
+
+The core is plain numpy over an explicit ``numpy.random.Generator`` (:func:`paint`), so every
+artefact is reproducible from a seed; :class:`HardNegatives` wraps it as an albumentations
+transform for the training pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import albumentations as A
+import cv2
+import numpy as np
+
+Painter = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+def _frame(shape: tuple[int, ...], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+    """Across-line distance ``d`` and along-line coordinate ``t`` of a random line through the image."""
+    h, w = shape[:2]
+    angle = rng.uniform(0, np.pi)
+    cx, cy = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = (x - cx) * -np.sin(angle) + (y - cy) * np.cos(angle)
+    t = (x - cx) * np.cos(angle) + (y - cy) * np.sin(angle)
+    return d, t, angle
+
+
+def _smooth_noise(shape: tuple[int, int], rng: np.random.Generator, scale: float) -> np.ndarray:
+    """Zero-mean, unit-ish noise with features about ``scale`` px across."""
+    h, w = shape
+    small = rng.standard_normal((max(2, int(h / scale) + 2), max(2, int(w / scale) + 2))).astype(np.float32)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def _blend(image: np.ndarray, colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    a = np.clip(alpha, 0, 1)[..., None]
+    return np.clip(image.astype(np.float32) * (1 - a) + colour * a, 0, 255).astype(np.uint8)
+
+
+def _paint_colour(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """White or yellow road paint that keeps some of the surface texture beneath it."""
+    base = np.array([rng.uniform(225, 255)] * 3) if rng.random() < 0.65 else \
+        np.array([rng.uniform(215, 250), rng.uniform(180, 215), rng.uniform(30, 90)])
+    luminance = image.astype(np.float32).mean(axis=2, keepdims=True)
+    texture = 0.85 + 0.15 * luminance / max(float(luminance.mean()), 1.0)
+    return base * texture
+
+
+def _occlude(mask: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    return np.where(alpha > 0.5, 0, mask).astype(mask.dtype)
+
+
+def lane_marking(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A solid or dashed paint stripe with worn, slightly blurred edges."""
+    h, w = image.shape[:2]
+    d, t, _ = _frame(image.shape, rng)
+    half = rng.uniform(0.03, 0.15) * min(h, w) + 1
+    ragged = _smooth_noise((h, w), rng, rng.uniform(3, 12)) * rng.uniform(0.3, 2.0)
+    alpha = np.clip(half - np.abs(d) + ragged, 0, 1.5)
+    if rng.random() < 0.4:  # dashed
+        period = rng.uniform(0.4, 1.5) * max(h, w)
+        alpha *= ((t - rng.uniform(0, period)) % period) < period * rng.uniform(0.4, 0.7)
+    if rng.random() < 0.6:  # worn paint
+        alpha *= _smooth_noise((h, w), rng, rng.uniform(4, 20)) > rng.uniform(-1.5, -0.3)
+    alpha = cv2.GaussianBlur(alpha.astype(np.float32), (0, 0), rng.uniform(0.3, 1.5))
+    return _blend(image, _paint_colour(image, rng), alpha), _occlude(mask, alpha)
+
+
+def arrow(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A painted direction arrow (shaft and head), partly inside the image."""
+    h, w = image.shape[:2]
+    size = rng.uniform(0.4, 1.2) * min(h, w)
+    shaft_w, head_w, head_l = size * rng.uniform(0.08, 0.15), size * rng.uniform(0.3, 0.45), size * rng.uniform(0.3, 0.45)
+    points = np.array([[-size / 2, -shaft_w / 2], [size / 2 - head_l, -shaft_w / 2], [size / 2 - head_l, -head_w / 2],
+                       [size / 2, 0], [size / 2 - head_l, head_w / 2], [size / 2 - head_l, shaft_w / 2],
+                       [-size / 2, shaft_w / 2]])
+    angle = rng.uniform(0, 2 * np.pi)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    centre = np.array([rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h])
+    polygon = (points @ rotation.T + centre).round().astype(np.int32)
+    alpha = np.zeros((h, w), np.float32)
+    cv2.fillPoly(alpha, [polygon], 1.0)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), rng.uniform(0.4, 1.5))
+    return _blend(image, _paint_colour(image, rng), alpha), _occlude(mask, alpha)
+
+
+def sawn_joint(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A dead-straight dark line across the whole image: a sawn or sealed pavement joint."""
+    h, w = image.shape[:2]
+    d, _, _ = _frame(image.shape, rng)
+    width = rng.uniform(1.0, 5.0)
+    profile = np.clip(width / 2 + 0.5 - np.abs(d), 0, 1)
+    darkness = rng.uniform(0.35, 0.75) if rng.random() < 0.7 else 0.9  # open joint, or black sealant
+    out = image.astype(np.float32) * (1 - darkness * profile[..., None])
+    if rng.random() < 0.4:  # a second, parallel joint: joints come in a grid
+        gap = rng.uniform(0.3, 0.8) * max(h, w)
+        profile2 = np.clip(width / 2 + 0.5 - np.abs(d - gap), 0, 1)
+        out *= 1 - darkness * profile2[..., None]
+    return np.clip(out, 0, 255).astype(np.uint8), mask
+
+
+def kerb_edge(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The carriageway edge: another surface beyond a straight or gently curved line."""
+    h, w = image.shape[:2]
+    d, t, _ = _frame(image.shape, rng)
+    d = d + rng.uniform(-1, 1) * 1e-3 * t * t  # gently curved
+    beyond = d > 0
+    other = image.astype(np.float32) * rng.uniform(0.55, 1.6) + rng.uniform(-8, 8, size=3)
+    smooth_face = rng.random() < 0.5
+    if smooth_face:  # a kerb or concrete face: flatter texture, no visible cracks
+        other = cv2.GaussianBlur(other, (0, 0), rng.uniform(1.5, 4.0))
+        other += _smooth_noise((h, w), rng, 6)[..., None] * rng.uniform(2, 8)
+    out = np.where(beyond[..., None], other, image.astype(np.float32))
+    if rng.random() < 0.6:  # the shadow or bright arris along the edge
+        line = np.clip(rng.uniform(1, 4) - np.abs(d), 0, 1)[..., None]
+        out = out * (1 - line * rng.uniform(-0.4, 0.6))
+    mask = np.where(beyond, 0, mask).astype(mask.dtype) if smooth_face else mask
+    return np.clip(out, 0, 255).astype(np.uint8), mask
+
+
+def photo_seam(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The join of two photos in a mosaic: exposure and white balance jump along a line."""
+    d, _, _ = _frame(image.shape, rng)
+    side = (d > 0)[..., None]
+    gain = rng.uniform(0.7, 1.35) * rng.uniform(0.97, 1.03, size=3)
+    other = image.astype(np.float32) * gain
+    if rng.random() < 0.5:
+        other = cv2.GaussianBlur(other, (0, 0), rng.uniform(0.5, 1.5))  # the other photo is softer
+    return np.clip(np.where(side, other, image), 0, 255).astype(np.uint8), mask
+
+
+def nodata_collar(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The black (or white) nodata border of an orthophoto, with a ragged edge."""
+    h, w = image.shape[:2]
+    d, t, _ = _frame(image.shape, rng)
+    ragged = _smooth_noise((h, w), rng, rng.uniform(2, 15)) * rng.uniform(0, 8)
+    outside = (d + ragged) > 0
+    fill = 0 if rng.random() < 0.8 else 255
+    out = image.copy()
+    out[outside] = fill
+    return out, np.where(outside, 0, mask).astype(mask.dtype)
+
+
+def hard_shadow(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A cast shadow: a half-plane or a pole's band, darker and bluer, with a crisp edge."""
+    h, w = image.shape[:2]
+    d, _, _ = _frame(image.shape, rng)
+    if rng.random() < 0.5:
+        region = d > 0
+    else:
+        region = np.abs(d) < rng.uniform(3, 0.2 * min(h, w) + 4)
+    alpha = cv2.GaussianBlur(region.astype(np.float32), (0, 0), rng.uniform(0.3, 2.0))[..., None]
+    tint = rng.uniform(0.35, 0.7) * np.array([0.95, 1.0, 1.1])
+    out = image.astype(np.float32) * (1 - alpha + alpha * tint)
+    return np.clip(out, 0, 255).astype(np.uint8), mask
+
+
+PAINTERS: dict[str, Painter] = {
+    "lane_marking": lane_marking,
+    "arrow": arrow,
+    "sawn_joint": sawn_joint,
+    "kerb_edge": kerb_edge,
+    "photo_seam": photo_seam,
+    "nodata_collar": nodata_collar,
+    "hard_shadow": hard_shadow,
+}
+OCCLUDING = frozenset({"lane_marking", "arrow", "nodata_collar", "kerb_edge"})
+
+
+def paint(image: np.ndarray, mask: np.ndarray, kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Paint one artefact of ``kind`` onto an HxWx3 uint8 image; return the image and its mask.
+
+    Never adds crack pixels to the mask; occluding kinds remove those they cover.
+    """
+    if kind not in PAINTERS:
+        raise ValueError(f"unknown hard negative {kind!r} (choose from {', '.join(PAINTERS)})")
+    return PAINTERS[kind](image, mask, rng)
+
+
+class HardNegatives(A.DualTransform):
+    """albumentations transform: with probability ``p``, paint 1-``max_artefacts`` random artefacts."""
+
+    def __init__(self, kinds: Sequence[str] = tuple(PAINTERS), max_artefacts: int = 2, p: float = 0.5):
+        super().__init__(p=p)
+        unknown = set(kinds) - PAINTERS.keys()
+        if unknown:
+            raise ValueError(f"unknown hard negatives: {', '.join(sorted(unknown))}")
+        self.kinds = tuple(kinds)
+        self.max_artefacts = max_artefacts
+
+    def get_params_dependent_on_data(self, params, data):
+        image, mask = data["image"], data.get("mask")
+        if mask is None:
+            mask = np.zeros(image.shape[:2], np.uint8)
+        count = int(self.random_generator.integers(1, self.max_artefacts + 1))
+        for kind in self.random_generator.choice(self.kinds, size=count):
+            image, mask = paint(image, mask, str(kind), self.random_generator)
+        return {"painted_image": image, "painted_mask": mask}
+
+    def apply(self, img, painted_image=None, **params):
+        return painted_image
+
+    def apply_to_mask(self, mask, painted_mask=None, **params):
+        return painted_mask
+
+    def get_transform_init_args_names(self):
+        return ("kinds", "max_artefacts")

@@ -1,0 +1,169 @@
+"""Field training pieces: mask encodings per dataset, hard negatives, domain-weighted sampling."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cracks.config import FixConfig
+from cracks.data.dataset import CrackDataset
+from cracks.data.fix import fix_dataset
+from cracks.data.layouts import read_pairs
+from cracks.data.masks import detect_mask_encoding, read_mask
+from cracks.synthetic import crack_scene
+from cracks.training.augment import train_transform
+from cracks.training.hard_negatives import OCCLUDING, PAINTERS, HardNegatives, paint
+from cracks.training.metrics import ThresholdSweep, macro_best_threshold
+from cracks.training.train import epoch_batches, sample_weights
+
+NORMALIZATION = {"mean": [0.5] * 3, "std": [0.5] * 3}
+
+
+def _folders_dataset(root: Path, *, scale: int, n: int = 6, jpeg: bool = False, palette: bool = False) -> Path:
+    """``folders`` layout whose masks store crack as ``scale`` (1 or 255)."""
+    for i in range(n):
+        image, mask = crack_scene(64, 64, seed=i, n_cracks=2)
+        (root / "images").mkdir(parents=True, exist_ok=True)
+        (root / "masks").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(root / "images" / f"{i}.png")
+        values = (mask * scale).astype(np.uint8)
+        if palette:
+            im = Image.fromarray(mask.astype(np.uint8), mode="L").convert("P")
+            im.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+            im.save(root / "masks" / f"{i}.png")
+        elif jpeg:
+            Image.fromarray(values).save(root / "masks" / f"{i}.jpg", quality=80)
+        else:
+            Image.fromarray(values).save(root / "masks" / f"{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("scale, jpeg, palette, expected", [
+    (1, False, False, "0/1"), (255, False, False, "0/255"), (255, True, False, "0/255"), (1, False, True, "0/255"),
+])
+def test_mask_encoding_is_detected_per_dataset(tmp_path, scale, jpeg, palette, expected):
+    root = _folders_dataset(tmp_path / "d", scale=scale, jpeg=jpeg, palette=palette)
+    scan = read_pairs(root)
+    assert scan.mask_encoding.name == expected
+    truth = crack_scene(64, 64, seed=0, n_cracks=2)[1]
+    read = read_mask(scan.annotated[0].mask, scan.annotated[0].mask_threshold)
+    # JPEG ringing moves a few edge pixels; the crack itself is read, never an empty mask.
+    assert read.sum() > 0.8 * truth.sum() and (read == truth).mean() > 0.98
+
+
+def test_nearly_empty_jpeg_masks_are_not_taken_for_0_1(tmp_path):
+    """A JPEG mask of an almost crack-free image rings to values 0-3: decided per dataset, not per mask."""
+    root = _folders_dataset(tmp_path / "d", scale=255, jpeg=True)
+    faint = np.zeros((64, 64), np.uint8)
+    faint[10, 10] = 3
+    Image.fromarray(faint).save(root / "masks" / "0.jpg", quality=80)
+    scan = read_pairs(root)
+    assert scan.mask_encoding.name == "0/255"
+    assert not read_mask(root / "masks" / "0.jpg", scan.annotated[0].mask_threshold).any()
+
+
+def test_dataset_yields_cracks_from_0_1_masks(tmp_path):
+    root = _folders_dataset(tmp_path / "d", scale=1)
+    dataset = CrackDataset(read_pairs(root).annotated, NORMALIZATION)
+    _, mask = dataset[0]
+    assert mask.sum() > 20
+
+
+def test_fix_rewrites_0_1_masks_as_0_255_and_reports_the_encoding(tmp_path):
+    root = _folders_dataset(tmp_path / "d", scale=1)
+    before = read_mask(root / "masks" / "0.png", 0)
+    report = fix_dataset(FixConfig(root))
+    assert report.mask_encoding == "0/1" and report.counts["convert_mask"] == 6
+    assert json.loads((root / "fix-report.json").read_text())["mask_encoding"] == "0/1"
+    after = np.asarray(Image.open(root / "masks" / "0.png"))
+    assert set(np.unique(after)) == {0, 255} and np.array_equal(after > 127, before)
+    assert (tmp_path / "d.quarantine" / "masks" / "0.png").is_file()  # the original is kept
+    assert read_pairs(root).mask_encoding.name == "0/255"
+    assert fix_dataset(FixConfig(root)).counts["convert_mask"] == 0
+
+
+def test_real_uav_crackx_masks_are_0_1(shared_data):
+    scan = read_pairs(shared_data / "uav-crackx")
+    assert scan.mask_encoding.name == "0/1"
+    fractions = [read_mask(p.mask, p.mask_threshold).mean() for p in scan.annotated[::60]]
+    assert np.mean(fractions) > 0.001  # read with > 127 they would all be 0
+
+
+def _scene(seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    image, mask = crack_scene(128, 128, seed=seed, n_cracks=2)
+    return image, mask.astype(np.uint8) * 255
+
+
+@pytest.mark.parametrize("kind", sorted(PAINTERS))
+def test_hard_negatives_change_the_image_and_never_add_crack(kind):
+    image, mask = _scene()
+    changed = 0
+    for seed in range(8):
+        painted, new_mask = paint(image, mask, kind, np.random.default_rng(seed))
+        assert painted.shape == image.shape and painted.dtype == np.uint8
+        assert not np.any((new_mask > 0) & (mask == 0)), "a hard negative must not add crack pixels"
+        if kind not in OCCLUDING:
+            assert np.array_equal(new_mask, mask)
+        changed += np.abs(painted.astype(int) - image).mean() > 1
+    assert changed >= 6
+
+
+def test_hard_negatives_are_reproducible_from_a_seed():
+    image, mask = _scene()
+    first = paint(image, mask, "lane_marking", np.random.default_rng(7))
+    again = paint(image, mask, "lane_marking", np.random.default_rng(7))
+    other = paint(image, mask, "lane_marking", np.random.default_rng(8))
+    assert np.array_equal(first[0], again[0]) and not np.array_equal(first[0], other[0])
+
+
+def test_occluding_paint_clears_the_crack_it_covers():
+    image, mask = _scene()
+    cleared = [paint(image, mask, "nodata_collar", np.random.default_rng(s))[1] for s in range(6)]
+    assert any(0 < (m > 0).sum() < (mask > 0).sum() for m in cleared)
+    collared = paint(image, mask, "nodata_collar", np.random.default_rng(1))[0]
+    assert (collared.max(axis=2) == 0).mean() > 0.05 or (collared.min(axis=2) == 255).mean() > 0.05
+
+
+def test_training_transform_is_seeded_and_keeps_thin_cracks_when_shrunk():
+    image, mask = _scene()
+    transform = train_transform(96, scale=(0.5, 0.5), hard_negatives=0.0)
+    transform.set_random_seed(0)
+    out = transform(image=image, mask=mask)
+    assert out["image"].shape == (96, 96, 3)
+    # a 0.5x rescale of 1-3 px cracks: kept (the mask is blended, then thresholded at a quarter)
+    assert (out["mask"] >= 64).sum() > 0.2 * (mask > 0).sum() * 0.25
+    with_negatives = train_transform(96, hard_negatives=1.0)
+    with_negatives.set_random_seed(1)
+    a = with_negatives(image=image, mask=mask)["image"]
+    with_negatives.set_random_seed(1)
+    b = with_negatives(image=image, mask=mask)["image"]
+    assert np.array_equal(a, b)
+    assert isinstance(with_negatives.transforms[-5], HardNegatives) or any(
+        isinstance(t, HardNegatives) for t in with_negatives.transforms)
+
+
+def test_domain_weights_give_each_dataset_its_share():
+    weights = sample_weights([1000, 50], [1.0, 1.0])
+    batches = epoch_batches(1050, 8, seed=1, epoch=0, limit=None, weights=weights, samples=4000)
+    counts = Counter(i >= 1000 for batch in batches for i in batch)
+    assert abs(counts[True] / sum(counts.values()) - 0.5) < 0.04  # the small set weighs as much as the big one
+    assert batches == epoch_batches(1050, 8, seed=1, epoch=0, limit=None, weights=weights, samples=4000)
+    with pytest.raises(ValueError):
+        sample_weights([10, 10], [1.0])
+
+
+def test_threshold_is_chosen_across_domains_not_by_the_largest():
+    rng = np.random.default_rng(0)
+    big, small = ThresholdSweep(), ThresholdSweep()
+    truth = np.zeros((64, 64), bool)
+    truth[20:24] = True
+    for _ in range(10):  # the big domain is happy at any threshold below 0.9
+        big.add(np.where(truth, 0.9, 0.02) + rng.uniform(0, 0.01, truth.shape), truth)
+    small.add(np.where(truth, 0.3, 0.02), truth)  # the small one needs a low threshold
+    threshold, mean = macro_best_threshold([big, small])
+    assert threshold <= 0.3 and mean > 0.99

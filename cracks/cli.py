@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cracks.config import ExportConfig, InspectConfig, TrainConfig
+from cracks.config import EvaluateConfig, ExportConfig, InspectConfig, SettingError, TrainConfig
 from cracks.errors import CracksError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Crack datasets, models and orthophoto inspection.")
@@ -44,6 +44,8 @@ def run_safely(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except CracksError as exc:
         _fail(str(exc))
+    except SettingError as exc:
+        _fail(exc.as_option())
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
         _fail(f"{exc.filename}: {exc.strerror}")
     except ValueError as exc:
@@ -145,28 +147,41 @@ def train(
     print(f"best validation dice {result.best_dice:.4f} at threshold {result.threshold:.2f}; model: {result.model_dir}")
 
 
+_EVALUATE = EvaluateConfig(model=Path(), data=[])
+
+
 @app.command()
 def evaluate(
     model: Annotated[Path, typer.Option(help="Model artifact folder.")],
     data: Annotated[str, typer.Option(help="Dataset folder(s), comma-separated.")],
-    layout: str = "auto",
-    split: Annotated[str, typer.Option(help="Split to score; 'all' for every annotated pair.")] = "valid",
-    tolerance: Annotated[int, typer.Option(help="Pixel tolerance for matches.")] = 0,
-    device: str = "auto",
+    layout: str = _EVALUATE.layout,
+    split: Annotated[str, typer.Option(help="Split to score; 'all' for every annotated pair.")] = _EVALUATE.split,
+    tolerance: Annotated[int, typer.Option(help="Pixel tolerance of the tolerant columns.")] = _EVALUATE.tolerance,
+    device: str = _EVALUATE.device,
     json_out: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
 ) -> None:
-    """Score a model: Dice, IoU, precision, recall at its threshold; ODS and OIS F1."""
-    from cracks.config import EvaluateConfig
+    """Score a model per domain: Dice, IoU, precision, recall at its threshold, strict and with a
+    pixel tolerance; false crack pixels per MP on crack-free images; pooled ODS and OIS F1."""
     from cracks.training.evaluate import evaluate as run_evaluate
 
-    result = run_safely(run_evaluate, EvaluateConfig(model, _paths(data), layout, split, tolerance, device), progress=not json_out)
-    keys = ["dice", "iou", "precision", "recall", "ods_f1", "ois_f1", "threshold", "n_images"]
-    figures = {k: getattr(result, k) for k in keys}
+    if tolerance < 0:
+        _fail(f"--tolerance {tolerance}: give 0 or more pixels")
+    result = run_safely(run_evaluate, EvaluateConfig(model, _paths(data), layout, split, tolerance, device),
+                        progress=not json_out)
     if json_out:
-        print(json.dumps(figures))
-    else:
-        for k, v in figures.items():
-            print(f"{k:>10}: {v:.4f}" if isinstance(v, float) else f"{k:>10}: {v}")
+        print(json.dumps(result.to_dict()))
+        return
+    table = Table(title=f"{model} at threshold {result.overall.threshold:.2f}")
+    for column in ("domain", "images", "Dice", f"Dice {tolerance} px", "precision", "recall", "false px/MP (crack-free)"):
+        table.add_column(column, justify="left" if column == "domain" else "right")
+    for d in result.domains:
+        table.add_row(d.domain, str(d.strict.n_images), f"{d.strict.dice:.3f}", f"{d.tolerant.dice:.3f}",
+                      f"{d.strict.precision:.3f}", f"{d.strict.recall:.3f}",
+                      "-" if d.false_px_per_mp is None else f"{d.false_px_per_mp:.0f} ({d.crack_free_images})")
+    o = result.overall
+    table.add_row("all (pooled)", str(o.n_images), f"{o.dice:.3f}", "", f"{o.precision:.3f}", f"{o.recall:.3f}", "")
+    Console().print(table)
+    print(f"pooled: ODS F1 {o.ods_f1:.4f} (threshold {o.best_threshold:.2f}), OIS F1 {o.ois_f1:.4f}")
 
 
 @app.command()
@@ -204,10 +219,10 @@ def inspect(
     from cracks.config import DEFAULT_MODEL_DIR
     from cracks.inspection import inspect_all
 
-    config = InspectConfig(inputs=list(inputs), out=out, model=model or DEFAULT_MODEL_DIR, tile=tile, overlap=overlap,
-                           batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=truth,
-                           road_axis_deg=road_axis_deg, threads=threads, device=device,
-                           severity_mm=_limits(severity_mm), precision=precision, backend=backend)
+    config = run_safely(InspectConfig, inputs=list(inputs), out=out, model=model or DEFAULT_MODEL_DIR, tile=tile,
+                        overlap=overlap, batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=truth,
+                        road_axis_deg=road_axis_deg, threads=threads, device=device,
+                        severity_mm=_limits(severity_mm), precision=precision, backend=backend)
     results = run_safely(inspect_all, config)
     for r in results:
         if r.ok:

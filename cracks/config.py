@@ -7,6 +7,7 @@ library functions take nothing else. Defaults here are the documented defaults e
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,7 +69,7 @@ class EvaluateConfig:
     data: list[Path]
     layout: str = "auto"
     split: str = "valid"
-    tolerance: int = 0
+    tolerance: int = 2  # the tolerant columns (CrackForest protocol); strict scores are always reported
     device: str = "auto"
     max_images: int | None = None
 
@@ -95,6 +96,33 @@ class InspectConfig:
     severity_mm: tuple[float, float, float] = (0.1, 0.3, 1.0)  # hairline | fine | medium | wide
     keep_work: bool = False
     site_name: str | None = None
+    root: Path | None = None  # name sites by their path below this folder (a survey's folder)
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would give wrong numbers silently (a negative GSD, NaN...)."""
+        _positive("gsd_mm", self.gsd_mm)
+        _positive("prune_mm", self.prune_mm, allow_zero=True)
+        _positive("min_length_px", self.min_length_px, allow_zero=True)
+        if self.threshold is not None and not (_finite(self.threshold) and 0 < self.threshold < 1):
+            raise SettingError("threshold", self.threshold, "give a probability between 0 and 1 (exclusive)")
+        for name in ("batch_size", "threads"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise SettingError(name, value, "give a whole number of at least 1")
+        if not isinstance(self.bridge_px, int) or self.bridge_px < 0:
+            raise SettingError("bridge_px", self.bridge_px, "give a whole number of pixels, 0 or more")
+        if self.tile < 64 or not 0 <= self.overlap < self.tile:
+            raise SettingError("tile", f"{self.tile} with --overlap {self.overlap}", "the tile must be at least "
+                               "64 px and larger than the overlap (overlap 0 or more)")
+        if self.road_axis_deg is not None and not _finite(self.road_axis_deg):
+            raise SettingError("road_axis_deg", self.road_axis_deg, "give a finite angle in degrees")
+        limits = tuple(self.severity_mm)
+        if len(limits) != 3 or not all(_finite(v) and v > 0 for v in limits) or not limits[0] < limits[1] < limits[2]:
+            raise SettingError("severity_mm", ",".join(map(str, limits)), "give three increasing positive widths in mm")
+        if self.backend not in ("auto", "torch", "openvino"):
+            raise SettingError("backend", self.backend, "choose auto, torch or openvino")
+        if self.precision not in ("auto", "fp32", "bf16", "int8"):
+            raise SettingError("precision", self.precision, "choose auto, fp32, bf16 or int8")
 
 
 @dataclass
@@ -118,6 +146,29 @@ class SurveyConfig:
     patterns: tuple[str, ...] = ("*.tif", "*.tiff")
 
 
+class SettingError(ValueError):
+    """A job setting with a value that cannot be right; names the setting, its value and the fix."""
+
+    def __init__(self, name: str, value: object, hint: str):
+        super().__init__(f"{name} {value}: {hint}")
+        self.name, self.value, self.hint = name, value, hint
+
+    def as_option(self) -> str:
+        """The same message as a command-line user typed it (``--gsd-mm -1: ...``)."""
+        return f"--{self.name.replace('_', '-')} {self.value}: {self.hint}"
+
+
+def _finite(value: float) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def _positive(name: str, value: float | None, allow_zero: bool = False) -> None:
+    if value is None:
+        return
+    if not _finite(value) or value < 0 or (value == 0 and not allow_zero):
+        raise SettingError(name, value, f"give a finite number {'of 0 or more' if allow_zero else 'above 0'}")
+
+
 T = TypeVar("T")
 
 
@@ -128,7 +179,7 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     if unknown:
         raise ValueError(f"unknown {cls.__name__} settings: {', '.join(unknown)}")
     values = dict(data)
-    for key in ("path", "out", "model", "quarantine", "truth", "folder", "init_model"):
+    for key in ("path", "out", "model", "quarantine", "truth", "folder", "init_model", "root"):
         if key in values and values[key] is not None and key in names:
             values[key] = Path(values[key])
     for key in ("data", "inputs"):

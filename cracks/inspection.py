@@ -9,6 +9,8 @@ Prefect flow wraps the same functions as tasks. Per input ``DIR/<stem>/`` receiv
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import logging
 import time
 import warnings
@@ -50,9 +52,11 @@ class SitePlan:
     threshold: float
     inference: str = ""  # backend and precision, e.g. "openvino int8"
 
+    name: str = ""  # the site's name and output folder below ``out`` (see site_name)
+
     @property
     def site(self) -> str:
-        return self.info.path.stem
+        return self.name or self.info.path.stem
 
     @property
     def mask_path(self) -> Path:
@@ -92,6 +96,50 @@ def load_model(config: InspectConfig) -> LoadedModel:
     return artifact.load(config.model, device=pick_device(config.device))
 
 
+OUTPUT_NAMES = ("mask.tif", "cracks.geojson", "cracks.gpkg", "summary.json", "report.pdf", ".labels.tif")
+
+
+def site_name(path: Path, config: InspectConfig) -> str:
+    """The site's name, which is also its output folder below ``config.out``.
+
+    With ``config.root`` (a survey folder): the path below it without the suffix (``a/site``), so
+    every orthophoto of a survey has its own, stable folder. Otherwise the file's stem, unless
+    another input of the same run has the same stem (photogrammetry tools name every project's
+    orthophoto alike): then the path below the clashing inputs' common folder.
+    """
+    path = Path(path)
+    if config.root is not None:
+        try:
+            return path.resolve().relative_to(Path(config.root).resolve()).with_suffix("").as_posix()
+        except ValueError:
+            return path.stem
+    namesakes = [Path(p).resolve() for p in config.inputs if Path(p).stem == path.stem]
+    if len(set(namesakes)) <= 1:
+        return path.stem
+    common = Path(os.path.commonpath([p.parent for p in namesakes]))
+    return path.resolve().relative_to(common).with_suffix("").as_posix()
+
+
+def check_outputs(path: Path, out_dir: Path, config: InspectConfig, input_sha256: str) -> None:
+    """Refuse to write where an input lives, or over another input's results."""
+    protected = [Path(p) for p in config.inputs] + ([Path(config.truth)] if config.truth else [])
+    for name in OUTPUT_NAMES:
+        target = out_dir / name
+        for source in protected:
+            if target.exists() and source.exists() and os.path.samefile(target, source):
+                raise CracksError(path, f"its output {target} would overwrite the input {source}; choose another --out")
+    summary = out_dir / "summary.json"
+    if summary.is_file():
+        try:
+            previous = json.loads(summary.read_text())
+        except (OSError, ValueError):
+            return
+        other = previous.get("input")
+        if other and Path(other).resolve() != Path(path).resolve() and previous.get("input_sha256") != input_sha256:
+            raise CracksError(path, f"{out_dir} holds the results of another input ({other}); "
+                              "choose another --out or rename the site")
+
+
 def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: str = "") -> SitePlan:
     """``inference`` names the backend and precision (``str(Predictor.choice)``); it is part of
     the run key, so a resumed run never mixes tiles from two inference paths."""
@@ -102,7 +150,10 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: 
     grid = plan_windows(info.width, info.height, config.tile, config.overlap)
     sha = file_sha256(info.path)
     threshold = config.threshold if config.threshold is not None else model.meta.threshold
-    return SitePlan(info, grid, Path(config.out) / path.stem, run_key(sha, model, grid, inference), sha, threshold, inference)
+    name = site_name(path, config)
+    out_dir = Path(config.out) / name
+    check_outputs(path, out_dir, config, sha)
+    return SitePlan(info, grid, out_dir, run_key(sha, model, grid, inference), sha, threshold, inference, name)
 
 
 GDAL_CACHE_MB = 128  # GDAL's block cache defaults to 5 % of RAM, which alone grows RSS by ~1 GB on big rasters
@@ -223,7 +274,8 @@ def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> 
         geometry="geometry", crs=crs)
     outputs = {
         "mask": plan.mask_path,
-        "geojson": vector.write_geojson(lines, plan.out_dir / "cracks.geojson", info.georeferenced),
+        "geojson": vector.write_geojson(lines, plan.out_dir / "cracks.geojson", info.georeferenced,
+                                        name=summary["site"], gsd_m=info.pixel_size_m),
         "gpkg": vector.write_geopackage({"centerlines": lines, "crack_polygons": polygons, "site": site},
                                         plan.out_dir / "cracks.gpkg"),
     }
@@ -274,6 +326,6 @@ def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult
         try:
             results.append(inspect_site(Path(path), config, model, predictor, progress))
         except CracksError as exc:
-            log.error("%s", exc)
-            results.append(SiteResult(Path(path), Path(path).stem, error=str(exc)))
+            log.info("%s", exc)  # the caller prints it: one line per problem
+            results.append(SiteResult(Path(path), site_name(Path(path), config), error=str(exc)))
     return results

@@ -12,12 +12,14 @@ import hashlib
 import json
 import logging
 import shutil
+import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 import rasterio
 import rasterio.shutil
@@ -106,11 +108,43 @@ def read_row(info: RasterInfo, grid: WindowGrid, row: int) -> list[tuple[Window,
         return [(w, *read_window(src, info, w)) for w in grid.row(row)]
 
 
+MIN_CONTEXT_PX = 256  # a model sees at least this much around every pixel (thin rasters are mirrored out)
+
+
+def with_context(predictor: Callable[[list[np.ndarray]], list[np.ndarray]], tiles: list[np.ndarray]) -> list[np.ndarray]:
+    """Run ``predictor`` on tiles mirrored out to at least ``MIN_CONTEXT_PX`` a side, then crop.
+
+    A raster a few dozen pixels high (a strip along a crack, a thin orthophoto) would otherwise
+    reach the network as a sliver: too little context to find anything. Mirrored, it is seen as
+    a crop of a larger surface.
+    """
+    h, w = tiles[0].shape[:2]
+    pad_y, pad_x = max(0, MIN_CONTEXT_PX - h), max(0, MIN_CONTEXT_PX - w)
+    if not (pad_y or pad_x):
+        return predictor(tiles)
+    top, left = pad_y // 2, pad_x // 2
+    padded = [_mirror(t, top, pad_y - top, left, pad_x - left) for t in tiles]
+    return [p[top : top + h, left : left + w] for p in predictor(padded)]
+
+
+def _mirror(tile: np.ndarray, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+    """Reflect-pad by any amount (repeating the reflection when the pad exceeds the tile)."""
+    while top or bottom or left or right:
+        h, w = tile.shape[:2]
+        step = [min(top, h - 1), min(bottom, h - 1), min(left, w - 1), min(right, w - 1)]
+        if not any(step):  # a 1 px tile: nothing to reflect, repeat it
+            step = [top, bottom, left, right]
+            return cv2.copyMakeBorder(tile, *step, cv2.BORDER_REPLICATE)
+        tile = cv2.copyMakeBorder(tile, *step, cv2.BORDER_REFLECT_101)
+        top, bottom, left, right = (a - b for a, b in zip((top, bottom, left, right), step))
+    return tile
+
+
 def predict_row(reads: list[tuple[Window, np.ndarray, np.ndarray]], predictor: Callable[[list[np.ndarray]], list[np.ndarray]]) -> list[TilePrediction]:
     """Segment the windows of one grid row; all-nodata windows are skipped."""
     results: list[TilePrediction] = []
     todo = [(w, rgb, valid) for w, rgb, valid in reads if valid.any()]
-    probabilities = iter(predictor([rgb for _, rgb, _ in todo])) if todo else iter(())
+    probabilities = iter(with_context(predictor, [rgb for _, rgb, _ in todo])) if todo else iter(())
     for window, _, valid in reads:
         results.append(TilePrediction(window, next(probabilities) if valid.any() else None, valid))
     return results
@@ -160,9 +194,19 @@ def _load_state(work: Path, key: str) -> dict | None:
     try:
         with np.load(state_path) as data:
             state = {k: data[k] for k in data.files}
-    except (OSError, ValueError):
+        if str(state["key"]) != key:
+            return None
+        int(state["rows_done"])
+        bands = sorted(work.glob("band_*.npz"))
+        for band in bands:  # a band cut short (disk full, kill during a copy) fails here, not at the end
+            with np.load(band) as data:
+                if not {"y0", "probability", "valid"} <= set(data.files):
+                    raise ValueError(f"{band.name} lacks arrays")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("%s: unreadable resume state (%s); starting this raster again", work, exc)
+        print(f"{work}: the saved resume state is unreadable ({exc}); recomputing from the start", flush=True)
         return None
-    return state if str(state["key"]) == key else None
+    return state
 
 
 def _write_cog(info: RasterInfo, grid: WindowGrid, work: Path, target: Path, key: str) -> None:

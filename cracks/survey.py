@@ -71,7 +71,7 @@ def record(out: Path, outcomes: list[dict]) -> dict[str, dict]:
 
 
 def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
-    row = {"site": Path(path).stem, "input": path, "status": entry.get("status"), "error": entry.get("error")}
+    row = {"site": entry.get("site") or Path(path).stem, "input": path, "status": entry.get("status"), "error": entry.get("error")}
     geometry = None
     summary_path = Path(entry.get("summary") or "")
     if entry.get("status") == "ok" and summary_path.is_file():

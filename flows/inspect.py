@@ -56,7 +56,7 @@ def publish_task(plan, measurement, summary) -> dict:
     return inspection.publish_site(plan, measurement, summary)
 
 
-def inspect_one(path: Path, config: InspectConfig, model) -> dict:
+def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
     """All stages for one site; returns the summary (or raises CracksError).
 
     ``model`` is loaded once per flow run; segmentation tasks load their own copy per worker.
@@ -76,7 +76,7 @@ def inspect_one(path: Path, config: InspectConfig, model) -> dict:
     summary = inspection.summarize_site(plan, measurement, model, config, 0.0)
     publish_task(plan, measurement, summary)
     logger.info("%s: %d cracks, condition %s -> %s", path.name, summary["n_cracks"], summary["condition"]["rating"], plan.out_dir)
-    return summary
+    return plan.out_dir / "summary.json", summary
 
 
 @flow(name="inspect", log_prints=True)
@@ -101,8 +101,8 @@ def inspect(
     results = []
     for path in config.inputs:
         try:
-            summary = inspect_one(path, config, model)
-            results.append({"input": str(path), "status": "ok", "summary": str(Path(out) / path.stem / "summary.json"),
+            summary_path, summary = inspect_one(path, config, model)
+            results.append({"input": str(path), "status": "ok", "summary": str(summary_path),
                             "n_cracks": summary["n_cracks"]})
         except CracksError as exc:
             get_run_logger().error("%s", exc)
@@ -125,13 +125,13 @@ def survey(
     todo = [t for t in tasks if t.status != "unchanged"]
     logger.info("%s: %d orthophotos, %d to inspect (%d unchanged)", folder, len(tasks), len(todo), len(tasks) - len(todo))
     config = InspectConfig(inputs=[t.path for t in todo], out=Path(out) / "sites", model=Path(model), tile=tile,
-                           overlap=overlap, gsd_mm=gsd_mm)
+                           overlap=overlap, gsd_mm=gsd_mm, root=Path(folder))
     outcomes = []
     model = inspection.load_model(config) if todo else None
     for t in todo:
         try:
-            inspect_one(t.path, config, model)
-            outcomes.append(survey_lib.outcome(t, config.out / t.path.stem / "summary.json", None))
+            summary_path, _ = inspect_one(t.path, config, model)
+            outcomes.append(survey_lib.outcome(t, summary_path, None))
         except Exception as exc:  # one bad site must not stop the survey
             logger.error("%s: %s", t.path, exc)
             outcomes.append(survey_lib.outcome(t, None, str(exc)))

@@ -13,27 +13,38 @@ from cracks.training.evaluate import evaluate as evaluate_model
 from cracks.training.train import train as train_model
 
 DEFAULT_DATA = ["../shared/data/deepcrack", "../shared/data/crack500"]
+FIELD_DATA = DEFAULT_DATA + ["../shared/data/uav-crackx", "../shared/data/concrete-walls"]
 
 
 @flow(name="train", log_prints=True)
 def train(
-    data: list[str] = DEFAULT_DATA,
-    out: str = "runs/train",
+    data: list[str] = FIELD_DATA,
+    out: str = str(TrainConfig.out),
     arch: str = DEFAULT_ARCH,
     encoder: str | None = DEFAULT_ENCODER,
-    epochs: int = 10,
-    batch_size: int = 16,
-    crop: int = 128,
-    lr: float = 2e-3,
-    loss: str = "dice_bce",
+    init_model: str | None = None,
+    epochs: int = TrainConfig.epochs,
+    batch_size: int = TrainConfig.batch_size,
+    crop: int = TrainConfig.crop,
+    lr: float = TrainConfig.lr,
+    loss: str = TrainConfig.loss,
+    data_weights: list[float] | None = None,
+    samples_per_epoch: int | None = None,
+    scale: tuple[float, float] = TrainConfig.scale,
+    hard_negatives: float = TrainConfig.hard_negatives,
+    field_photometry: bool = TrainConfig.field_photometry,
     max_steps_per_epoch: int | None = None,
+    max_valid_images: int | None = None,
     resume: bool = True,
-    device: str = "auto",
-    comet: bool = True,
+    device: str = TrainConfig.device,
+    comet: bool = TrainConfig.comet,
 ) -> dict:
     """Resumes by default: a re-run of a crashed deployment continues from its last checkpoint."""
-    config = TrainConfig(data=[Path(p) for p in data], out=Path(out), arch=arch, encoder=encoder, epochs=epochs,
-                         batch_size=batch_size, crop=crop, lr=lr, loss=loss, max_steps_per_epoch=max_steps_per_epoch,
+    config = TrainConfig(data=[Path(p) for p in data], out=Path(out), arch=arch, encoder=encoder,
+                         init_model=Path(init_model) if init_model else None, epochs=epochs, batch_size=batch_size,
+                         crop=crop, lr=lr, loss=loss, data_weights=data_weights, samples_per_epoch=samples_per_epoch,
+                         scale=tuple(scale), hard_negatives=hard_negatives, field_photometry=field_photometry,
+                         max_steps_per_epoch=max_steps_per_epoch, max_valid_images=max_valid_images,
                          resume=resume, device=device, comet=comet, workers=1)
     result = train_model(config)
     get_run_logger().info("best validation dice %.4f at threshold %.2f -> %s", result.best_dice, result.threshold, result.model_dir)
@@ -42,8 +53,8 @@ def train(
 
 
 @flow(name="evaluate", log_prints=True)
-def evaluate(model: str = "models/default", data: list[str] = ["../shared/data/deepcrack"], split: str = "valid",
-             layout: str = "auto", tolerance: int = 0) -> dict:
+def evaluate(model: str = "models/default", data: list[str] = ["../shared/data/deepcrack"], split: str = EvaluateConfig.split,
+             layout: str = EvaluateConfig.layout, tolerance: int = EvaluateConfig.tolerance) -> dict:
     result = evaluate_model(EvaluateConfig(Path(model), [Path(p) for p in data], layout, split, tolerance), progress=False)
     get_run_logger().info("%s on %s/%s: %s", model, data, split, result.to_dict())
     return result.to_dict()

@@ -8,6 +8,7 @@ without a CRS are written in pixel coordinates (x = column, y = row) and flagged
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ from shapely.geometry import LineString, MultiLineString
 
 from cracks.atomic import atomic_path
 from cracks.measure import Crack
+from tiling.raster import pixel_sizes
 
 CRACK_FIELDS = ["crack_id", "length_m", "width_mean_mm", "width_max_mm", "width_p95_mm", "length_px",
                 "width_mean_px", "width_max_px", "width_p95_px", "orientation_deg", "orientation_class",
@@ -38,7 +40,7 @@ def crack_geometry(crack: Crack, transform: Affine) -> MultiLineString:
         xs, ys = transform * (cols + 0.5, rows + 0.5)
         if len(xs) >= 2:
             lines.append(LineString(np.column_stack([xs, ys])))
-    tolerance = SIMPLIFY_PX * abs(transform.a)
+    tolerance = SIMPLIFY_PX * min(pixel_sizes(transform))  # any rotation: a = 0 at 90 degrees
     return MultiLineString([line.simplify(tolerance) for line in lines])
 
 
@@ -62,15 +64,31 @@ def polygons_frame(cracks: list[Crack], transform: Affine, crs) -> gpd.GeoDataFr
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=crs, columns=["crack_id", "severity", "area_px", "geometry"])
 
 
-def write_geojson(frame: gpd.GeoDataFrame, target: Path, georeferenced: bool) -> Path:
-    """RFC 7946: WGS 84 longitude/latitude, 7 decimals (about 1 cm)."""
+METRES_PER_DEGREE = 111_320.0
+
+
+def geojson_decimals(gsd_m: float | None, fraction_px: float = 0.02) -> int:
+    """Decimals of a degree that round coordinates by at most ``fraction_px`` of a pixel.
+
+    A fixed 7 decimals (about 1 cm) collapses the short centerlines of a 1 mm orthophoto into
+    points and bends every line by up to ten pixels.
+    """
+    if not gsd_m:
+        return 7
+    return int(min(15, max(7, math.ceil(-math.log10(gsd_m * fraction_px / METRES_PER_DEGREE)))))
+
+
+def write_geojson(frame: gpd.GeoDataFrame, target: Path, georeferenced: bool, *, name: str | None = None,
+                  gsd_m: float | None = None) -> Path:
+    """RFC 7946: WGS 84 longitude/latitude, precise to a small fraction of a pixel; the feature
+    collection is called ``name`` (the site), not after the temporary file it is written to."""
     out = frame.to_crs(4326) if georeferenced and frame.crs is not None else frame
     with atomic_path(target) as tmp:
         tmp.unlink()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            options = {"RFC7946": "YES", "COORDINATE_PRECISION": 7} if georeferenced else {}
-            out.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer_options=options)
+            options = {"RFC7946": "YES", "COORDINATE_PRECISION": geojson_decimals(gsd_m)} if georeferenced else {}
+            out.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=name or target.stem, layer_options=options)
     return target
 
 

@@ -1,6 +1,12 @@
-"""Reproduce the model card figures (the numbers `cracks evaluate` gives) on three datasets, as markdown.
+"""Reproduce the model card: per-domain scores and false alarms of a model, as markdown.
 
     .venv/bin/python scripts/model_card.py [models/default] [../shared/data]
+
+Domains: DeepCrack valid, CRACK500 valid, UAV-CrackX valid per zoom, concrete-walls valid,
+CrackForest (all annotated; never trained on). Columns: strict Dice and Dice with a 2 px
+tolerance, precision and recall (strict), and predicted crack pixels per MP on crack-free images.
+Then the false alarms on held-back synthetic hard negatives (lane markings, joints, kerbs, seams,
+nodata collars, shadows painted on the crack-free walls and the drone road tiles).
 """
 
 from __future__ import annotations
@@ -9,27 +15,41 @@ import sys
 from pathlib import Path
 
 from cracks.models import artifact
-from cracks.training.evaluate import gather_pairs, iter_predictions
-from cracks.training.metrics import ThresholdSweep
+from cracks.training.evaluate import domain_of, gather_pairs, hard_negative_false_px, score_domains
 
-SETS = [("deepcrack", "valid", "DeepCrack valid (253)"), ("crack500", "valid", "CRACK500 valid (899)"),
-        ("crackforest", "all", "CrackForest, all 118 annotated (never trained on)")]
+SETS = [("deepcrack", "valid"), ("crack500", "valid"), ("uav-crackx", "valid"), ("concrete-walls", "valid"),
+        ("crackforest", "all")]
 
 
 def main(model: Path, data: Path) -> None:
-    print("| data | Dice | IoU | precision | recall | ODS F1 | OIS F1 | Dice, 2 px tolerance |")
-    print("|---|---|---|---|---|---|---|---|")
     loaded = artifact.load(model)
-    for folder, split, label in SETS:
-        sweeps = ThresholdSweep(), ThresholdSweep(tolerance=2)  # one model pass feeds both
-        for _, truth, probability in iter_predictions(loaded.model, gather_pairs([data / folder], "auto", split),
-                                                      loaded.meta.normalization):
-            for sweep in sweeps:
-                sweep.add(probability, truth)
-        strict, tolerant = (sweep.result(loaded.meta.threshold) for sweep in sweeps)
-        print(f"| {label} | {strict.dice:.3f} | {strict.iou:.3f} | {strict.precision:.3f} | {strict.recall:.3f} | "
-              f"{strict.ods_f1:.3f} | {strict.ois_f1:.3f} | {tolerant.dice:.3f} |", flush=True)
-    print(f"\nthreshold {strict.threshold:.2f} (tuned on the validation splits during training)")
+    threshold = loaded.meta.threshold
+    by_domain: dict[str, list] = {}
+    for folder, split in SETS:
+        if not (data / folder).is_dir():
+            print(f"(skipped {folder}: not in {data})")
+            continue
+        for pair in gather_pairs([data / folder], "auto", split):
+            label = domain_of(data / folder, pair) + (" valid" if split == "valid" else ", all annotated")
+            by_domain.setdefault(label, []).append(pair)
+    _, domains = score_domains(loaded.model, loaded.meta.normalization, threshold, by_domain, tolerance=2)
+    print(f"model {model} (threshold {threshold:.2f}, torch fp32)\n")
+    print("| data | images | Dice | Dice, 2 px | precision | recall | precision, 2 px | recall, 2 px | crack px per MP on crack-free images |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for d in domains:
+        free = "-" if d.false_px_per_mp is None else f"{d.false_px_per_mp:.0f} ({d.crack_free_images} images)"
+        print(f"| {d.domain} | {d.strict.n_images} | {d.strict.dice:.3f} | {d.tolerant.dice:.3f} | {d.strict.precision:.3f} | "
+              f"{d.strict.recall:.3f} | {d.tolerant.precision:.3f} | {d.tolerant.recall:.3f} | {free} |", flush=True)
+    walls = [p for p in gather_pairs([data / "concrete-walls"], "auto", "valid") if p.image.name.startswith("noncrack")]
+    roads = gather_pairs([data / "uav-crackx"], "auto", "valid")
+    print("\nSynthetic hard negatives (held-back seed), predicted crack px per MP away from true cracks:\n")
+    rows = {"crack-free walls": hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, walls),
+            "drone road tiles": hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, roads)}
+    kinds = list(next(iter(rows.values())))
+    print("| images | " + " | ".join(kinds) + " |")
+    print("|---" * (len(kinds) + 1) + "|")
+    for name, values in rows.items():
+        print(f"| {name} | " + " | ".join(f"{values[k]:.0f}" for k in kinds) + " |", flush=True)
 
 
 if __name__ == "__main__":

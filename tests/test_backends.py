@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import shutil
 from pathlib import Path
@@ -126,6 +128,19 @@ def test_export_records_and_runs_int8(tiny_model, tmp_path):
     probability = Predictor(loaded)(list(tiles))
     assert len(probability) == 2 and probability[0].shape == (64, 96)
     assert 0 <= probability[0].min() and probability[0].max() <= 1
+
+    # a corrupt export of the right size, or a truncated one, is never run: auto falls back to float
+    binary = result.path.with_suffix(".bin")
+    original = binary.read_bytes()
+    assert record["files_sha256"]["model.int8.bin"] == hashlib.sha256(original).hexdigest()
+    for damaged in (bytes(len(original)), original[: len(original) // 2]):
+        binary.write_bytes(damaged)
+        assert current_export(model_dir, "int8") is None
+        assert backends.resolve(artifact.load(model_dir)).precision in ("bf16", "fp32")
+        with pytest.raises(CracksError, match="no current int8 export"):
+            backends.resolve(artifact.load(model_dir), "openvino", "int8")
+    binary.write_bytes(original)
+    assert current_export(model_dir, "int8") == result.path
 
     # other weights make the export stale: auto falls back instead of running the old network
     weights = model_dir / artifact.WEIGHTS

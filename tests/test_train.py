@@ -95,8 +95,11 @@ def test_evaluate_prints_one_json_object(tiny_dataset, tmp_path):
                           capture_output=True, text=True, cwd=REPO, env=ENV)
     assert proc.returncode == 0, proc.stderr
     figures = json.loads(proc.stdout)
-    assert set(figures) == {"dice", "iou", "precision", "recall", "ods_f1", "ois_f1", "threshold", "n_images"}
+    assert {"dice", "iou", "precision", "recall", "ods_f1", "ois_f1", "threshold", "n_images", "domains"} <= set(figures)
     assert figures["n_images"] == 4 and 0 <= figures["dice"] <= 1
+    (domain,) = figures["domains"]
+    assert domain["domain"] == tiny_dataset.name and domain["n_images"] == 4
+    assert domain["dice_2px"] >= domain["dice"]  # a tolerance only forgives
 
 
 def test_experiment_compares_with_baseline(tiny_dataset, tmp_path):

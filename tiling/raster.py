@@ -1,8 +1,15 @@
 """Opening and reading inspection rasters window by window, with validation up front.
 
-Accepted: GeoTIFF (RGB, RGBA, or single-band grey; uint8 or uint16; nodata or alpha; tiled or
-striped; with or without CRS) and plain JPEG/PNG photos. uint16 imagery is scaled to 8 bits by
-its 99.8th percentile, estimated from a decimated read, so 12-bit sensors are not left dark.
+Accepted: GeoTIFF (RGB, RGBA, single-band grey or palette; uint8 or uint16; nodata or alpha;
+tiled or striped; with or without CRS; north-up, rotated or sheared) and plain JPEG/PNG photos.
+uint16 imagery is scaled to 8 bits by its 99.8th percentile, estimated from a decimated read, so
+12-bit sensors are not left dark. Palette rasters are expanded through their colour map. A 4th
+band counts as transparency only when it is tagged alpha; an untagged 4th band (NIR, elevation)
+is ignored and the first three bands are read as RGB.
+
+Pixels without data (nodata value, alpha 0, GDAL mask) never reach the model as black: the
+straight or ragged edge of a black collar looks exactly like a crack to a CNN. They are filled
+from the nearest valid pixels, blurred (:func:`fill_invalid`), and masked again afterwards.
 """
 
 from __future__ import annotations
@@ -13,9 +20,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio.enums import ColorInterp
+from scipy import ndimage
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
@@ -40,6 +50,8 @@ class RasterInfo:
     pixel_size_m: float | None  # None: pixel units only
     scale: float  # multiply raw values by this to get 0-255
 
+    palette: tuple[tuple[int, int, int], ...] | None = None  # colour map of a palette raster (256 entries)
+
     @property
     def rgb_bands(self) -> list[int]:
         return [1, 2, 3] if self.count >= 3 else [1, 1, 1]
@@ -49,11 +61,22 @@ class RasterInfo:
         return "m" if self.pixel_size_m else "px"
 
 
+def pixel_sizes(transform: Affine) -> tuple[float, float]:
+    """Ground length of one pixel step along a column and along a row, in CRS units.
+
+    Taken from the affine's column and row vectors, so a rotated or sheared raster (a = e = 0
+    at 90 degrees) has the same pixel size as its north-up twin.
+    """
+    return math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e)
+
+
 def _pixel_size_m(src, gsd_mm: float | None) -> float | None:
     if src.crs is None or src.transform == Affine.identity():
         return gsd_mm / 1000 if gsd_mm else None
-    a, e = abs(src.transform.a), abs(src.transform.e)
-    size = math.sqrt(a * e)
+    x_size, y_size = pixel_sizes(src.transform)
+    if not (x_size > 0 and y_size > 0):
+        raise CracksError(src.name, "degenerate geotransform (a pixel has no ground size)")
+    size = math.sqrt(x_size * y_size)
     if src.crs.is_geographic:  # degrees: convert at the raster's centre latitude
         lat = (src.transform * (src.width / 2, src.height / 2))[1]
         return size * 111_320 * math.sqrt(abs(math.cos(math.radians(lat))))
@@ -96,11 +119,18 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
             raise CracksError(path, f"truncated or corrupt raster ({str(exc).splitlines()[0]})") from exc
         georeferenced = src.crs is not None and src.transform != Affine.identity()
         epsg = src.crs.to_epsg() if src.crs else None
+        palette = None
+        if src.count == 1 and src.colorinterp[0] == ColorInterp.palette:
+            try:
+                colours = src.colormap(1)
+            except ValueError as exc:
+                raise CracksError(path, "palette raster without a colour map") from exc
+            palette = tuple(tuple(int(v) for v in colours.get(i, (0, 0, 0, 0))[:3]) for i in range(256))
         return RasterInfo(
             path=path, width=src.width, height=src.height, count=src.count, dtype=dtype,
             crs_wkt=src.crs.to_wkt() if src.crs else None, epsg=epsg, transform=src.transform,
-            nodata=src.nodata, has_alpha=src.count == 4 or any(c.name == "alpha" for c in src.colorinterp),
-            georeferenced=georeferenced, pixel_size_m=_pixel_size_m(src, gsd_mm), scale=scale,
+            nodata=src.nodata, has_alpha=any(c == ColorInterp.alpha for c in src.colorinterp),
+            georeferenced=georeferenced, pixel_size_m=_pixel_size_m(src, gsd_mm), scale=scale, palette=palette,
         )
 
 
@@ -109,12 +139,48 @@ def src_index_list(count: int) -> list[int]:
 
 
 def read_window(src, info: RasterInfo, window: Window) -> tuple[np.ndarray, np.ndarray]:
-    """``(HxWx3 uint8 RGB, HxW bool valid)`` for one window of an open dataset."""
-    data = src.read(info.rgb_bands, window=window)
-    if info.scale != 1.0:
-        data = np.clip(data.astype(np.float32) * info.scale, 0, 255)
-    rgb = np.ascontiguousarray(np.moveaxis(data.astype(np.uint8), 0, -1))
+    """``(HxWx3 uint8 RGB, HxW bool valid)`` for one window of an open dataset.
+
+    Invalid pixels are filled from their valid neighbours (:func:`fill_invalid`).
+    """
+    if info.palette is not None:
+        rgb = np.asarray(info.palette, dtype=np.uint8)[src.read(1, window=window)]
+    else:
+        data = src.read(info.rgb_bands, window=window)
+        if info.scale != 1.0:
+            data = np.clip(data.astype(np.float32) * info.scale, 0, 255)
+        rgb = np.ascontiguousarray(np.moveaxis(data.astype(np.uint8), 0, -1))
     valid = src.dataset_mask(window=window) > 0
     if valid.all():  # the common case: a read-only view of one value instead of a megabyte per tile
-        valid = np.broadcast_to(np.True_, valid.shape)
-    return rgb, valid
+        return rgb, np.broadcast_to(np.True_, valid.shape)
+    return fill_invalid(rgb, valid), valid
+
+
+FILL_MEAN_SIGMA_PX = 24.0  # scale of the local surface colour carried into the gap
+
+
+def fill_invalid(rgb: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """Replace pixels without data by a synthetic continuation of the surface around them.
+
+    Local mean colour (normalized convolution of the valid pixels, nearest value further out)
+    plus grain with the valid pixels' own spread: the model sees more road at a collar's edge,
+    not a black step or the streaks of a nearest-pixel fill. The grain is seeded by the tile's
+    content, so a resumed run fills identically. Filled pixels are masked out after stitching.
+    """
+    if not valid.any():
+        return rgb
+    weight = valid.astype(np.float32)
+    sums = cv2.GaussianBlur(rgb.astype(np.float32) * weight[..., None], (0, 0), FILL_MEAN_SIGMA_PX)
+    norms = cv2.GaussianBlur(weight, (0, 0), FILL_MEAN_SIGMA_PX)
+    reached = norms > 1e-3
+    mean = np.where(reached[..., None], sums / np.maximum(norms, 1e-3)[..., None], 0)
+    if not reached.all():  # far from any data: the nearest reached mean colour
+        _, (rows, cols) = ndimage.distance_transform_edt(~reached, return_indices=True)
+        mean = mean[rows, cols]
+    spread = (rgb.astype(np.float32) - mean)[valid].std(axis=0)
+    rng = np.random.default_rng(int(rgb[valid][:4096].sum()) + int(valid.sum()))
+    grain = cv2.GaussianBlur(rng.standard_normal(rgb.shape[:2]).astype(np.float32), (0, 0), 0.7)
+    grain = grain[..., None] * (spread / max(float(grain.std()), 1e-6))  # grey grain, each band's spread
+    out = rgb.copy()
+    out[~valid] = np.clip(mean + grain, 0, 255).astype(np.uint8)[~valid]
+    return out

@@ -57,6 +57,7 @@ class RowStitcher:
         probability *= 255
         np.rint(probability, out=probability)
         valid = self.valid[:n].copy()
+        probability[~valid] = 0  # pixels without data carry no crack probability
         out = FinishedRows(self.band_y0, probability.astype(np.uint8), valid)
         for array in (self.weighted, self.weights, self.valid):
             array[: len(array) - n] = array[n:].copy()

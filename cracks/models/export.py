@@ -52,9 +52,12 @@ class ExportResult:
 
 
 def weights_sha256(model_dir: Path) -> str:
-    weights = Path(model_dir) / artifact.WEIGHTS
-    stat = weights.stat()
-    return _sha256(str(weights.resolve()), stat.st_size, stat.st_mtime_ns)
+    return file_sha256(Path(model_dir) / artifact.WEIGHTS)
+
+
+def file_sha256(path: Path) -> str:
+    stat = path.stat()
+    return _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
 
 
 @lru_cache(maxsize=8)
@@ -77,6 +80,12 @@ def current_export(model_dir: Path, kind: str) -> Path | None:
     if record.get("weights_sha256") != weights_sha256(model_dir):
         log.warning("%s: int8 export was made from other weights; ignored (run `cracks export` again)", path)
         return None
+    recorded = record.get("files_sha256", {})
+    for part in (path, path.with_suffix(".bin")):
+        if recorded.get(part.name) != file_sha256(part):
+            problem = "has no recorded sha256" if part.name not in recorded else "does not match its recorded sha256 (corrupt or replaced)"
+            log.warning("%s %s; the float model is used instead (run `cracks export` again)", part, problem)
+            return None
     return path
 
 
@@ -167,6 +176,7 @@ def export_int8(config: ExportConfig) -> ExportResult:
         "file": INT8_FILE,
         "backend": "openvino",
         "weights_sha256": weights_sha256(model_dir),
+        "files_sha256": {p.name: file_sha256(p) for p in (target, target.with_suffix(".bin"))},
         "made": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "calibration": {"datasets": [str(p) for p in config.data], "split": config.split, "images": len(calibration),
                         "crop": config.crop, "seed": config.seed},

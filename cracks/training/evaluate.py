@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,11 +57,112 @@ def gather_pairs(data: Sequence[Path], layout: str, split: str | None) -> list[P
     return pairs
 
 
-def evaluate(config: EvaluateConfig, progress: bool = True) -> EvaluationResult:
-    """Score a model artifact at its saved threshold, plus ODS/OIS over a threshold sweep."""
+def domain_of(root: Path, pair: Pair) -> str:
+    """The domain a pair is scored in: its dataset, split further where the imagery differs.
+
+    UAV-CrackX by optical zoom (file names start ``x4_`` or ``x16_``: the same road at two
+    ground sample distances); every other dataset is one domain.
+    """
+    name = Path(root).resolve().name
+    zoom = pair.image.name.split("_", 1)[0]
+    if name.startswith("uav-crackx") and zoom in ("x4", "x16"):
+        return f"{name} {zoom}"
+    return name
+
+
+@dataclass
+class DomainScores:
+    """One domain's figures at the model's threshold.
+
+    ``false_px_per_mp``: predicted crack pixels per megapixel on the domain's crack-free images
+    (None when it has none): the false alarms an inspector would see on a sound surface.
+    """
+
+    domain: str
+    strict: EvaluationResult
+    tolerant: EvaluationResult
+    tolerance: int
+    crack_free_images: int
+    false_px_per_mp: float | None
+
+    def to_dict(self) -> dict:
+        return {"domain": self.domain, "n_images": self.strict.n_images, **self.strict.to_dict(),
+                f"dice_{self.tolerance}px": self.tolerant.dice, f"precision_{self.tolerance}px": self.tolerant.precision,
+                f"recall_{self.tolerance}px": self.tolerant.recall, "crack_free_images": self.crack_free_images,
+                "false_px_per_mp": self.false_px_per_mp}
+
+
+@dataclass
+class Evaluation:
+    overall: EvaluationResult  # every pair pooled, as in papers
+    domains: list[DomainScores]
+
+    def to_dict(self) -> dict:
+        return {**self.overall.to_dict(), "domains": [d.to_dict() for d in self.domains]}
+
+
+def score_domains(
+    model: nn.Module, normalization: dict[str, list[float]], threshold: float, pairs_by_domain: dict[str, list[Pair]],
+    *, tolerance: int = 2, progress: bool = False,
+) -> tuple[EvaluationResult, list[DomainScores]]:
+    """Strict and tolerant scores per domain (one model pass feeds both), and the pooled result."""
+    pooled = ThresholdSweep()
+    domains = []
+    for domain, pairs in pairs_by_domain.items():
+        strict, tolerant = ThresholdSweep(), ThresholdSweep(tolerance=tolerance)
+        free_images, free_pixels, free_false = 0, 0, 0
+        for _, truth, probability in iter_predictions(model, pairs, normalization, progress):
+            for target in (pooled, strict, tolerant):
+                target.add(probability, truth)
+            if not truth.any():
+                free_images += 1
+                free_pixels += truth.size
+                free_false += int(np.count_nonzero(probability >= threshold))
+        domains.append(DomainScores(domain, strict.result(threshold), tolerant.result(threshold), tolerance, free_images,
+                                    free_false / free_pixels * 1e6 if free_pixels else None))
+    return pooled.result(threshold), domains
+
+
+def evaluate(config: EvaluateConfig, progress: bool = True) -> Evaluation:
+    """Score a model artifact at its saved threshold, pooled and per domain, plus ODS/OIS."""
     loaded = artifact.load(config.model, device=pick_device(config.device))
-    pairs = gather_pairs(config.data, config.layout, config.split)
-    if config.max_images:
-        pairs = pairs[: config.max_images]
-    result = sweep(loaded.model, pairs, loaded.meta.normalization, config.tolerance, progress)
-    return result.result(loaded.meta.threshold)
+    by_domain: dict[str, list[Pair]] = {}
+    budget = config.max_images
+    for root in config.data:
+        for pair in gather_pairs([root], config.layout, config.split):
+            if budget is not None and sum(map(len, by_domain.values())) >= budget:
+                break
+            by_domain.setdefault(domain_of(root, pair), []).append(pair)
+    overall, domains = score_domains(loaded.model, loaded.meta.normalization, loaded.meta.threshold, by_domain,
+                                     tolerance=config.tolerance, progress=progress)
+    return Evaluation(overall, domains)
+
+
+def hard_negative_false_px(
+    model: nn.Module, normalization: dict[str, list[float]], threshold: float, pairs: Sequence[Pair],
+    *, seed: int = 2024, margin_px: int = 5,
+) -> dict[str, float]:
+    """Predicted crack pixels per MP caused by each synthetic hard negative, held back from training.
+
+    Each kind of artefact (:mod:`cracks.training.hard_negatives`) is painted on every image with
+    a seed training never draws; only pixels more than ``margin_px`` from a true crack count,
+    so cracks in road photos do not count against the model. The unpainted images give the
+    ``none`` row: what the model marks on the bare surfaces.
+    """
+    from scipy import ndimage
+
+    from cracks.training.hard_negatives import PAINTERS, paint
+
+    rng = np.random.default_rng(seed)
+    false_px = {kind: 0 for kind in ("none", *PAINTERS)}
+    pixels = 0
+    model.eval()
+    for pair in pairs:
+        image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+        pixels += truth.size
+        for kind in false_px:
+            painted, kept = (image, truth) if kind == "none" else paint(image, truth.astype(np.uint8), kind, rng)
+            far = ~ndimage.binary_dilation(truth, iterations=margin_px)
+            probability = predict_probabilities(model, painted[None], normalization)[0]
+            false_px[kind] += int(np.count_nonzero((probability >= threshold) & far))
+    return {kind: count / pixels * 1e6 for kind, count in false_px.items()}

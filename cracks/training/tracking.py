@@ -66,11 +66,7 @@ class Tracker:
         """Image with true cracks in green, predicted in red (yellow where both)."""
         if not self.experiment:
             return
-        overlay = image.copy()
-        overlay[truth] = (overlay[truth] * 0.3 + np.array([0, 255, 0]) * 0.7).astype(np.uint8)
-        overlay[pred] = (overlay[pred] * 0.3 + np.array([255, 0, 0]) * 0.7).astype(np.uint8)
-        overlay[truth & pred] = (255, 255, 0)
-        self.experiment.log_image(overlay, name=name, step=epoch)
+        self.experiment.log_image(overlay(image, truth, pred), name=name, step=epoch)
 
     def log_text(self, text: str) -> None:
         if self.experiment:
@@ -89,3 +85,12 @@ class Tracker:
             archives = sorted(self.offline_dir.glob("*.zip"), key=lambda p: p.stat().st_mtime)
             return archives[-1] if archives else None
         return None
+
+
+def overlay(image: np.ndarray, truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
+    """Truth green, prediction red, both yellow, over the photo."""
+    out = image.copy()
+    out[truth] = (out[truth] * 0.3 + np.array([0, 255, 0]) * 0.7).astype(np.uint8)
+    out[pred] = (out[pred] * 0.3 + np.array([255, 0, 0]) * 0.7).astype(np.uint8)
+    out[truth & pred] = (255, 255, 0)
+    return out

@@ -1,0 +1,264 @@
+"""Orthophotos as users really have them: collars, namesakes, rotated frames, palettes, bad options,
+corrupt resume state, thin strips. Each asserts the right numbers or the one-line refusal, and
+that no input changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.enums import ColorInterp
+from rasterio.windows import Window
+from scipy import ndimage
+
+from cracks.config import InspectConfig, SettingError
+from cracks.inspection import inspect_all, plan_site, segment_site
+from cracks.synthetic import straight
+from tests.rasters import ORIGIN, UTM, dark_pixel_predictor, scene, write_geotiff
+from tests.test_inspect import FakeModel, run_site
+from tiling.raster import fill_invalid, open_raster, pixel_sizes
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "sample" / "road_section.tif"
+SAMPLE_TRUTH = REPO / "sample" / "road_section_truth.tif"
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cracks.cli", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def _write(path: Path, bands: np.ndarray, transform: Affine, *, alpha: np.ndarray | None = None, crs: str = "EPSG:25832") -> Path:
+    count = bands.shape[0] + (alpha is not None)
+    extra = {"alpha": "UNSPECIFIED"} if alpha is None and count == 4 else {}  # a 4th band that is not transparency
+    with rasterio.open(path, "w", driver="GTiff", width=bands.shape[2], height=bands.shape[1], count=count,
+                       dtype="uint8", crs=crs, transform=transform, tiled=True, blockxsize=256, blockysize=256,
+                       **extra) as dst:
+        if alpha is None:
+            dst.write(bands)
+        else:
+            dst.write(np.concatenate([bands * alpha, alpha[None] * 255]).astype(np.uint8))
+            dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
+    return path
+
+
+# --- 1. nodata collars --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def collared_sites(tmp_path_factory):
+    """One 768 px piece of the sample site: as it is, inside a straight black collar (alpha 0), and
+    with a ragged collar that also bites into the photo wherever no crack is within 10 px."""
+    root = tmp_path_factory.mktemp("collars")
+    with rasterio.open(SAMPLE) as src, rasterio.open(SAMPLE_TRUTH) as truth_src:
+        window = Window(1000, 96, 768, 768)
+        image, truth = src.read(window=window), truth_src.read(1, window=window) > 127
+        transform = src.window_transform(window)
+    m = 96
+    reference = _write(root / "reference.tif", image, transform)
+    big = np.zeros((3, 768 + 2 * m, 768 + 2 * m), np.uint8)
+    big[:, m:-m, m:-m] = image
+    valid = np.zeros(big.shape[1:], np.uint8)
+    valid[m:-m, m:-m] = 1
+    outer = transform * Affine.translation(-m, -m)
+    straight_collar = _write(root / "straight.tif", big, outer, alpha=valid)
+    noise = ndimage.gaussian_filter(np.random.default_rng(0).standard_normal(big.shape[1:]), 12)
+    rows, cols = np.mgrid[: big.shape[1], : big.shape[2]]
+    edge = np.minimum.reduce([rows, cols, big.shape[1] - 1 - rows, big.shape[2] - 1 - cols])
+    cracks = np.zeros(big.shape[1:], bool)
+    cracks[m:-m, m:-m] = truth
+    ragged = valid.copy()
+    ragged[((edge + noise / noise.std() * 25) < m + 40) & ~ndimage.binary_dilation(cracks, iterations=10)] = 0
+    ragged_collar = _write(root / "ragged.tif", big, outer, alpha=ragged)
+    [*results] = inspect_all(InspectConfig(inputs=[reference, straight_collar, ragged_collar], out=root / "out"),
+                             progress=False)
+    assert all(r.ok for r in results), [r.error for r in results]
+    return {r.input.stem: r for r in results}
+
+
+def test_collars_add_no_crack_length(collared_sites):
+    """The shipped model saw the collar's edge as a crack (0.96 m on a straight edge, the whole
+    perimeter of a ragged one): a collar around the same pixels must not change the site's length."""
+    reference = collared_sites["reference"].summary["total_length_m"]
+    assert reference > 1.0
+    for name in ("straight", "ragged"):
+        length = collared_sites[name].summary["total_length_m"]
+        assert length == pytest.approx(reference, rel=0.08), (name, length, reference)
+
+
+def test_mask_is_zero_where_there_is_no_data(collared_sites):
+    with rasterio.open(collared_sites["ragged"].outputs["mask"]) as src:
+        probability, valid = src.read(1), src.dataset_mask() > 0
+    assert (~valid).sum() > 100_000
+    assert probability[~valid].max() == 0
+
+
+def test_fill_continues_the_surface_without_a_step():
+    rng = np.random.default_rng(1)
+    rgb = np.clip(rng.normal(120, 12, (200, 200, 3)), 0, 255).astype(np.uint8)
+    valid = np.ones((200, 200), bool)
+    valid[:, 140:] = False
+    rgb[~valid] = 0
+    filled = fill_invalid(rgb, valid)
+    assert np.array_equal(filled[valid], rgb[valid])
+    inside, outside = filled[:, 100:140].astype(float), filled[:, 140:].astype(float)
+    assert abs(inside.mean() - outside.mean()) < 5 and outside.std() == pytest.approx(inside.std(), rel=0.5)
+    assert np.array_equal(fill_invalid(rgb, valid), filled)  # seeded by content: resume is bit-identical
+
+
+# --- 2, 3. output folders ------------------------------------------------------------------
+
+def test_namesakes_in_different_folders_keep_their_own_results(tmp_path):
+    image_a, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    image_b, _ = scene(200, 300, [straight(20, 50.25, 120, 50.25, 4), straight(150, 150.25, 280, 150.25, 4)])
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+    a, b = write_geotiff(tmp_path / "a" / "site.tif", image_a), write_geotiff(tmp_path / "b" / "site.tif", image_b)
+    config = InspectConfig(inputs=[a, b], out=tmp_path / "out", tile=128, overlap=32)
+    sites = {plan_site(p, config, FakeModel()).out_dir for p in (a, b)}
+    assert sites == {tmp_path / "out" / "a" / "site", tmp_path / "out" / "b" / "site"}
+    first = run_site(a, tmp_path / "single")
+    assert first.out_dir == tmp_path / "single" / "site"
+    with pytest.raises(Exception, match="holds the results of another input"):
+        run_site(b, tmp_path / "single")  # same folder, other input: refused, not overwritten
+    assert json.loads((first.out_dir / "summary.json").read_text())["input"] == str(a)
+
+
+def test_an_input_is_never_overwritten(tmp_path):
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    (tmp_path / "mask").mkdir()
+    victim = write_geotiff(tmp_path / "mask" / "mask.tif", image)
+    before = sha(victim)
+    result = cli("inspect", str(victim), "--out", str(tmp_path), "--tile", "256")
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "would overwrite the input" in errors[0] and str(victim) in errors[0]
+    assert sha(victim) == before
+
+
+# --- 4. rotated and sheared frames -----------------------------------------------------------
+
+@pytest.mark.parametrize("degrees", [0, 30, 90])
+def test_rotated_rasters_measure_like_north_up_ones(tmp_path, degrees):
+    crack = straight(20, 100.25, 280, 100.25, 4)  # 260 px at 1 mm: 0.26 m
+    image, _ = scene(200, 300, [crack])
+    transform = Affine.translation(*ORIGIN) * Affine.rotation(degrees) * Affine.scale(0.001, -0.001)
+    path = _write(tmp_path / f"rot{degrees}.tif", np.moveaxis(image, -1, 0), transform, crs=UTM)
+    assert pixel_sizes(open_raster(path).transform) == pytest.approx((0.001, 0.001))
+    result = run_site(path, tmp_path / "out")
+    s = result.summary
+    assert s["gsd_m"] == pytest.approx(0.001)
+    assert s["total_length_m"] == pytest.approx(0.26, rel=0.03)
+    assert s["analysed_area_m2"] == pytest.approx(0.06, rel=1e-6)
+    import geopandas as gpd
+    lines = gpd.read_file(result.outputs["gpkg"], layer="centerlines")
+    assert lines.length.sum() == pytest.approx(0.26, rel=0.03)  # geometry in the raster's own (rotated) frame
+    assert result.outputs["report"].stat().st_size > 10_000
+
+
+# --- 5. palette and four-band rasters ---------------------------------------------------------
+
+def test_palette_raster_is_read_through_its_colour_map(tmp_path):
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    grey = image.mean(axis=2).astype(np.uint8)
+    levels = (grey // 4).astype(np.uint8)  # 64 palette entries; index values alone would be dark
+    path = tmp_path / "palette.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=300, height=200, count=1, dtype="uint8", crs=UTM,
+                       transform=Affine.translation(*ORIGIN) * Affine.scale(0.001, -0.001)) as dst:
+        dst.write(levels, 1)
+        dst.write_colormap(1, {i: (i * 4, i * 4, i * 4, 255) for i in range(256)})
+    assert open_raster(path).palette is not None
+    s = run_site(path, tmp_path / "out").summary
+    assert s["n_cracks"] == 1 and s["total_length_m"] == pytest.approx(0.26, rel=0.03)
+
+
+def test_untagged_fourth_band_is_ignored_not_taken_for_alpha(tmp_path):
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    bands = np.concatenate([np.moveaxis(image, -1, 0), np.zeros((1, 200, 300), np.uint8)])  # e.g. NIR = 0
+    path = _write(tmp_path / "rgbn.tif", bands, Affine.translation(*ORIGIN) * Affine.scale(0.001, -0.001), crs=UTM)
+    assert not open_raster(path).has_alpha
+    s = run_site(path, tmp_path / "out").summary
+    assert s["analysed_area_m2"] == pytest.approx(0.06) and s["n_cracks"] == 1
+
+
+# --- 7. options ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("option, value, problem", [
+    ("--gsd-mm", "-1", "above 0"), ("--gsd-mm", "nan", "finite"), ("--gsd-mm", "inf", "finite"),
+    ("--threshold", "1.5", "between 0 and 1"), ("--threads", "-2", "at least 1"), ("--batch-size", "0", "at least 1"),
+    ("--severity-mm", "1,0.3,2", "increasing"),
+])
+def test_bad_numbers_in_options_are_refused_in_one_line(tmp_path, option, value, problem):
+    result = cli("inspect", str(SAMPLE), "--out", str(tmp_path), option, value)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and problem in lines[0], result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_config_refuses_what_the_cli_refuses():
+    with pytest.raises(SettingError, match="gsd_mm"):
+        InspectConfig(inputs=[], gsd_mm=-1)
+    with pytest.raises(SettingError, match="threshold"):
+        InspectConfig(inputs=[], threshold=float("nan"))
+
+
+# --- 8. corrupt resume state ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("damage", ["state", "band"])
+def test_corrupt_resume_state_is_recomputed_not_fatal(tmp_path, damage):
+    crack = straight(20, 100.25, 580, 300.25, 4)
+    image, _ = scene(400, 600, [crack])
+    path = write_geotiff(tmp_path / "site.tif", image)
+    config = InspectConfig(inputs=[path], out=tmp_path / "out", tile=128, overlap=32)
+    plan = plan_site(path, config, FakeModel())
+
+    class Killed(Exception):
+        pass
+
+    calls = []
+
+    def dies_after_two_rows(tiles):
+        calls.append(1)
+        if len(calls) > 2:
+            raise Killed
+        return dark_pixel_predictor(tiles)
+
+    with pytest.raises(Killed):
+        segment_site(plan, dies_after_two_rows, progress=False)
+    victim = plan.work_dir / "state.npz" if damage == "state" else sorted(plan.work_dir.glob("band_*.npz"))[0]
+    victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
+    segment_site(plan, dark_pixel_predictor, progress=False)
+    clean = run_site(path, tmp_path / "clean")
+    with rasterio.open(plan.mask_path) as a, rasterio.open(clean.outputs["mask"]) as b:
+        assert np.array_equal(a.read(1), b.read(1))
+
+
+# --- 10. thin rasters -------------------------------------------------------------------------------
+
+def test_thin_strip_is_inspected_like_a_crop_of_the_whole(tmp_path):
+    """A 64 px strip of the sample site gets the same crack pixels as those rows of the whole site."""
+    if not (REPO / "models" / "default" / "model.json").is_file():
+        pytest.skip("shipped model not present")
+    with rasterio.open(SAMPLE) as src:
+        window = Window(0, 160, 1440, 64)
+        strip = _write(tmp_path / "strip.tif", src.read(window=window), src.window_transform(window))
+        whole = _write(tmp_path / "whole.tif", src.read(window=Window(0, 0, 1440, 480)), src.window_transform(Window(0, 0, 1440, 480)))
+    results = {r.input.stem: r for r in inspect_all(InspectConfig(inputs=[strip, whole], out=tmp_path / "out"), progress=False)}
+    with rasterio.open(results["strip"].outputs["mask"]) as a, rasterio.open(results["whole"].outputs["mask"]) as b:
+        threshold = round(results["strip"].summary["model"]["threshold"] * 255)
+        thin, full = a.read(1) >= threshold, b.read(1, window=Window(0, 160, 1440, 64)) >= threshold
+    assert full.sum() > 500
+    dice = 2 * (thin & full).sum() / (thin.sum() + full.sum())
+    assert dice > 0.8, dice
+

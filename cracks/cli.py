@@ -209,7 +209,10 @@ def inspect(
     threshold: Annotated[Optional[float], typer.Option(help="Decision threshold (default: the model's tuned one).")] = None,
     truth: Annotated[Optional[Path], typer.Option(help="Ground-truth mask to score the result against.")] = None,
     road_axis_deg: Annotated[Optional[float], typer.Option(help="Road direction, degrees from the raster x axis (default: its longer side).")] = None,
-    severity_mm: Annotated[str, typer.Option(help="Width limits hairline|fine|medium|wide in mm, e.g. 6,19,50 for pavement.")] = "0.1,0.3,1.0",
+    standard: Annotated[str, typer.Option(help="Severity and condition rules: concrete, astm-d6433 (pavement) or aashto-1130 (bridge RC).")] = InspectConfig.standard,
+    severity_mm: Annotated[Optional[str], typer.Option(help="Custom limits hairline|fine|medium|wide in mm instead of --standard, e.g. 0.2,0.5,2.")] = None,
+    link_gap_mm: Annotated[float, typer.Option(help="Join crack fragments facing each other across gaps up to this (0: never).")] = InspectConfig.link_gap_mm,
+    min_crack_mm: Annotated[float, typer.Option(help="Shorter regions are spots, not cracks.")] = InspectConfig.min_crack_mm,
     backend: Annotated[str, typer.Option(help="auto (openvino on a CPU, torch on CUDA), torch or openvino.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto (the model's int8 export, else bf16 where the CPU runs it natively, else fp32), fp32, bf16 or int8.")] = "auto",
     threads: Optional[int] = None,
@@ -222,7 +225,8 @@ def inspect(
     config = run_safely(InspectConfig, inputs=list(inputs), out=out, model=model or DEFAULT_MODEL_DIR, tile=tile,
                         overlap=overlap, batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=truth,
                         road_axis_deg=road_axis_deg, threads=threads, device=device,
-                        severity_mm=_limits(severity_mm), precision=precision, backend=backend)
+                        standard=standard, severity_mm=_limits(severity_mm) if severity_mm else None,
+                        link_gap_mm=link_gap_mm, min_crack_mm=min_crack_mm, precision=precision, backend=backend)
     results = run_safely(inspect_all, config)
     for r in results:
         if r.ok:

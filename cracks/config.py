@@ -93,7 +93,11 @@ class InspectConfig:
     threads: int | None = None
     backend: str = "auto"  # auto (openvino on CPUs, torch on CUDA) | torch | openvino
     precision: str = "auto"  # auto (int8 export, else bf16 where native, else fp32) | fp32 | bf16 | int8
-    severity_mm: tuple[float, float, float] = (0.1, 0.3, 1.0)  # hairline | fine | medium | wide
+    standard: str = "concrete"  # severity and condition rules: concrete | astm-d6433 | aashto-1130 (cracks.standards)
+    severity_mm: tuple[float, float, float] | None = None  # custom hairline|fine|medium|wide limits instead
+    link_gap_mm: float = 25.0  # fragments whose ends face each other across a shorter gap are one crack
+    min_crack_mm: float = 20.0  # shorter regions are spots, not cracks (with a GSD; else min_length_px)
+    min_elongation: float = 3.0  # regions shorter than this many mean widths are spots
     keep_work: bool = False
     site_name: str | None = None
     root: Path | None = None  # name sites by their path below this folder (a survey's folder)
@@ -116,9 +120,17 @@ class InspectConfig:
                                "64 px and larger than the overlap (overlap 0 or more)")
         if self.road_axis_deg is not None and not _finite(self.road_axis_deg):
             raise SettingError("road_axis_deg", self.road_axis_deg, "give a finite angle in degrees")
-        limits = tuple(self.severity_mm)
-        if len(limits) != 3 or not all(_finite(v) and v > 0 for v in limits) or not limits[0] < limits[1] < limits[2]:
-            raise SettingError("severity_mm", ",".join(map(str, limits)), "give three increasing positive widths in mm")
+        if self.severity_mm is not None:
+            limits = tuple(self.severity_mm)
+            if len(limits) != 3 or not all(_finite(v) and v > 0 for v in limits) or not limits[0] < limits[1] < limits[2]:
+                raise SettingError("severity_mm", ",".join(map(str, limits)), "give three increasing positive widths in mm")
+        from cracks.standards import STANDARDS
+
+        if self.standard not in STANDARDS:
+            raise SettingError("standard", self.standard, f"choose {', '.join(STANDARDS)}")
+        _positive("link_gap_mm", self.link_gap_mm, allow_zero=True)
+        _positive("min_crack_mm", self.min_crack_mm, allow_zero=True)
+        _positive("min_elongation", self.min_elongation, allow_zero=True)
         if self.backend not in ("auto", "torch", "openvino"):
             raise SettingError("backend", self.backend, "choose auto, torch or openvino")
         if self.precision not in ("auto", "fp32", "bf16", "int8"):
@@ -188,6 +200,6 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
             items = items.split(",") if isinstance(items, str) else items
             values[key] = [Path(p) for p in items]
     for key in ("severity_mm", "scale"):
-        if key in values:
+        if values.get(key) is not None:
             values[key] = tuple(values[key])
     return cls(**values)

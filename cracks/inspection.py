@@ -26,7 +26,9 @@ import cracks
 from cracks.atomic import write_json
 from cracks.config import InspectConfig
 from cracks.errors import CracksError
-from cracks.measure import SEVERITY_NAMES, Crack
+from cracks.measure import Crack
+from cracks.records import classify, link_fragments, split_spots
+from cracks.standards import Standard, get_standard
 from cracks.memory import return_freed_memory
 from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
@@ -34,11 +36,11 @@ from cracks.models.predict import pick_device
 from cracks.segment import Predictor, TilePrediction, file_sha256, run_key, segment_raster
 from cracks.sitemeasure import measure_raster, scan_mask
 from cracks.training.metrics import Scores
-from reports.condition import rate_condition
 from tiling.raster import RasterInfo, open_raster
 from tiling.windows import WindowGrid, plan_windows
 
 log = logging.getLogger(__name__)
+LINK_MIN_GAP_PX = 6.0  # at coarse GSDs a gap in mm is under a pixel; fragments this close are always candidates
 TRUTH_TOLERANCE_PX = 2  # hand-drawn crack outlines are uncertain by about this much (CrackForest protocol)
 
 
@@ -73,6 +75,8 @@ class SiteMeasurement:
     analysed_pixels: int
     footprint_px: shapely.Geometry  # valid-data outline in (col, row) pixel coordinates
     truth_scores: dict[str, float] | None = None
+    spots: list[Crack] = field(default_factory=list)  # stains and blobs: own layer, outside crack statistics
+    fragments: int = 0  # measured regions before linking
 
 
 @dataclass
@@ -196,12 +200,14 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
                              bridge_px=config.bridge_px, labels_path=labels)
             pixel = plan.info.pixel_size_m
             prune_px = config.prune_mm / 1000 / pixel if (config.prune_mm and pixel) else 5.0
-            found = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px, config.min_length_px,
-                                   config.road_axis_deg, tuple(config.severity_mm), config.bridge_px)
+            # every region is measured: the short ones become spots (cracks.records), not silently nothing
+            regions = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px, 0.0,
+                                     config.road_axis_deg, bridge_px=config.bridge_px)
     finally:
         labels.unlink(missing_ok=True)
         return_freed_memory()
-    measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px)
+    found, spots = crack_records(regions, config, pixel)
+    measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px, spots=spots, fragments=len(regions))
     if truth is not None:
         s = Scores.from_counts(*scan.truth_counts[0])
         near = Scores.from_counts(*scan.truth_counts[TRUTH_TOLERANCE_PX])
@@ -210,12 +216,28 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
     return measurement
 
 
+def site_standard(config: InspectConfig) -> Standard:
+    return get_standard(config.standard, config.severity_mm)
+
+
+def crack_records(regions: list[Crack], config: InspectConfig, pixel_size_m: float | None) -> tuple[list[Crack], list[Crack]]:
+    """Measured regions -> (cracks, spots): fragments linked, blobs apart, severity by the standard."""
+    mm_to_px = (lambda mm: mm / 1000 / pixel_size_m) if pixel_size_m else (lambda mm: 0.0)
+    linked = link_fragments(regions, gap_px=max(mm_to_px(config.link_gap_mm), LINK_MIN_GAP_PX) if config.link_gap_mm else 0)
+    cracks, spots = split_spots(linked, min_length_px=max(config.min_length_px, mm_to_px(config.min_crack_mm)),
+                                min_elongation=config.min_elongation)
+    standard = site_standard(config)
+    severity = lambda c: standard.severity(getattr(c, standard.width_field))  # noqa: E731
+    return classify(cracks, severity), classify(spots, lambda c: "spot")
+
+
 def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedModel, config: InspectConfig,
                    seconds: float) -> dict:
     info, found = plan.info, measurement.cracks
     pixel = info.pixel_size_m
     area_m2 = measurement.analysed_pixels * pixel * pixel if pixel else None
-    by_severity = {name: {"count": 0, "length_m": 0.0} for name in (*SEVERITY_NAMES, "unknown")}
+    standard = site_standard(config)
+    by_severity = {name: {"count": 0, "length_m": 0.0} for name in (*standard.classes, "unknown")}
     for c in found:
         by_severity[c.severity]["count"] += 1
         by_severity[c.severity]["length_m"] += c.length_m or 0.0
@@ -245,7 +267,12 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
         "max_width_mm": max((c.width_max_mm for c in found), default=0.0) if pixel else None,
         "max_width_px": max((c.width_max_px for c in found), default=0.0),
         "by_severity": by_severity,
-        "condition": rate_condition(by_severity, density),
+        "n_spots": len(measurement.spots),
+        "n_fragments_linked": measurement.fragments - len(found) - len(measurement.spots),
+        "condition": standard.rate(by_severity, density),
+        "standard": {"key": standard.key, "title": standard.title, "source": standard.source,
+                     "classes": list(standard.classes), "limits_mm": list(standard.limits_mm),
+                     "width_statistic": standard.width_field, "note": standard.note},
         "truth": measurement.truth_scores,
         "model": {"path": str(model.path), "arch": model.meta.arch, "encoder": model.meta.encoder,
                   "threshold": plan.threshold, "trained": model.meta.created,
@@ -254,7 +281,9 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
                        "window_px": [plan.grid.window_width, plan.grid.window_height],
                        "inference": plan.inference,
                        "seconds": round(seconds, 2), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                       "package_version": cracks.__version__, "severity_limits_mm": list(config.severity_mm)},
+                       "package_version": cracks.__version__, "severity_limits_mm": list(standard.limits_mm),
+                       "link_gap_mm": config.link_gap_mm, "min_crack_mm": config.min_crack_mm,
+                       "min_elongation": config.min_elongation},
     }
 
 
@@ -265,6 +294,7 @@ def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> 
     crs = CRS.from_wkt(info.crs_wkt) if info.georeferenced else None
     lines = vector.centerlines_frame(measurement.cracks, info.transform, crs)
     polygons = vector.polygons_frame(measurement.cracks, info.transform, crs)
+    spots = vector.polygons_frame(measurement.spots, info.transform, crs)
     import geopandas as gpd
 
     site = gpd.GeoDataFrame(
@@ -276,7 +306,7 @@ def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> 
         "mask": plan.mask_path,
         "geojson": vector.write_geojson(lines, plan.out_dir / "cracks.geojson", info.georeferenced,
                                         name=summary["site"], gsd_m=info.pixel_size_m),
-        "gpkg": vector.write_geopackage({"centerlines": lines, "crack_polygons": polygons, "site": site},
+        "gpkg": vector.write_geopackage({"centerlines": lines, "crack_polygons": polygons, "spots": spots, "site": site},
                                         plan.out_dir / "cracks.gpkg"),
     }
     return outputs
@@ -328,4 +358,9 @@ def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult
         except CracksError as exc:
             log.info("%s", exc)  # the caller prints it: one line per problem
             results.append(SiteResult(Path(path), site_name(Path(path), config), error=str(exc)))
+        except OSError as exc:  # disk full, read-only output: this site fails, outputs stay whole, the next goes on
+            where = exc.filename or config.out
+            problem = f"cannot write the outputs ({exc.strerror or exc})"
+            log.info("%s: %s", where, problem)
+            results.append(SiteResult(Path(path), site_name(Path(path), config), error=f"{where}: {problem}"))
     return results

@@ -53,6 +53,9 @@ class Crack:
     width_max_mm: float | None = None
     width_p95_mm: float | None = None
     severity: str = "unknown"
+    n_parts: int = 1  # fragments linked into this record (cracks.records.link_fragments)
+    gap_length_px: float = 0.0  # summed gaps between the linked fragments (not part of length_px)
+    gaps: list[np.ndarray] = field(repr=False, default_factory=list)  # 2x2 (row, col) end-to-end segments
 
 
 def severity_class(width_mm: float | None, limits_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM) -> str:
@@ -68,7 +71,7 @@ def orientation_class(angle_deg: float, road_axis_deg: float) -> str:
     return "longitudinal" if diff < 30 else "transverse" if diff > 60 else "diagonal"
 
 
-def _principal_angle(rows: np.ndarray, cols: np.ndarray) -> float:
+def principal_angle(rows: np.ndarray, cols: np.ndarray) -> float:
     x, y = cols - cols.mean(), -(rows - rows.mean())  # y up, so angles read as on a map
     cov = np.cov(np.vstack([x, y])) if len(x) > 1 else np.eye(2)
     evals, evecs = np.linalg.eigh(cov)
@@ -148,7 +151,7 @@ def measure_region(
         "width_mean_px": width_mean,
         "width_max_px": float(widths.max()),
         "width_p95_px": float(np.percentile(widths, 95)),
-        "orientation_deg": _principal_angle(pixels[:, 0].astype(float), pixels[:, 1].astype(float)),
+        "orientation_deg": principal_angle(pixels[:, 0].astype(float), pixels[:, 1].astype(float)),
         "n_branches": int(len(table)),
         "n_junctions": int(np.count_nonzero(skel.degrees > 2)),
         "paths": [p + origin for p in paths],

@@ -26,9 +26,14 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cracks.atomic import atomic_path
-from cracks.measure import SEVERITY_NAMES
+SEVERITY_PALETTE = ("#2c7bb6", "#fdae61", "#f46d43", "#a50026")  # mildest to worst
+UNKNOWN_COLOUR = "#7b3294"
 
-SEVERITY_COLOURS = {"hairline": "#2c7bb6", "fine": "#fdae61", "medium": "#f46d43", "wide": "#a50026", "unknown": "#7b3294"}
+
+def severity_colours(classes: list[str]) -> dict[str, str]:
+    """Colours of a standard's classes, mildest blue to worst dark red (3 or 4 classes)."""
+    picks = SEVERITY_PALETTE if len(classes) >= 4 else (SEVERITY_PALETTE[0], SEVERITY_PALETTE[2], SEVERITY_PALETTE[3])
+    return {**dict(zip(classes, picks)), "unknown": UNKNOWN_COLOUR}
 RATING_COLOURS = {"good": "#1a9641", "fair": "#e6a100", "poor": "#d7191c", "unrated": "#777777"}
 STYLES = getSampleStyleSheet()
 SMALL = ParagraphStyle("small", parent=STYLES["BodyText"], fontSize=8, leading=10)
@@ -62,7 +67,7 @@ def _nice_length(target: float) -> float:
     return max(m * exponent for m in (1, 2, 5) if m * exponent <= target)
 
 
-def overview_map(info, measurement, max_side: int = 1400) -> io.BytesIO:
+def overview_map(info, measurement, classes: list[str], max_side: int = 1400) -> io.BytesIO:
     step = max(1, math.ceil(max(info.width, info.height) / max_side))
     with rasterio.open(info.path) as src:
         shape = (max(1, info.height // step), max(1, info.width // step))
@@ -70,10 +75,11 @@ def overview_map(info, measurement, max_side: int = 1400) -> io.BytesIO:
     image = np.moveaxis(np.clip(data.astype(np.float32) * info.scale, 0, 255).astype(np.uint8), 0, -1)
     fig, ax = plt.subplots(figsize=(7.2, 7.2 * info.height / info.width if info.width >= info.height else 6.0))
     ax.imshow(image, extent=(0, info.width, info.height, 0), interpolation="bilinear")
-    for severity in (*SEVERITY_NAMES, "unknown"):
+    colours = severity_colours(classes)
+    for severity in (*classes, "unknown"):
         segments = [p[:, ::-1] + 0.5 for c in measurement.cracks if c.severity == severity for p in c.paths]
         if segments:
-            ax.add_collection(LineCollection(segments, colors=SEVERITY_COLOURS[severity], linewidths=1.6, label=severity))
+            ax.add_collection(LineCollection(segments, colors=colours[severity], linewidths=1.6, label=severity))
     ax.set_xlim(0, info.width)
     ax.set_ylim(info.height, 0)
     ax.set_xticks([])
@@ -99,20 +105,23 @@ def overview_map(info, measurement, max_side: int = 1400) -> io.BytesIO:
 
 def charts(measurement, summary) -> io.BytesIO:
     metric = summary["gsd_m"] is not None
-    widths = [c.width_p95_mm if metric else c.width_p95_px for c in measurement.cracks]
+    statistic = summary["standard"]["width_statistic"].replace("_mm", "")  # width_mean or width_p95
+    widths = [getattr(c, f"{statistic}_mm") if metric else getattr(c, f"{statistic}_px") for c in measurement.cracks]
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.4, 2.6))
     if widths:
         left.hist(widths, bins=min(20, max(5, len(widths))), color="#555555", edgecolor="white")
     if metric:
         for limit in summary["processing"]["severity_limits_mm"]:
             left.axvline(limit, color="#d7191c", linestyle="--", linewidth=0.8)
-    left.set_xlabel("crack width, 95th percentile (" + ("mm" if metric else "px") + ")")
+    label = "mean" if statistic == "width_mean" else "95th percentile"
+    left.set_xlabel(f"crack width, {label} (" + ("mm" if metric else "px") + ")")
     left.set_ylabel("cracks")
     left.set_title("Width distribution", fontsize=9)
     names = [n for n in summary["by_severity"]]
     lengths = [summary["by_severity"][n]["length_m"] for n in names] if metric else [
         sum(c.length_px for c in measurement.cracks if c.severity == n) for n in names]
-    right.bar(names, lengths, color=[SEVERITY_COLOURS[n] for n in names])
+    colours = severity_colours(summary["standard"]["classes"])
+    right.bar(names, lengths, color=[colours[n] for n in names])
     right.set_ylabel("length (" + ("m" if metric else "px") + ")")
     right.set_title("Crack length by severity", fontsize=9)
     for ax in (left, right):
@@ -135,6 +144,14 @@ def _crack_rows(info, cracks, key, n=8) -> list[list[str]]:
         rows.append([str(c.crack_id), length, mean, p95, c.severity, f"{c.orientation_class} ({round(c.orientation_deg) % 180}°)",
                      f"{x:,.2f}", f"{y:,.2f}"])
     return rows
+
+
+def _classes(standard: dict) -> str:
+    parts = [standard["classes"][0]]
+    for limit, name in zip(standard["limits_mm"], standard["classes"][1:]):
+        parts.append(f"< {limit:g} mm ≤ {name}")
+    statistic = "mean width" if standard["width_statistic"] == "width_mean_mm" else "95th percentile of the width"
+    return " ".join(parts) + f" (by {statistic} along the centerline)"
 
 
 def _on_page(canvas, doc, site: str, date: str) -> None:
@@ -170,12 +187,13 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
                else "; lengths and widths are in pixels and no condition rating is possible."), SMALL))
     width_in = 180 * mm
     height = width_in * min(info.height / info.width, 1.1)
-    story += [Image(overview_map(info, measurement), width=width_in if info.height <= info.width * 1.1 else height / (info.height / info.width),
+    story += [Image(overview_map(info, measurement, summary["standard"]["classes"]), width=width_in if info.height <= info.width * 1.1 else height / (info.height / info.width),
                     height=height), Spacer(1, 2 * mm)]
     length_unit = "m" if metric else "px"
     facts = [
         ["Figure", "Value"],
         ["Cracks", str(summary["n_cracks"])],
+        ["Spots (not counted as cracks)", str(summary.get("n_spots", 0))],
         ["Total crack length", _fmt(summary["total_length_m"] if metric else summary["total_length_px"], 2, f" {length_unit}")],
         ["Analysed area (valid pixels)", _fmt(summary["analysed_area_m2"], 2, " m²") if metric else f"{summary['analysed_area_px']:,} px"],
         ["Crack density", _fmt(summary["density_m_per_m2"], 3, " m/m²")],
@@ -213,7 +231,12 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
         ["Model validation scores", f"Dice {valid.get('dice', float('nan')):.3f}, IoU {valid.get('iou', float('nan')):.3f}" if valid else "n/a"],
         ["Decision threshold", f"{model['threshold']:.2f}"],
         ["Tiling", f"{processing['tile']} px tiles, {processing['overlap']} px overlap, {processing['windows']} windows, blended"],
-        ["Severity classes (p95 width)", "hairline < {0} mm ≤ fine < {1} mm ≤ medium < {2} mm ≤ wide".format(*processing["severity_limits_mm"])],
+        ["Standard", Paragraph(f"{summary['standard']['title']}: {_classes(summary['standard'])}. "
+                               f"Source: {summary['standard']['source']}."
+                               + (f" Note: {summary['standard']['note']}." if summary['standard']['note'] else ""), SMALL)],
+        ["Crack records", f"fragments facing each other across gaps up to {processing['link_gap_mm']:g} mm linked "
+                          f"({summary.get('n_fragments_linked', 0)} fragments joined); regions shorter than "
+                          f"{processing['min_crack_mm']:g} mm or {processing['min_elongation']:g} x their width are spots"],
         ["Processing time", f"{processing['seconds']:.1f} s, concrete-cracks {processing['package_version']}"],
     ]
     story += [KeepTogether([Paragraph("Processing details", STYLES["Heading3"]),

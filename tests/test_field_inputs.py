@@ -262,3 +262,30 @@ def test_thin_strip_is_inspected_like_a_crop_of_the_whole(tmp_path):
     dice = 2 * (thin & full).sum() / (thin.sum() + full.sum())
     assert dice > 0.8, dice
 
+
+
+# --- 9. disk full ------------------------------------------------------------------------------------
+
+def test_disk_full_fails_one_site_leaves_no_partial_file_and_goes_on(tmp_path, monkeypatch):
+    import errno
+
+    import cracks.inspection as inspection
+
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    first, second = write_geotiff(tmp_path / "first.tif", image), write_geotiff(tmp_path / "second.tif", image)
+    real_write_json = inspection.write_json
+
+    def full_disk_once(path, data):
+        if "first" in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_write_json(path, data)
+
+    monkeypatch.setattr(inspection, "write_json", full_disk_once)
+    monkeypatch.setattr(inspection, "load_model", lambda config: FakeModel())
+    monkeypatch.setattr(inspection, "Predictor", lambda *a, **k: dark_pixel_predictor)
+    results = inspection.inspect_all(InspectConfig(inputs=[first, second], out=tmp_path / "out", tile=128, overlap=32),
+                                     progress=False)
+    assert not results[0].ok and "No space left on device" in results[0].error and "first" in results[0].error
+    assert results[1].ok and (tmp_path / "out" / "second" / "summary.json").is_file()
+    assert not (tmp_path / "out" / "first" / "summary.json").exists()
+    assert not list((tmp_path / "out").rglob("*.partial*"))

@@ -1,0 +1,165 @@
+"""From measured regions to the records an inspector counts: one crack, one record.
+
+A segmentation model often breaks one real crack into a dashed chain of pieces (faint stretches
+fall under the threshold), and it marks stains and spots that are not cracks at all. Counting
+regions would report both as cracks. Two steps on the measured regions fix that:
+
+* :func:`link_fragments` joins pieces whose free ends face each other across a short gap
+  (shorter than ``gap_px`` and than the pieces themselves, directions within ``angle_deg``).
+  The linked record's length is the sum of the pieces' own lengths (the gaps are recorded, not
+  counted); its widths are length-weighted. It works on the records, after measurement, so the
+  strip-wise and the in-memory measurement link identically.
+* :func:`split_spots` moves regions that are not elongated (shorter than ``min_elongation``
+  times their mean width) or shorter than ``min_length_px`` to a separate list: the ``spots``
+  layer, outside every crack statistic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import shapely
+
+from cracks.measure import Crack, principal_angle
+
+END_DIRECTION_PX = 8.0  # how far back along the centerline the direction of a free end is taken
+
+
+@dataclasses.dataclass(frozen=True)
+class FreeEnd:
+    crack: int  # index in the list of cracks
+    point: np.ndarray  # (row, col)
+    outward: np.ndarray  # unit vector pointing out of the crack
+
+
+def free_ends(index: int, crack: Crack) -> list[FreeEnd]:
+    """The ends of a crack's centerline that are not junctions, with the direction they point in."""
+    ends = []
+    endpoints = [tuple(np.round(p[i], 3)) for p in crack.paths for i in (0, -1) if len(p) >= 2]
+    for path in crack.paths:
+        if len(path) < 2:
+            continue
+        for tip, inward in ((path[-1], path[::-1]), (path[0], path)):
+            if endpoints.count(tuple(np.round(tip, 3))) > 1:  # shared with another branch: a junction
+                continue
+            steps = np.linalg.norm(np.diff(inward, axis=0), axis=1).cumsum()
+            back = inward[min(int(np.searchsorted(steps, END_DIRECTION_PX)) + 1, len(inward) - 1)]
+            direction = tip - back
+            norm = float(np.linalg.norm(direction))
+            if norm > 0:
+                ends.append(FreeEnd(index, np.asarray(tip, float), direction / norm))
+    return ends
+
+
+def _facing(a: FreeEnd, b: FreeEnd, angle_deg: float) -> bool:
+    gap = b.point - a.point
+    distance = float(np.linalg.norm(gap))
+    if distance < 2.0:  # touching: any direction
+        return True
+    cos_limit = np.cos(np.radians(angle_deg))
+    return float(a.outward @ gap) / distance >= cos_limit and float(b.outward @ -gap) / distance >= cos_limit
+
+
+def link_fragments(cracks: list[Crack], *, gap_px: float, angle_deg: float = 40.0) -> list[Crack]:
+    """Join fragments of one crack; see the module docstring. Returns new records, input order kept."""
+    if gap_px <= 0 or len(cracks) < 2:
+        return cracks
+    ends = [end for i, c in enumerate(cracks) for end in free_ends(i, c)]
+    if len(ends) < 2:
+        return cracks
+    points = np.array([e.point for e in ends])
+    from scipy.spatial import cKDTree
+
+    pairs = []
+    for i, j in cKDTree(points).query_pairs(gap_px):
+        a, b = ends[i], ends[j]
+        if a.crack == b.crack:
+            continue
+        distance = float(np.linalg.norm(a.point - b.point))
+        if distance > 0.5 * (cracks[a.crack].length_px + cracks[b.crack].length_px):
+            continue  # a gap longer than the pieces: two cracks, not one with a gap
+        if _facing(a, b, angle_deg):
+            pairs.append((distance, i, j))
+    parent = list(range(len(cracks)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    used: set[int] = set()
+    gaps: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for distance, i, j in sorted(pairs):
+        if i in used or j in used:
+            continue  # each free end continues into one other piece at most
+        ra, rb = root(ends[i].crack), root(ends[j].crack)
+        if ra == rb:
+            continue  # would close a loop
+        used.update((i, j))
+        parent[max(ra, rb)] = min(ra, rb)
+        gaps.setdefault(min(ra, rb), []).append((ends[i].point, ends[j].point))
+        gaps[min(ra, rb)] += gaps.pop(max(ra, rb), [])
+    groups: dict[int, list[int]] = {}
+    for k in range(len(cracks)):
+        groups.setdefault(root(k), []).append(k)
+    return [_merge([cracks[k] for k in members], gaps.get(r, [])) if len(members) > 1 else cracks[members[0]]
+            for r, members in sorted(groups.items())]
+
+
+def _merge(parts: list[Crack], gaps: list[tuple[np.ndarray, np.ndarray]]) -> Crack:
+    length = sum(p.length_px for p in parts)
+    weights = np.array([p.length_px for p in parts]) / max(length, 1e-9)
+
+    def weighted(field: str) -> float | None:
+        values = [getattr(p, field) for p in parts]
+        return None if any(v is None for v in values) else float(np.dot(weights, values))
+
+    paths = [path for p in parts for path in p.paths]
+    pixels = np.vstack(paths)
+    polygons = [p.polygon_px for p in parts if p.polygon_px is not None]
+    first = parts[0]
+    n_junctions = sum(p.n_junctions for p in parts)
+    n_branches = sum(p.n_branches for p in parts)
+    return dataclasses.replace(
+        first,
+        length_px=length,
+        width_mean_px=float(sum(p.width_mean_px * p.length_px for p in parts) / max(length, 1e-9)),
+        width_max_px=max(p.width_max_px for p in parts),
+        width_p95_px=float(np.dot(weights, [p.width_p95_px for p in parts])),
+        orientation_deg=principal_angle(pixels[:, 0], pixels[:, 1]),
+        type="network" if n_junctions >= 2 or n_branches >= 4 or any(p.type == "network" for p in parts) else "linear",
+        n_branches=n_branches,
+        n_junctions=n_junctions,
+        area_px=sum(p.area_px for p in parts),
+        paths=paths,
+        polygon_px=shapely.union_all(polygons) if polygons else None,
+        length_m=None if first.length_m is None else sum(p.length_m for p in parts),
+        width_mean_mm=weighted("width_mean_mm"),
+        width_max_mm=None if first.width_max_mm is None else max(p.width_max_mm for p in parts),
+        width_p95_mm=weighted("width_p95_mm"),
+        n_parts=sum(p.n_parts for p in parts),
+        gap_length_px=sum(p.gap_length_px for p in parts) + sum(float(np.linalg.norm(a - b)) for a, b in gaps),
+        gaps=[g for p in parts for g in p.gaps] + [np.array([a, b]) for a, b in gaps],
+    )
+
+
+def split_spots(cracks: list[Crack], *, min_length_px: float, min_elongation: float = 3.0) -> tuple[list[Crack], list[Crack]]:
+    """(cracks, spots): regions shorter than ``min_length_px`` or than ``min_elongation`` times
+    their mean width are spots (stains, blobs, specks), not cracks."""
+    kept, spots = [], []
+    for crack in cracks:
+        elongated = crack.length_px >= min_elongation * crack.width_mean_px
+        (kept if elongated and crack.length_px >= min_length_px else spots).append(crack)
+    return kept, spots
+
+
+def classify(cracks: list[Crack], severity: Callable[[Crack], str]) -> list[Crack]:
+    """Set each crack's severity and number the records 1..n in reading order."""
+    ordered = sorted(cracks, key=lambda c: (float(np.min(np.vstack(c.paths)[:, 0])), float(np.min(np.vstack(c.paths)[:, 1]))))
+    for number, crack in enumerate(ordered, start=1):
+        crack.crack_id = number
+        crack.severity = severity(crack)
+    return ordered

@@ -1,0 +1,115 @@
+"""Named rule sets for crack severity and site condition, each with its source.
+
+A severity class is decided by one width statistic of the crack (which one is part of the
+standard: ASTM D6433 grades pavement cracks by their mean width, the bridge and structure rules
+by a robust maximum, the 95th percentile of the width along the centerline, so one wide pixel
+at a spall does not decide it). The site's condition follows the worst class present and the
+crack density, with the rule that fired written into the summary and the report.
+
+These are faithful to the standards' width limits; the site-level rating is this project's
+mapping onto them (ASTM D6433's PCI needs every distress type, not cracks alone; AASHTO rates
+element quantities per condition state; spacing criteria need crack spacing, which is not
+computed yet): the report says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Standard:
+    key: str
+    title: str
+    source: str
+    classes: tuple[str, ...]  # mildest first
+    limits_mm: tuple[float, ...]  # len(classes) - 1 increasing upper bounds
+    width_field: str  # the Crack attribute (mm) that decides the class
+    fair_density: float = 0.5  # m of crack per m2
+    poor_density: float = 2.0
+    note: str = ""
+
+    def severity(self, width_mm: float | None) -> str:
+        if width_mm is None:
+            return "unknown"
+        return self.classes[int(np.searchsorted(self.limits_mm, width_mm, side="right"))]
+
+    @property
+    def worst(self) -> str:
+        return self.classes[-1]
+
+    @property
+    def second_worst(self) -> str:
+        return self.classes[-2]
+
+    def describe(self) -> str:
+        """``low < 10 mm <= medium < 75 mm <= high (mean width)``."""
+        parts = [self.classes[0]]
+        for limit, name in zip(self.limits_mm, self.classes[1:]):
+            parts.append(f"< {limit:g} mm <= {name}")
+        return " ".join(parts) + f" ({self.width_field.replace('_mm', '').replace('_', ' ')})"
+
+    def rate(self, by_severity: dict[str, dict[str, float]], density_m_per_m2: float | None) -> dict[str, str]:
+        """Poor if any crack of the worst class or density >= poor_density; fair if any of the
+        second-worst class or density >= fair_density; good otherwise; unrated without a GSD."""
+        if density_m_per_m2 is None:
+            return {"rating": "unrated", "rule": "no ground sample distance: widths and density are in pixels",
+                    "standard": self.key}
+        worst = by_severity.get(self.worst, {}).get("count", 0)
+        second = by_severity.get(self.second_worst, {}).get("count", 0)
+        lower = dict(zip(self.classes[1:], self.limits_mm))
+        if worst or density_m_per_m2 >= self.poor_density:
+            why = (f"{worst} {self.worst} crack(s) (>= {lower[self.worst]:g} mm)" if worst
+                   else f"density {density_m_per_m2:.2f} m/m2 >= {self.poor_density}")
+            rule = f"poor: {why} (poor if any {self.worst} crack or density >= {self.poor_density} m/m2)"
+            return {"rating": "poor", "rule": f"{rule}; {self.title}", "standard": self.key}
+        if second or density_m_per_m2 >= self.fair_density:
+            why = (f"{second} {self.second_worst} crack(s) (>= {lower[self.second_worst]:g} mm)" if second
+                   else f"density {density_m_per_m2:.2f} m/m2 >= {self.fair_density}")
+            rule = f"fair: {why} (fair if any {self.second_worst} crack or density >= {self.fair_density} m/m2)"
+            return {"rating": "fair", "rule": f"{rule}; {self.title}", "standard": self.key}
+        milder = "/".join(self.classes[:-2])
+        return {"rating": "good", "rule": f"good: only {milder} cracks and density {density_m_per_m2:.2f} m/m2 "
+                f"< {self.fair_density}; {self.title}", "standard": self.key}
+
+
+STANDARDS: dict[str, Standard] = {s.key: s for s in (
+    Standard(
+        key="concrete", title="concrete structures (project classes)",
+        source="project defaults; context: ACI 224R-01 Table 4.1 tolerable widths 0.10 mm (water-retaining) "
+               "to 0.41 mm (dry air); ACI 201.1R calls cracks over 1 mm medium to wide",
+        classes=("hairline", "fine", "medium", "wide"), limits_mm=(0.1, 0.3, 1.0), width_field="width_p95_mm",
+    ),
+    Standard(
+        key="astm-d6433", title="ASTM D6433 pavement cracking (longitudinal/transverse)",
+        source="ASTM D6433, Standard Practice for Roads and Parking Lots Pavement Condition Index Surveys: "
+               "L&T cracking severity by mean width, low < 10 mm, medium 10-75 mm, high > 75 mm",
+        classes=("low", "medium", "high"), limits_mm=(10.0, 75.0), width_field="width_mean_mm",
+        note="the site rating maps the severity levels and density onto poor/fair/good; it is not a PCI",
+    ),
+    Standard(
+        key="aashto-1130", title="AASHTO bridge element inspection, reinforced concrete cracking (defect 1130)",
+        source="AASHTO Manual for Bridge Element Inspection, defect 1130 (cracking, RC): CS1 < 0.012 in "
+               "(0.30 mm), CS2 0.012-0.05 in (0.30-1.27 mm), CS3 > 0.05 in (1.27 mm)",
+        classes=("CS1", "CS2", "CS3"), limits_mm=(0.30, 1.27), width_field="width_p95_mm",
+        note="spacing criteria (CS1 > 3 ft, CS2 1-3 ft, CS3 < 1 ft) are not evaluated yet",
+    ),
+)}
+
+
+def custom_standard(limits_mm: tuple[float, float, float]) -> Standard:
+    """The concrete classes with the user's own limits (``--severity-mm``)."""
+    base = STANDARDS["concrete"]
+    return Standard(key="custom", title=f"custom limits {', '.join(f'{v:g}' for v in limits_mm)} mm",
+                    source="limits given by the user (--severity-mm)", classes=base.classes,
+                    limits_mm=tuple(limits_mm), width_field=base.width_field)
+
+
+def get_standard(key: str, severity_mm: tuple[float, ...] | None = None) -> Standard:
+    if severity_mm is not None:
+        return custom_standard(tuple(severity_mm))
+    if key not in STANDARDS:
+        raise ValueError(f"unknown standard {key!r} (choose {', '.join(STANDARDS)})")
+    return STANDARDS[key]

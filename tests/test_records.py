@@ -1,0 +1,111 @@
+"""Crack records an inspector counts: linked fragments, spots apart, named standards, faithful GIS geometry."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+from pyproj import Geod
+
+from cracks.measure import measure_cracks
+from cracks.records import link_fragments, split_spots
+from cracks.standards import STANDARDS, get_standard
+from cracks.synthetic import draw_cracks, straight
+from tests.rasters import scene, write_geotiff
+from tests.test_inspect import run_site
+
+
+def _dashed(y: float, x0: float, x1: float, dash: float, gap: float, width: float = 3) -> list:
+    pieces, x = [], x0
+    while x < x1:
+        pieces.append(straight(x, y, min(x + dash, x1), y, width))
+        x += dash + gap
+    return pieces
+
+
+def test_a_dashed_crack_is_one_record_whose_length_counts_only_crack_pixels():
+    pieces = _dashed(60.25, 20, 380, dash=40, gap=8)
+    binary = draw_cracks((120, 400), pieces)
+    regions = measure_cracks(binary)
+    assert len(regions) == len(pieces) == 8
+    linked = link_fragments(regions, gap_px=15)
+    assert len(linked) == 1
+    crack = linked[0]
+    assert crack.n_parts == 8 and crack.gap_length_px == pytest.approx(7 * 8, abs=7 * 4)
+    assert crack.length_px == pytest.approx(sum(r.length_px for r in regions))
+    assert crack.length_px < 360  # the gaps are recorded, not counted
+
+
+def test_parallel_or_far_pieces_are_not_linked():
+    parallel = [straight(20, 40.25, 200, 40.25, 3), straight(20, 52.25, 200, 52.25, 3)]  # side by side
+    crossing_gap = [straight(20, 100.25, 100, 100.25, 3), straight(110, 100.25, 110, 180.25, 3)]  # at right angles
+    far = [straight(220, 40.25, 260, 40.25, 3), straight(330, 40.25, 370, 40.25, 3)]  # gap longer than the pieces
+    for cracks in (parallel, crossing_gap, far):
+        regions = measure_cracks(draw_cracks((200, 400), cracks))
+        assert len(link_fragments(regions, gap_px=80)) == len(regions) == 2
+
+
+def test_blobs_are_spots_not_cracks():
+    binary = draw_cracks((200, 300), [straight(20, 50.25, 280, 50.25, 3)])
+    yy, xx = np.mgrid[:200, :300]
+    binary |= ((yy - 140) / 10) ** 2 + ((xx - 150) / 18) ** 2 < 1  # an oval stain 36 x 20 px
+    cracks, spots = split_spots(measure_cracks(binary, min_length_px=0), min_length_px=20, min_elongation=3)
+    assert len(cracks) == 1 and cracks[0].length_px > 250
+    assert len(spots) == 1 and spots[0].length_px < 3 * spots[0].width_mean_px
+
+
+@pytest.mark.parametrize("key, width_mm, expected", [
+    ("astm-d6433", 5.0, "low"), ("astm-d6433", 30.0, "medium"), ("astm-d6433", 80.0, "high"),
+    ("aashto-1130", 0.2, "CS1"), ("aashto-1130", 0.5, "CS2"), ("aashto-1130", 1.5, "CS3"),
+    ("concrete", 0.05, "hairline"), ("concrete", 1.5, "wide"),
+])
+def test_standards_classify_by_their_published_limits(key, width_mm, expected):
+    assert STANDARDS[key].severity(width_mm) == expected
+
+
+def test_condition_follows_the_chosen_standard():
+    pavement = STANDARDS["astm-d6433"]
+    by = {"low": {"count": 3, "length_m": 1.0}, "medium": {"count": 0, "length_m": 0.0}, "high": {"count": 0, "length_m": 0}}
+    assert pavement.rate(by, 0.2)["rating"] == "good"
+    assert pavement.rate({**by, "medium": {"count": 1, "length_m": 0.3}}, 0.2)["rating"] == "fair"
+    rated = pavement.rate({**by, "high": {"count": 1, "length_m": 0.3}}, 0.2)
+    assert rated["rating"] == "poor" and "ASTM D6433" in rated["rule"] and rated["standard"] == "astm-d6433"
+    assert get_standard("concrete", (0.2, 0.5, 2.0)).key == "custom"
+
+
+def test_site_records_and_standard_in_the_summary(tmp_path):
+    """A 2 mm wide crack drawn as a dashed chain plus a stain, at 1 mm GSD: one crack, one spot,
+    and the pavement standard calls a 2 mm crack low severity."""
+    pieces = _dashed(100.25, 20, 580, dash=60, gap=10, width=2)
+    image, _ = scene(240, 600, pieces)
+    yy, xx = np.mgrid[:240, :600]
+    image[((yy - 180) / 10) ** 2 + ((xx - 300) / 18) ** 2 < 1] = 40  # a dark oval stain
+    path = write_geotiff(tmp_path / "road.tif", image, gsd_m=0.001)
+    s = run_site(path, tmp_path / "out", standard="astm-d6433").summary
+    assert s["n_cracks"] == 1 and s["n_spots"] == 1 and s["n_fragments_linked"] == len(pieces) - 1
+    assert s["total_length_m"] == pytest.approx(len(pieces) * 0.06 - 0.01, rel=0.1)
+    assert s["by_severity"]["low"]["count"] == 1 and s["standard"]["key"] == "astm-d6433"
+    assert s["condition"]["standard"] == "astm-d6433"
+
+
+@pytest.mark.parametrize("gsd_m", [0.001, 0.0005])
+def test_geojson_and_gpkg_round_trip_with_faithful_lengths(tmp_path, gsd_m):
+    cracks = [straight(20, 40.25, 60, 48.25, 2), straight(30, 150.25, 560, 120.25, 3),
+              straight(300, 200.25, 330, 230.25, 2)]  # a short one: collapsed to a point at 1e-7 degrees before
+    image, _ = scene(260, 600, cracks)
+    path = write_geotiff(tmp_path / "site.tif", image, gsd_m=gsd_m)
+    result = run_site(path, tmp_path / "out", min_crack_mm=0)
+    lines = gpd.read_file(result.outputs["geojson"], engine="pyogrio")
+    assert len(lines) >= 3 and set(lines.geom_type) == {"MultiLineString"}
+    geod = Geod(ellps="WGS84")
+    for geometry, length_m in zip(lines.geometry, lines["length_m"]):
+        assert geod.geometry_length(geometry) == pytest.approx(length_m, rel=0.02, abs=2 * gsd_m)
+    collection = json.loads(result.outputs["geojson"].read_text())
+    assert collection["name"] == "site"
+    gpkg = gpd.read_file(result.outputs["gpkg"], layer="centerlines", engine="pyogrio")
+    assert gpkg.crs.to_epsg() == 32633 and set(gpkg.geom_type) == {"MultiLineString"}
+    assert np.allclose(gpkg.length, gpkg["length_m"], rtol=0.02, atol=2 * gsd_m)
+    assert {name for name, _ in pyogrio.list_layers(result.outputs["gpkg"])} >= {"centerlines", "crack_polygons", "spots", "site"}

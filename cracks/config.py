@@ -95,9 +95,9 @@ class InspectConfig:
     precision: str = "auto"  # auto (int8 export, else bf16 where native, else fp32) | fp32 | bf16 | int8
     standard: str = "concrete"  # severity and condition rules: concrete | astm-d6433 | aashto-1130 (cracks.standards)
     severity_mm: tuple[float, float, float] | None = None  # custom hairline|fine|medium|wide limits instead
-    link_gap_mm: float = 25.0  # fragments whose ends face each other across a shorter gap are one crack
-    min_crack_mm: float = 20.0  # shorter regions are spots, not cracks (with a GSD; else min_length_px)
-    min_elongation: float = 3.0  # regions shorter than this many mean widths are spots
+    link_gap_mm: float = 30.0  # fragments whose ends face each other across a shorter gap are one crack
+    min_crack_mm: float = 30.0  # shorter regions are spots, not cracks (with a GSD; else min_length_px)
+    min_elongation: float = 4.0  # regions shorter than this many mean widths are spots
     keep_work: bool = False
     site_name: str | None = None
     root: Path | None = None  # name sites by their path below this folder (a survey's folder)

@@ -212,8 +212,24 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
         s = Scores.from_counts(*scan.truth_counts[0])
         near = Scores.from_counts(*scan.truth_counts[TRUTH_TOLERANCE_PX])
         measurement.truth_scores = {"dice": s.dice, "iou": s.iou, "precision": s.precision, "recall": s.recall,
-                                    f"dice_tolerance_{TRUTH_TOLERANCE_PX}px": near.dice, "truth": str(truth)}
+                                    f"dice_tolerance_{TRUTH_TOLERANCE_PX}px": near.dice, "truth": str(truth),
+                                    "cracks": crack_level(found, truth, plan, config)}
     return measurement
+
+
+def crack_level(found: list[Crack], truth: Path, plan: SitePlan, config: InspectConfig) -> dict | None:
+    """Crack-level scores of the records against the truth mask (None above crackeval.MAX_PIXELS)."""
+    from cracks.crackeval import MAX_PIXELS, crack_level_scores
+
+    if plan.info.width * plan.info.height > MAX_PIXELS:
+        return None
+    with rasterio.open(truth) as src:
+        truth_mask = src.read(1) > 127
+    standard = site_standard(config)
+    pixel = plan.info.pixel_size_m
+    scores = crack_level_scores(found, truth_mask, pixel_size_m=pixel,
+                                severity=(lambda c: standard.severity(getattr(c, standard.width_field))) if pixel else None)
+    return scores.to_dict()
 
 
 def site_standard(config: InspectConfig) -> Standard:

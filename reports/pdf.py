@@ -212,10 +212,21 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
             f"precision {t['precision']:.3f}, recall {t['recall']:.3f} (pixel-wise, valid area); "
             f"Dice {t.get('dice_tolerance_2px', float('nan')):.3f} when a crack pixel within 2 px of the drawn one counts "
             f"as found (annotations are uncertain by about that much).", STYLES["BodyText"]))
+        if t.get("cracks"):
+            c = t["cracks"]
+            agreement = "n/a" if c["width_class_agreement"] is None else f"{c['width_class_agreement']:.0%}"
+            story.append(Paragraph(
+                f"<b>Crack by crack</b>: {c['records']} records for {c['true_cracks']} drawn cracks; "
+                f"{c['matched_records']} records lie on a drawn crack (precision {c['precision']:.2f}), "
+                f"{c['found_true_cracks']} drawn cracks found (recall {c['recall']:.2f}), "
+                f"{c['records_per_true_crack']:.1f} records per found crack; total length {c['length_error']:+.0%} "
+                f"against the drawn centerlines; severity class agrees for {agreement} of the matched records "
+                f"(tolerance {c['tolerance_px']:g} px).", STYLES["BodyText"]))
     story += [KeepTogether([Paragraph("Crack statistics", STYLES["Heading2"]),
                             Image(charts(measurement, summary), width=180 * mm, height=63 * mm)])]
     coords = "map coordinates (" + (summary["crs"] or "") + ")" if info.georeferenced else "pixel column / row"
-    for title, key in (("Widest cracks", (lambda c: c.width_p95_px)), ("Longest cracks", (lambda c: c.length_px))):
+    width_px = summary["standard"]["width_statistic"].replace("_mm", "_px")  # the statistic the standard grades by
+    for title, key in (("Widest cracks", (lambda c: getattr(c, width_px))), ("Longest cracks", (lambda c: c.length_px))):
         if measurement.cracks:
             story += [KeepTogether([Paragraph(f"{title} (x, y at the crack's midpoint, {coords})", STYLES["Heading3"]),
                                     Table(_crack_rows(info, measurement.cracks, key), style=TABLE_STYLE, repeatRows=1)])]
@@ -234,9 +245,10 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
         ["Standard", Paragraph(f"{summary['standard']['title']}: {_classes(summary['standard'])}. "
                                f"Source: {summary['standard']['source']}."
                                + (f" Note: {summary['standard']['note']}." if summary['standard']['note'] else ""), SMALL)],
-        ["Crack records", f"fragments facing each other across gaps up to {processing['link_gap_mm']:g} mm linked "
-                          f"({summary.get('n_fragments_linked', 0)} fragments joined); regions shorter than "
-                          f"{processing['min_crack_mm']:g} mm or {processing['min_elongation']:g} x their width are spots"],
+        ["Crack records", Paragraph(f"fragments facing each other across gaps up to {processing['link_gap_mm']:g} mm "
+                                    f"linked ({summary.get('n_fragments_linked', 0)} fragments joined); regions shorter "
+                                    f"than {processing['min_crack_mm']:g} mm or than {processing['min_elongation']:g} "
+                                    "times their mean width are spots, outside every crack figure", SMALL)],
         ["Processing time", f"{processing['seconds']:.1f} s, concrete-cracks {processing['package_version']}"],
     ]
     story += [KeepTogether([Paragraph("Processing details", STYLES["Heading3"]),

@@ -109,3 +109,18 @@ def test_geojson_and_gpkg_round_trip_with_faithful_lengths(tmp_path, gsd_m):
     assert gpkg.crs.to_epsg() == 32633 and set(gpkg.geom_type) == {"MultiLineString"}
     assert np.allclose(gpkg.length, gpkg["length_m"], rtol=0.02, atol=2 * gsd_m)
     assert {name for name, _ in pyogrio.list_layers(result.outputs["gpkg"])} >= {"centerlines", "crack_polygons", "spots", "site"}
+
+
+def test_crack_level_scores_count_records_not_pixels():
+    from cracks.crackeval import crack_level_scores
+
+    truth = draw_cracks((200, 400), [straight(20, 60.25, 380, 60.25, 3), straight(20, 150.25, 200, 150.25, 3)])
+    dashed = draw_cracks((200, 400), _dashed(60.25, 20, 380, dash=40, gap=8))  # the first crack in 8 pieces
+    stain = draw_cracks((200, 400), [straight(250, 150.25, 380, 150.25, 3)])  # a false crack
+    records = measure_cracks(dashed | stain)
+    scores = crack_level_scores(records, truth)
+    assert scores.true_cracks == 2 and scores.records == 9 and scores.matched_records == 8
+    assert scores.found_true_cracks == 1 and scores.recall == 0.5 and scores.records_per_true_crack == 8
+    linked = crack_level_scores(link_fragments(records, gap_px=15), truth)
+    assert linked.records == 2 and linked.records_per_true_crack == 1 and linked.precision == 0.5
+    assert linked.length_error == pytest.approx((linked.record_length_px - linked.true_length_px) / linked.true_length_px)

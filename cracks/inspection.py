@@ -305,6 +305,7 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
 
 def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> dict[str, Path]:
     from reports import vector
+    from reports.styles import severity_colours
 
     info = plan.info
     crs = CRS.from_wkt(info.crs_wkt) if info.georeferenced else None
@@ -323,7 +324,7 @@ def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> 
         "geojson": vector.write_geojson(lines, plan.out_dir / "cracks.geojson", info.georeferenced,
                                         name=summary["site"], gsd_m=info.pixel_size_m),
         "gpkg": vector.write_geopackage({"centerlines": lines, "crack_polygons": polygons, "spots": spots, "site": site},
-                                        plan.out_dir / "cracks.gpkg"),
+                                        plan.out_dir / "cracks.gpkg", severity_colours(summary["standard"]["classes"])),
     }
     return outputs
 

@@ -26,14 +26,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cracks.atomic import atomic_path
-SEVERITY_PALETTE = ("#2c7bb6", "#fdae61", "#f46d43", "#a50026")  # mildest to worst
-UNKNOWN_COLOUR = "#7b3294"
-
-
-def severity_colours(classes: list[str]) -> dict[str, str]:
-    """Colours of a standard's classes, mildest blue to worst dark red (3 or 4 classes)."""
-    picks = SEVERITY_PALETTE if len(classes) >= 4 else (SEVERITY_PALETTE[0], SEVERITY_PALETTE[2], SEVERITY_PALETTE[3])
-    return {**dict(zip(classes, picks)), "unknown": UNKNOWN_COLOUR}
+from reports.styles import severity_colours
 RATING_COLOURS = {"good": "#1a9641", "fair": "#e6a100", "poor": "#d7191c", "unrated": "#777777"}
 STYLES = getSampleStyleSheet()
 SMALL = ParagraphStyle("small", parent=STYLES["BodyText"], fontSize=8, leading=10)

@@ -92,14 +92,20 @@ def write_geojson(frame: gpd.GeoDataFrame, target: Path, georeferenced: bool, *,
     return target
 
 
-def write_geopackage(layers: dict[str, gpd.GeoDataFrame], target: Path) -> Path:
-    """All layers into one GeoPackage, built in a temporary folder and moved into place."""
+def write_geopackage(layers: dict[str, gpd.GeoDataFrame], target: Path,
+                     severity_colours: dict[str, str] | None = None) -> Path:
+    """All layers into one GeoPackage, built in a temporary folder and moved into place; with
+    ``severity_colours``, QGIS default styles for the crack layers go in too (reports.styles)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=".gpkg.", dir=target.parent))
     try:
         tmp = tmp_dir / target.name
         for name, frame in layers.items():
             frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+        if severity_colours:
+            from reports.styles import add_layer_styles
+
+            add_layer_styles(tmp, severity_colours)
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)

@@ -124,3 +124,22 @@ def test_crack_level_scores_count_records_not_pixels():
     linked = crack_level_scores(link_fragments(records, gap_px=15), truth)
     assert linked.records == 2 and linked.records_per_true_crack == 1 and linked.precision == 0.5
     assert linked.length_error == pytest.approx((linked.record_length_px - linked.true_length_px) / linked.true_length_px)
+
+
+def test_geopackage_carries_qgis_styles_in_the_report_colours(tmp_path):
+    import sqlite3
+
+    from reports.styles import severity_colours
+
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    result = run_site(write_geotiff(tmp_path / "site.tif", image), tmp_path / "out", standard="aashto-1130")
+    with sqlite3.connect(result.outputs["gpkg"]) as db:
+        styles = dict(db.execute("SELECT f_table_name, styleQML FROM layer_styles WHERE useAsDefault"))
+        registered = db.execute("SELECT data_type FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone()
+    assert registered == ("attributes",)
+    assert set(styles) == {"centerlines", "crack_polygons", "spots"}
+    colours = severity_colours(["CS1", "CS2", "CS3"])
+    assert 'attr="severity"' in styles["centerlines"] and 'value="CS3"' in styles["centerlines"]
+    r, g, b = (int(colours["CS3"][i : i + 2], 16) for i in (1, 3, 5))
+    assert f"{r},{g},{b},255" in styles["centerlines"]
+    assert len(gpd.read_file(result.outputs["gpkg"], layer="centerlines")) == 1  # GDAL still reads it cleanly

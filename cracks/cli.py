@@ -242,6 +242,30 @@ def inspect(
 
 
 @app.command()
+def survey(
+    folder: Annotated[Path, typer.Argument(help="Folder of orthophotos (searched recursively for *.tif, *.tiff).")],
+    out: Annotated[Path, typer.Option(help="Survey folder: sites/, survey-index.geojson/.csv, survey-state.json.")] = Path("survey"),
+    model: Annotated[Optional[Path], typer.Option(help="Model artifact folder (default: the shipped model).")] = None,
+    standard: Annotated[str, typer.Option(help="concrete, astm-d6433 or aashto-1130.")] = InspectConfig.standard,
+    gsd_mm: Annotated[Optional[float], typer.Option(help="Ground sample distance for inputs without georeferencing.")] = None,
+    tile: int = InspectConfig.tile,
+    overlap: int = InspectConfig.overlap,
+) -> None:
+    """Inspect the new, changed and failed orthophotos of a folder and rewrite the survey index;
+    unchanged ones (same sha256) keep their results. The Prefect `survey` deployment runs the same."""
+    from cracks.config import DEFAULT_MODEL_DIR, SurveyConfig
+    from cracks.survey import run_survey, survey_inspect_config
+
+    settings = {"model": model or DEFAULT_MODEL_DIR, "standard": standard, "gsd_mm": gsd_mm, "tile": tile, "overlap": overlap}
+    config = SurveyConfig(folder, out, inspect=settings)
+    run_safely(survey_inspect_config, config, [])  # refuse bad settings before any work
+    result = run_safely(run_survey, config)
+    print(f"{result.inspected} inspected, {result.unchanged} unchanged, {len(result.failed)} failed; index: {result.index}")
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def export(
     model: Annotated[Path, typer.Argument(help="Model artifact folder to add an int8 export to.")],
     data: Annotated[str, typer.Option(help="Annotated dataset folder(s), comma-separated, for calibration and validation.")],

@@ -1,4 +1,4 @@
-"""Surveys: a folder of orthophotos inspected on a schedule, cheaply.
+"""Surveys: a folder of orthophotos inspected on a schedule, cheaply (:func:`run_survey`).
 
 Each run hashes every orthophoto and inspects only new or changed ones (or ones that failed
 last time); the others keep their results. ``survey-index.geojson`` (site footprints in WGS 84
@@ -11,13 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import shapely
 
 from cracks.atomic import write_json, write_text
+from cracks.config import InspectConfig, SurveyConfig, from_dict
 from cracks.segment import file_sha256
 
 STATE = "survey-state.json"
@@ -105,4 +107,73 @@ def write_index(out: Path, state: dict[str, dict]) -> tuple[Path, Path]:
 def outcome(task: SiteTask, summary_path: Path | None, error: str | None) -> dict:
     return {"path": task.path, "sha256": task.sha256, "status": "ok" if error is None else "failed",
             "error": error, "summary": str(summary_path) if summary_path else None}
+
+
+# Inspects one orthophoto and returns the path of its summary.json (raises on failure).
+SiteInspector = Callable[[Path, InspectConfig], Path]
+
+
+@dataclass
+class SurveyResult:
+    inspected: int
+    unchanged: int
+    failed: list[str] = field(default_factory=list)
+    index: Path | None = None
+    csv: Path | None = None
+
+    def to_dict(self) -> dict:
+        return {"inspected": self.inspected, "unchanged": self.unchanged, "failed": self.failed,
+                "index": str(self.index), "csv": str(self.csv)}
+
+
+def survey_inspect_config(config: SurveyConfig, inputs: list[Path]) -> InspectConfig:
+    """The inspection settings of a survey: its overrides, sites below ``OUT/sites`` named by
+    their path below the survey folder (so namesakes in subfolders never share results)."""
+    return from_dict(InspectConfig, {**config.inspect, "inputs": inputs, "out": Path(config.out) / "sites",
+                                     "root": Path(config.folder)})
+
+
+def local_inspector(progress: bool = False) -> SiteInspector:
+    """Inspect in this process, loading the model once for the whole survey."""
+    from cracks import inspection
+
+    loaded: dict = {}
+
+    def inspect(path: Path, config: InspectConfig) -> Path:
+        if "model" not in loaded:
+            loaded["model"] = inspection.load_model(config)
+            loaded["predictor"] = inspection.Predictor(loaded["model"], config.batch_size, config.threads,
+                                                       config.precision, config.backend)
+        result = inspection.inspect_site(path, config, loaded["model"], loaded["predictor"], progress)
+        return result.out_dir / "summary.json"
+
+    return inspect
+
+
+def run_survey(config: SurveyConfig, inspector: SiteInspector | None = None, *,
+               log: Callable[[str], None] = print) -> SurveyResult:
+    """Inspect the new, changed and previously failed orthophotos of ``config.folder``, record
+    them and rewrite the index. One bad orthophoto fails its own site and nothing else. The
+    CLI (``cracks survey``) runs sites in-process; the Prefect flow passes an inspector that
+    runs the stages as tasks."""
+    if not Path(config.folder).is_dir():
+        from cracks.errors import CracksError
+
+        raise CracksError(config.folder, "no such survey folder")
+    tasks = plan_survey(Path(config.folder), Path(config.out), config.patterns)
+    todo = [t for t in tasks if t.status != "unchanged"]
+    log(f"{config.folder}: {len(tasks)} orthophotos, {len(todo)} to inspect ({len(tasks) - len(todo)} unchanged)")
+    inspect_config = survey_inspect_config(config, [t.path for t in todo])
+    inspector = inspector or local_inspector()
+    outcomes = []
+    for t in todo:
+        try:
+            outcomes.append(outcome(t, inspector(t.path, inspect_config), None))
+        except Exception as exc:  # one bad site must not stop the survey
+            log(f"error: {exc}")
+            outcomes.append(outcome(t, None, str(exc)))
+    state = record(Path(config.out), outcomes)
+    geojson, csv_path = write_index(Path(config.out), {str(t.path): state[str(t.path)] for t in tasks})
+    failed = [str(o["path"]) for o in outcomes if o["status"] == "failed"]
+    return SurveyResult(len(todo), len(tasks) - len(todo), failed, geojson, csv_path)
 

@@ -9,13 +9,14 @@ machine) to use Dask; unset, everything runs in-process.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
 from cracks import inspection, survey as survey_lib
-from cracks.config import DEFAULT_MODEL_DIR, InspectConfig
+from cracks.config import DEFAULT_MODEL_DIR, InspectConfig, SurveyConfig
 from cracks.models import backends
 from cracks.errors import CracksError
 from cracks.segment import cached_predictor, pending_rows, segment_row
@@ -23,7 +24,21 @@ from cracks.segment import cached_predictor, pending_rows, segment_row
 ROWS_PER_TASK = 2
 
 
-@task(name="plan windows", retries=2, retry_delay_seconds=2, cache_policy=NONE)
+def io_errors_only(task, task_run, state) -> bool:
+    """Retry a task after an I/O error (a busy disk, a network share), never after a bad input:
+    a CracksError is deterministic and would fail the same way three times."""
+    try:
+        state.result()
+    except CracksError:
+        return False
+    except OSError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="plan windows", retries=2, retry_delay_seconds=2, retry_condition_fn=io_errors_only, cache_policy=NONE)
 def plan_task(path: Path, config: InspectConfig, model) -> inspection.SitePlan:
     inference = backends.resolve(model, config.backend, config.precision)
     return inspection.plan_site(path, config, model, str(inference))
@@ -50,7 +65,7 @@ def measure_task(plan: inspection.SitePlan, config: InspectConfig) -> inspection
     return inspection.measure_site(plan, config)
 
 
-@task(name="publish", retries=2, retry_delay_seconds=2, cache_policy=NONE)
+@task(name="publish", retries=2, retry_delay_seconds=2, retry_condition_fn=io_errors_only, cache_policy=NONE)
 def publish_task(plan, measurement, summary) -> dict:
     """GIS layers, summary.json and the PDF (retried: they are file writes)."""
     return inspection.publish_site(plan, measurement, summary)
@@ -62,6 +77,7 @@ def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
     ``model`` is loaded once per flow run; segmentation tasks load their own copy per worker.
     """
     logger = get_run_logger()
+    started = time.monotonic()
     plan = plan_task(path, config, model)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     todo = pending_rows(plan.grid, plan.key, plan.mask_path, plan.work_dir)
@@ -73,7 +89,7 @@ def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
                for c in chunks]
     stitch_task(plan, [f.result() for f in futures])
     measurement = measure_task(plan, config)
-    summary = inspection.summarize_site(plan, measurement, model, config, 0.0)
+    summary = inspection.summarize_site(plan, measurement, model, config, time.monotonic() - started)
     publish_task(plan, measurement, summary)
     logger.info("%s: %d cracks, condition %s -> %s", path.name, summary["n_cracks"], summary["condition"]["rating"], plan.out_dir)
     return plan.out_dir / "summary.json", summary
@@ -119,27 +135,19 @@ def survey(
     overlap: int = InspectConfig.overlap,
     gsd_mm: float | None = None,
 ) -> dict:
-    """Inspect new or changed orthophotos in ``folder``; write the survey index."""
-    logger = get_run_logger()
-    tasks = survey_lib.plan_survey(Path(folder), Path(out))
-    todo = [t for t in tasks if t.status != "unchanged"]
-    logger.info("%s: %d orthophotos, %d to inspect (%d unchanged)", folder, len(tasks), len(todo), len(tasks) - len(todo))
-    config = InspectConfig(inputs=[t.path for t in todo], out=Path(out) / "sites", model=Path(model), tile=tile,
-                           overlap=overlap, gsd_mm=gsd_mm, root=Path(folder))
-    outcomes = []
-    model = inspection.load_model(config) if todo else None
-    for t in todo:
-        try:
-            summary_path, _ = inspect_one(t.path, config, model)
-            outcomes.append(survey_lib.outcome(t, summary_path, None))
-        except Exception as exc:  # one bad site must not stop the survey
-            logger.error("%s: %s", t.path, exc)
-            outcomes.append(survey_lib.outcome(t, None, str(exc)))
-    state = survey_lib.record(Path(out), outcomes)
-    geojson, csv_path = survey_lib.write_index(Path(out), {str(t.path): state[str(t.path)] for t in tasks})
-    failed = [o["path"] for o in outcomes if o["status"] == "failed"]
-    return {"inspected": len(todo), "unchanged": len(tasks) - len(todo), "failed": [str(p) for p in failed],
-            "index": str(geojson), "csv": str(csv_path)}
+    """Inspect new or changed orthophotos in ``folder``; write the survey index (cracks.survey.run_survey,
+    with each site's stages as tasks)."""
+    config = SurveyConfig(Path(folder), Path(out), inspect={"model": model, "tile": tile, "overlap": overlap,
+                                                             "gsd_mm": gsd_mm})
+    loaded: dict = {}
+
+    def inspector(path: Path, inspect_config: InspectConfig) -> Path:
+        if "model" not in loaded:  # once per flow run, and only when a site needs it
+            loaded["model"] = inspection.load_model(inspect_config)
+        summary_path, _ = inspect_one(path, inspect_config, loaded["model"])
+        return summary_path
+
+    return survey_lib.run_survey(config, inspector, log=get_run_logger().info).to_dict()
 
 
 def task_runner_from_env():

@@ -1,0 +1,52 @@
+"""The survey as a library function and a CLI command (the Prefect flow calls the same)."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+from cracks.config import SurveyConfig
+from cracks.survey import run_survey
+from cracks.synthetic import straight
+from tests.rasters import dark_pixel_predictor, scene, write_geotiff
+from tests.test_inspect import FakeModel
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _oracle(path, config):
+    from cracks.inspection import inspect_site
+
+    return inspect_site(path, config, FakeModel(), dark_pixel_predictor, progress=False).out_dir / "summary.json"
+
+
+def test_survey_without_prefect_names_namesakes_apart_and_skips_unchanged(tmp_path):
+    folder = tmp_path / "imagery"
+    for sub, n in (("north", 1), ("south", 2)):
+        (folder / sub).mkdir(parents=True)
+        image, _ = scene(200, 300, [straight(20, 40.25 + 60 * i, 280, 40.25 + 60 * i, 4) for i in range(n)])
+        write_geotiff(folder / sub / "ortho.tif", image)
+    (folder / "broken.tif").write_text("not a raster")
+    config = SurveyConfig(folder, tmp_path / "survey", inspect={"tile": 128, "overlap": 32})
+    first = run_survey(config, _oracle, log=lambda m: None)
+    assert first.inspected == 3 and first.failed == [str(folder / "broken.tif")]
+    rows = {r["site"]: r for r in csv.DictReader(first.csv.open())}
+    assert rows["north/ortho"]["n_cracks"] == "1" and rows["south/ortho"]["n_cracks"] == "2"
+    assert "not a raster" in rows["broken"]["error"]
+    second = run_survey(config, _oracle, log=lambda m: None)
+    assert second.inspected == 1 and second.unchanged == 2  # only the failed one is retried
+
+
+def test_survey_command(tmp_path):
+    folder = tmp_path / "imagery"
+    folder.mkdir()
+    (folder / "broken.tif").write_text("not a raster")
+    bad = subprocess.run([sys.executable, "-m", "cracks.cli", "survey", str(folder), "--out", str(tmp_path / "s"),
+                          "--gsd-mm", "-3"], capture_output=True, text=True, cwd=REPO)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == ["error: --gsd-mm -3.0: give a finite number above 0"]
+    result = subprocess.run([sys.executable, "-m", "cracks.cli", "survey", str(folder), "--out", str(tmp_path / "s")],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 1 and "1 failed" in result.stdout
+    assert (tmp_path / "s" / "survey-index.geojson").is_file()

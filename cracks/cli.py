@@ -266,6 +266,24 @@ def survey(
 
 
 @app.command()
+def compare(
+    old: Annotated[Path, typer.Argument(help="Inspection output folder of the earlier survey (summary.json, cracks.gpkg).")],
+    new: Annotated[Path, typer.Argument(help="Inspection output folder of the later survey of the same site.")],
+    out: Annotated[Path, typer.Option(help="Where changes.gpkg/.geojson/.json and change-report.pdf go.")] = Path("changes"),
+) -> None:
+    """Which cracks are new, gone, extended or widened between two surveys of one site."""
+    from cracks.compare import compare as run_compare, write_comparison
+
+    result = run_safely(run_compare, old, new)
+    outputs = run_safely(write_comparison, result, out)
+    counts = result.to_dict()["counts"]
+    print(", ".join(f"{n} {c}" for c, n in counts.items()) + f"; shift {result.registration.shift_px[1]:+.1f}, "
+          f"{result.registration.shift_px[0]:+.1f} px (col, row)")
+    for name, path in outputs.items():
+        print(f"  {name:8} {path}")
+
+
+@app.command()
 def export(
     model: Annotated[Path, typer.Argument(help="Model artifact folder to add an int8 export to.")],
     data: Annotated[str, typer.Option(help="Annotated dataset folder(s), comma-separated, for calibration and validation.")],

@@ -101,6 +101,7 @@ class InspectConfig:
     keep_work: bool = False
     site_name: str | None = None
     root: Path | None = None  # name sites by their path below this folder (a survey's folder)
+    epoch: str | None = None  # a subfolder per epoch below the site's folder (surveys keep every epoch)
 
     def __post_init__(self) -> None:
         """Refuse settings that would give wrong numbers silently (a negative GSD, NaN...)."""

@@ -155,7 +155,7 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: 
     sha = file_sha256(info.path)
     threshold = config.threshold if config.threshold is not None else model.meta.threshold
     name = site_name(path, config)
-    out_dir = Path(config.out) / name
+    out_dir = Path(config.out) / name / (config.epoch or "")
     check_outputs(path, out_dir, config, sha)
     return SitePlan(info, grid, out_dir, run_key(sha, model, grid, inference), sha, threshold, inference, name)
 

@@ -24,7 +24,8 @@ from cracks.segment import file_sha256
 
 STATE = "survey-state.json"
 INDEX_FIELDS = ["site", "input", "status", "error", "n_cracks", "total_length_m", "density_m_per_m2", "max_width_mm",
-                "condition", "report", "summary"]
+                "condition", "report", "summary", "epochs", "new_cracks", "new_length_m", "extended_cracks",
+                "extended_length_m", "widened_cracks", "gone_cracks", "changes"]
 
 
 @dataclass
@@ -82,6 +83,12 @@ def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
                    density_m_per_m2=summary["density_m_per_m2"], max_width_mm=summary["max_width_mm"],
                    condition=summary["condition"]["rating"], report=str(summary_path.parent / "report.pdf"),
                    summary=str(summary_path))
+        change = entry.get("change") or {}
+        row.update(epochs=len(entry.get("history", [])) + 1, new_cracks=change.get("counts", {}).get("new"),
+                   new_length_m=change.get("new_length_m"), extended_cracks=change.get("counts", {}).get("extended"),
+                   extended_length_m=change.get("extended_length_m"),
+                   widened_cracks=change.get("counts", {}).get("widened"), gone_cracks=change.get("counts", {}).get("gone"),
+                   changes=change.get("folder"))
         gpkg = summary_path.parent / "cracks.gpkg"
         if summary["georeferenced"] and gpkg.is_file():
             site = gpd.read_file(gpkg, layer="site", engine="pyogrio").to_crs(4326)
@@ -104,9 +111,40 @@ def write_index(out: Path, state: dict[str, dict]) -> tuple[Path, Path]:
     return geojson, csv_path
 
 
-def outcome(task: SiteTask, summary_path: Path | None, error: str | None) -> dict:
-    return {"path": task.path, "sha256": task.sha256, "status": "ok" if error is None else "failed",
-            "error": error, "summary": str(summary_path) if summary_path else None}
+def outcome(task: SiteTask, summary_path: Path | None, error: str | None, previous: dict | None = None,
+            change: dict | None = None) -> dict:
+    """A site's state entry; an earlier successful epoch moves into ``history`` (never overwritten)."""
+    history = list((previous or {}).get("history", []))
+    if previous and previous.get("status") == "ok" and previous.get("summary") and previous.get("sha256") != task.sha256:
+        history.append({"sha256": previous["sha256"], "summary": previous["summary"]})
+    entry = {"path": task.path, "sha256": task.sha256, "status": "ok" if error is None else "failed",
+             "error": error, "summary": str(summary_path) if summary_path else None, "history": history}
+    if change is not None:
+        entry["change"] = change
+    return entry
+
+
+def last_epoch(previous: dict | None, sha256: str) -> str | None:
+    """The summary of the site's latest successful epoch of other content than ``sha256``."""
+    if not previous:
+        return None
+    if previous.get("status") == "ok" and previous.get("summary") and previous.get("sha256") != sha256:
+        return previous["summary"]
+    older = [h for h in previous.get("history", []) if h.get("sha256") != sha256]
+    return older[-1]["summary"] if older else None
+
+
+def compare_epochs(previous_summary: Path, summary_path: Path) -> dict:
+    """Compare a site's previous epoch with the new one; the change files go beside the new epoch."""
+    from cracks.compare import compare, write_comparison
+
+    result = compare(Path(previous_summary).parent, Path(summary_path).parent)
+    folder = Path(summary_path).parent / "changes"
+    write_comparison(result, folder)
+    figures = result.to_dict()
+    return {"folder": str(folder), "previous": str(previous_summary), "counts": figures["counts"],
+            "new_length_m": figures["new_length_m"], "extended_length_m": figures["extended_length_m"],
+            "registration_m": figures["registration"]["shift_m"]}
 
 
 # Inspects one orthophoto and returns the path of its summary.json (raises on failure).
@@ -131,6 +169,13 @@ def survey_inspect_config(config: SurveyConfig, inputs: list[Path]) -> InspectCo
     their path below the survey folder (so namesakes in subfolders never share results)."""
     return from_dict(InspectConfig, {**config.inspect, "inputs": inputs, "out": Path(config.out) / "sites",
                                      "root": Path(config.folder)})
+
+
+def epoch_config(config: InspectConfig, sha256: str) -> InspectConfig:
+    """Each epoch of a site in its own folder, ``sites/<site>/<first 12 hex of the input's sha256>``."""
+    import dataclasses
+
+    return dataclasses.replace(config, epoch=sha256[:12])
 
 
 def local_inspector(progress: bool = False) -> SiteInspector:
@@ -165,13 +210,26 @@ def run_survey(config: SurveyConfig, inspector: SiteInspector | None = None, *,
     log(f"{config.folder}: {len(tasks)} orthophotos, {len(todo)} to inspect ({len(tasks) - len(todo)} unchanged)")
     inspect_config = survey_inspect_config(config, [t.path for t in todo])
     inspector = inspector or local_inspector()
+    state = load_state(Path(config.out))
     outcomes = []
     for t in todo:
+        previous = state.get(str(t.path))
         try:
-            outcomes.append(outcome(t, inspector(t.path, inspect_config), None))
+            summary_path = inspector(t.path, epoch_config(inspect_config, t.sha256))
         except Exception as exc:  # one bad site must not stop the survey
             log(f"error: {exc}")
-            outcomes.append(outcome(t, None, str(exc)))
+            outcomes.append(outcome(t, None, str(exc), previous))
+            continue
+        change = (previous or {}).get("change")
+        earlier = last_epoch(previous, t.sha256)
+        if earlier and Path(earlier).is_file():
+            try:  # a site seen before: what changed since its last epoch
+                change = compare_epochs(Path(earlier), summary_path)
+                log(f"{t.path}: {change['counts']}")
+            except Exception as exc:  # a failed comparison must not lose the new epoch
+                log(f"error: {t.path}: comparing with the previous epoch failed ({exc})")
+                change = {"error": str(exc)}
+        outcomes.append(outcome(t, summary_path, None, previous, change))
     state = record(Path(config.out), outcomes)
     geojson, csv_path = write_index(Path(config.out), {str(t.path): state[str(t.path)] for t in tasks})
     failed = [str(o["path"]) for o in outcomes if o["status"] == "failed"]

@@ -1,8 +1,8 @@
 """Serve every deployment from one process: ``python -m flows.serve``.
 
 Talks to the Prefect API in ``PREFECT_API_URL`` (a local ``prefect server start`` or any other).
-Deployments: ``fix/fix``, ``train/train``, ``evaluate/evaluate``, ``export/export``, ``inspect/inspect`` and
-``survey/survey``, the last on a cron schedule (``CRACKS_SURVEY_CRON``, nightly at 02:00 by
+Deployments: ``fix/fix``, ``train/train``, ``evaluate/evaluate``, ``export/export``, ``inspect/inspect``,
+``compare/compare`` and ``survey/survey``, the last on a cron schedule (``CRACKS_SURVEY_CRON``, nightly at 02:00 by
 default) over ``CRACKS_SURVEY_FOLDER``. ``CRACKS_DASK_ADDRESS`` sends segmentation to Dask.
 """
 
@@ -12,6 +12,7 @@ import os
 
 from prefect import serve
 
+from flows.compare import compare
 from flows.fix import fix
 from flows.inspect import inspect, survey, with_runner
 from flows.train import evaluate, export, train
@@ -29,6 +30,7 @@ def deployments() -> list:
         evaluate.to_deployment(name="evaluate", description="Score a model artifact (cracks evaluate)."),
         export.to_deployment(name="export", description="Add an int8 export for fast CPU inspection (cracks export)."),
         with_runner(inspect).to_deployment(name="inspect", description="Inspect orthophotos (cracks inspect)."),
+        compare.to_deployment(name="compare", description="Change between two inspections of one site (cracks compare)."),
         with_runner(survey).to_deployment(name="survey", cron=cron, parameters=survey_parameters,
                                           description="Nightly survey: inspect new or changed orthophotos."),
     ]

@@ -131,7 +131,7 @@ def test_deployments_run_against_a_real_server(small_site, tmp_path, prefect_hom
 
         def deployments_listed() -> bool:
             out = subprocess.run([sys.executable, "-m", "prefect", "deployment", "ls"], env=env, capture_output=True, text=True)
-            return all(name in out.stdout for name in ("fix/fix", "train/train", "evaluate/evaluate", "export/export", "inspect/inspect",
+            return all(name in out.stdout for name in ("fix/fix", "train/train", "evaluate/evaluate", "export/export", "inspect/inspect", "compare/compare",
                                                             "survey/survey"))
 
         wait_for(deployments_listed, 120, "deployments", served)

@@ -50,3 +50,21 @@ def test_survey_command(tmp_path):
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1 and "1 failed" in result.stdout
     assert (tmp_path / "s" / "survey-index.geojson").is_file()
+
+
+def test_a_changed_orthophoto_keeps_the_old_epoch_and_is_compared(tmp_path):
+    folder = tmp_path / "imagery"
+    folder.mkdir()
+    first, _ = scene(200, 400, [straight(20, 60.25, 380, 60.25, 4)], seed=3)
+    second, _ = scene(200, 400, [straight(20, 60.25, 380, 60.25, 4), straight(60, 150.25, 300, 150.25, 3)], seed=3)
+    write_geotiff(folder / "deck.tif", first)
+    config = SurveyConfig(folder, tmp_path / "survey", inspect={"tile": 128, "overlap": 32})
+    run_survey(config, _oracle, log=lambda m: None)
+    write_geotiff(folder / "deck.tif", second)  # the next flight of the same deck: one new crack
+    result = run_survey(config, _oracle, log=lambda m: None)
+    assert result.inspected == 1
+    epochs = sorted(p.parent for p in (tmp_path / "survey" / "sites" / "deck").glob("*/summary.json"))
+    assert len(epochs) == 2  # the first epoch is kept, not overwritten
+    row = next(csv.DictReader(result.csv.open()))
+    assert row["epochs"] == "2" and row["new_cracks"] == "1" and row["gone_cracks"] == "0"
+    assert Path(row["changes"], "changes.gpkg").is_file()

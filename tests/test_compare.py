@@ -1,0 +1,88 @@
+"""Change between surveys, with known truth: added, extended and unchanged cracks, a shift, errors."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+
+from cracks.compare import compare, write_comparison
+from cracks.errors import CracksError
+from cracks.synthetic import random_walk, straight
+from tests.rasters import scene, write_geotiff
+from tests.test_inspect import run_site
+
+SHIFT = (3, 5)  # rows, cols: the later survey is georeferenced a few millimetres off
+
+
+@pytest.fixture(scope="module")
+def epochs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("epochs")
+    a = straight(30, 60.25, 300, 60.25, 4)
+    b_old = straight(40, 200.25, 200, 200.25, 4)
+    b_new = straight(40, 200.25, 420, 200.25, 4)  # 220 px longer
+    c = random_walk(np.random.default_rng(5), (380, 110), 0.3, 180, 3.0, step=8, wiggle=0.05)  # a new crack
+    old_image, _ = scene(320, 640, [a, b_old], seed=1)
+    new_image, _ = scene(320, 640, [a, b_new, c], seed=1)
+    old = write_geotiff(root / "old.tif", old_image[:300, :600])
+    new = write_geotiff(root / "new.tif", new_image[SHIFT[0] : 300 + SHIFT[0], SHIFT[1] : 600 + SHIFT[1]])
+    old_site = run_site(old, root / "e1")
+    new_site = run_site(new, root / "e2")
+    return old_site.out_dir, new_site.out_dir, c.length * 0.001, root
+
+
+def test_new_extended_and_unchanged_cracks_and_the_shift(epochs, tmp_path):
+    old_dir, new_dir, c_length_m, _ = epochs
+    result = compare(old_dir, new_dir)
+    assert result.registration.shift_px == pytest.approx(SHIFT, abs=1.0)
+    summary = result.to_dict()
+    assert summary["counts"]["new"] == 1 and summary["counts"]["extended"] == 1 and summary["counts"]["gone"] == 0
+    assert summary["counts"]["unchanged"] == 1
+    assert summary["new_length_m"] == pytest.approx(c_length_m, rel=0.15)
+    assert summary["extended_length_m"] == pytest.approx(0.22, rel=0.15)
+    outputs = write_comparison(result, tmp_path / "changes")
+    frame = gpd.read_file(outputs["gpkg"], layer="changes")
+    assert set(frame["change"]) == {"new", "extended", "unchanged"} and (frame["part"] == "added").sum() == 1
+    assert json.loads(outputs["json"].read_text())["registration"]["source"] == "orthophoto"
+    assert outputs["report"].read_bytes()[:5] == b"%PDF-"
+    assert len(gpd.read_file(outputs["geojson"])) == len(frame)
+
+
+def test_the_same_orthophoto_with_other_tiles_is_unchanged(epochs, tmp_path):
+    old_dir, _, _, root = epochs
+    again = run_site(root / "old.tif", tmp_path / "retiled", tile=256, overlap=64)
+    result = compare(old_dir, again.out_dir)
+    assert set(result.changes["change"]) == {"unchanged"}
+    assert np.hypot(*result.registration.shift_px) < 0.5
+
+
+def test_sites_that_do_not_overlap_or_are_not_georeferenced_are_refused(epochs, tmp_path):
+    old_dir, _, _, _ = epochs
+    image, _ = scene(100, 100, [straight(10, 50.25, 90, 50.25, 3)])
+    far = write_geotiff(tmp_path / "far.tif", image)
+    with rasterio.open(far, "r+") as dst:
+        dst.transform = rasterio.transform.from_origin(600_000, 5_000_000, 0.001, 0.001)
+    with pytest.raises(CracksError, match="does not overlap"):
+        compare(old_dir, run_site(far, tmp_path / "far").out_dir)
+    plain = write_geotiff(tmp_path / "plain.tif", image, crs=None)
+    with pytest.warns(UserWarning):
+        plain_dir = run_site(plain, tmp_path / "plain", gsd_mm=1.0).out_dir
+    with pytest.raises(CracksError, match="not georeferenced"):
+        compare(old_dir, plain_dir)
+    with pytest.raises(CracksError, match="not an inspection output folder"):
+        compare(old_dir, tmp_path)
+
+
+def test_compare_flow_calls_the_library(epochs, tmp_path):
+    pytest.importorskip("prefect")
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.compare import compare as compare_flow
+
+    old_dir, new_dir, _, _ = epochs
+    figures = compare_flow(old=str(old_dir), new=str(new_dir), out=str(tmp_path / "c"))
+    assert figures["counts"]["new"] == 1 and (tmp_path / "c" / "change-report.pdf").is_file()

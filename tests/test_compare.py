@@ -75,14 +75,3 @@ def test_sites_that_do_not_overlap_or_are_not_georeferenced_are_refused(epochs, 
     with pytest.raises(CracksError, match="not an inspection output folder"):
         compare(old_dir, tmp_path)
 
-
-def test_compare_flow_calls_the_library(epochs, tmp_path):
-    pytest.importorskip("prefect")
-    import os
-
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.compare import compare as compare_flow
-
-    old_dir, new_dir, _, _ = epochs
-    figures = compare_flow(old=str(old_dir), new=str(new_dir), out=str(tmp_path / "c"))
-    assert figures["counts"]["new"] == 1 and (tmp_path / "c" / "change-report.pdf").is_file()

@@ -18,6 +18,7 @@ import rasterio
 from cracks.synthetic import straight
 from tests.conftest import make_kaggle
 from tests.rasters import scene, write_geotiff
+from tests.test_compare import epochs  # noqa: F401  (fixture: two epochs of one site)
 
 pytest.importorskip("prefect")
 REPO = Path(__file__).resolve().parent.parent
@@ -50,6 +51,14 @@ def test_fix_flow_uses_the_library(tmp_path):
     report = fix(path=str(root))
     assert report["counts"]["rename_folder"] == 1 and report["counts"]["quarantine"] > 0
     assert (root / "manifest.csv").is_file()
+
+
+def test_compare_flow_calls_the_library(epochs, tmp_path):  # noqa: F811
+    from flows.compare import compare
+
+    old_dir, new_dir, _, _ = epochs
+    figures = compare(old=str(old_dir), new=str(new_dir), out=str(tmp_path / "c"))
+    assert figures["counts"]["new"] == 1 and (tmp_path / "c" / "change-report.pdf").is_file()
 
 
 def test_inspect_flow_on_dask_matches_default_runner(small_site, tmp_path):

@@ -16,8 +16,8 @@ model. Steps:
 
 The noise thresholds come from measuring one site twice: ``scripts/compare_noise.py`` inspects
 the sample site with 1024 px and 512 px tiles and prints the length and width differences of the
-matched cracks; the defaults (``length_noise_px`` 15 px, ``width_noise_px`` 1 px) sit above what
-it measured (README). ``tests/test_compare.py`` checks that re-tiling gives nothing but
+matched cracks; the defaults (``length_noise_px`` 30 px, ``width_noise_px`` 1.5 px) sit above the
+largest differences it measured (27 px, 1.03 px; README). ``tests/test_compare.py`` checks that re-tiling gives nothing but
 ``unchanged``. The thresholds and the tolerance are stated in ``changes.json``.
 """
 
@@ -44,8 +44,8 @@ MAX_REGISTRATION_PX = 2048
 @dataclass(frozen=True)
 class CompareSettings:
     tolerance_px: float = 3.0
-    length_noise_px: float = 15.0
-    width_noise_px: float = 1.0
+    length_noise_px: float = 30.0  # above the 27 px max measured re-tiling the sample site
+    width_noise_px: float = 1.5  # above the 1.03 px max measured there
 
 
 @dataclass

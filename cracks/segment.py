@@ -86,12 +86,14 @@ class Predictor:
 
 @lru_cache(maxsize=2)
 def cached_predictor(model_path: str, batch_size: int | None = None, threads: int | None = None, precision: str = "auto",
-                     backend: str = "auto") -> Predictor:
-    """One loaded model per worker process, for flows that segment on Dask workers."""
+                     backend: str = "auto", device: str = "auto") -> Predictor:
+    """One loaded model per worker process, for flows that segment on Dask workers. Flows pass the
+    backend and precision the plan was keyed with (``SitePlan.inference``), never ``auto``: a worker
+    on another CPU must run what the resume key says, not choose again."""
     from cracks.models import artifact
     from cracks.models.predict import pick_device
 
-    return Predictor(artifact.load(model_path, device=pick_device("auto")), batch_size, threads, precision, backend)
+    return Predictor(artifact.load(model_path, device=pick_device(device)), batch_size, threads, precision, backend)
 
 
 def pending_rows(grid: WindowGrid, key: str, target: Path, work: Path) -> list[int]:

@@ -46,8 +46,9 @@ def plan_task(path: Path, config: InspectConfig, model) -> inspection.SitePlan:
 
 @task(name="segment rows", cache_policy=NONE)
 def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int | None, threads: int | None,
-                 precision: str = "auto", backend: str = "auto"):
-    predictor = cached_predictor(model, batch_size, threads, precision, backend)
+                 device: str = "auto"):
+    backend, precision = plan.inference.split()  # chosen once, in plan_task; part of the resume key
+    predictor = cached_predictor(model, batch_size, threads, precision, backend, device)
     return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
 
 
@@ -84,8 +85,7 @@ def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
     logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,
                 len(plan.grid.row_starts), len(todo))
     chunks = [todo[i : i + ROWS_PER_TASK] for i in range(0, len(todo), ROWS_PER_TASK)]
-    futures = [segment_task.submit(plan, c, str(config.model), config.batch_size, config.threads, config.precision,
-                                   config.backend)
+    futures = [segment_task.submit(plan, c, str(config.model), config.batch_size, config.threads, config.device)
                for c in chunks]
     stitch_task(plan, [f.result() for f in futures])
     measurement = measure_task(plan, config)

@@ -62,7 +62,7 @@ def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto") 
     """Turn ``auto`` settings into a concrete backend and precision, or explain what is missing."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r} (choose {', '.join(BACKENDS)})")
-    if precision not in PRECISIONS:
+    if precision not in (*PRECISIONS, "fp16"):  # fp16: what auto chose on CUDA, handed on to workers
         raise ValueError(f"unknown precision {precision!r} (choose {', '.join(PRECISIONS)})")
     device = next(model.model.parameters()).device
     if backend == "auto":

@@ -303,10 +303,25 @@ def export(
           f"{result.calibration_images} calibration + {result.validation_images} validation images")
 
 
+def quiet_gdal() -> None:
+    """GDAL's own warnings (one per block of a damaged file) go to the debug log, not the terminal:
+    every problem is reported once, as our one line."""
+    logging.getLogger("rasterio").setLevel(logging.ERROR)
+    logging.getLogger("rasterio._env").setLevel(logging.CRITICAL)
+    import warnings
+
+    from rasterio.errors import NotGeoreferencedWarning
+
+    warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
+
+
 def main() -> None:  # pragma: no cover - console entry point
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    quiet_gdal()
     app()
 
 
 if __name__ == "__main__":  # pragma: no cover
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    quiet_gdal()
     app()

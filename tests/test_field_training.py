@@ -167,3 +167,18 @@ def test_threshold_is_chosen_across_domains_not_by_the_largest():
     small.add(np.where(truth, 0.3, 0.02), truth)  # the small one needs a low threshold
     threshold, mean = macro_best_threshold([big, small])
     assert threshold <= 0.3 and mean > 0.99
+
+
+def test_fix_reports_dangling_links_and_refuses_a_second_concurrent_run(tmp_path):
+    root = _folders_dataset(tmp_path / "d", scale=255)
+    (root / "images" / "ghost.png").symlink_to(tmp_path / "nowhere.png")
+    report = fix_dataset(FixConfig(root, dry_run=True))
+    assert any(a.path == "images/ghost.png" and "dangling" in a.reason for a in report.actions)
+    (root / ".cracks-fix.lock").write_text("123\n")  # a run in progress
+    with pytest.raises(Exception, match="another `cracks fix`"):
+        fix_dataset(FixConfig(root))
+    assert (root / "images" / "ghost.png").is_symlink()  # nothing moved
+    (root / ".cracks-fix.lock").unlink()
+    fix_dataset(FixConfig(root))
+    assert not (root / "images" / "ghost.png").is_symlink() and not (root / ".cracks-fix.lock").exists()
+    assert (tmp_path / "d.quarantine" / "images" / "ghost.png").is_symlink()  # quarantined, not deleted

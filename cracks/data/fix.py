@@ -16,6 +16,8 @@ Running it again finds nothing to do.
 
 from __future__ import annotations
 
+import contextlib
+
 import csv
 import hashlib
 import io
@@ -32,6 +34,7 @@ from cracks.atomic import atomic_path, write_json, write_text
 from cracks.config import FixConfig
 from cracks.data.layouts import Pair, check_dataset_path, detect_layout, kaggle_root, read_pairs
 from cracks.data.masks import ENCODINGS, read_mask
+from cracks.errors import CracksError
 
 MANIFEST = "manifest.csv"
 REPORT = "fix-report.json"
@@ -205,7 +208,7 @@ def _apply(report: FixReport, root: Path, quarantine: Path) -> None:
     for action in report.actions:
         source = root / action.path
         if action.kind == "quarantine":
-            if not source.exists():  # already moved as the other half of a broken pair
+            if not source.exists() and not source.is_symlink():  # already moved as the other half of a broken pair
                 continue
             target = _quarantine_target(quarantine, action.path)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -275,13 +278,36 @@ def fix_dataset(config: FixConfig) -> FixReport:
     report.mask_encoding = scan.mask_encoding.name
     report.actions += [Action("quarantine", rel(p), "image without mask") for p in scan.orphan_images]
     report.actions += [Action("quarantine", rel(p), "mask without image") for p in scan.orphan_masks]
+    report.actions += [Action("quarantine", rel(p), "dangling symbolic link (its target is missing)")
+                       for p in scan.dangling_links]
     checked = [c for pair in scan.pairs if (c := _plan_pair(pair, report, rel)) is not None]
     _flag_suspicious(checked, report, rel)
     report.pairs = sum(c.pair.mask is not None for c in checked)
     report.unannotated = sum(c.pair.mask is None for c in checked)
 
     if not config.dry_run:
-        _apply(report, root, quarantine)
-        write_text(root / MANIFEST, _manifest_csv(checked, root, report))
-        write_json(root / REPORT, report.to_dict())
+        with _exclusive(root):
+            _apply(report, root, quarantine)
+            write_text(root / MANIFEST, _manifest_csv(checked, root, report))
+            write_json(root / REPORT, report.to_dict())
     return report
+
+
+LOCK = ".cracks-fix.lock"
+
+
+@contextlib.contextmanager
+def _exclusive(root: Path):
+    """One ``cracks fix`` at a time per dataset: two would quarantine the same files twice."""
+    lock = root / LOCK
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    except FileExistsError:
+        raise CracksError(root, f"another `cracks fix` is changing this dataset ({lock} exists; "
+                          "delete it if that run was killed)") from None
+    try:
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)

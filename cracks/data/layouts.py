@@ -58,6 +58,7 @@ class Scan:
     pairs: list[Pair] = field(default_factory=list)
     orphan_images: list[Path] = field(default_factory=list)
     orphan_masks: list[Path] = field(default_factory=list)
+    dangling_links: list[Path] = field(default_factory=list)  # symbolic links whose target is gone
     groups: list[Group] = field(default_factory=list)
     mask_encoding: MaskEncoding = ENCODINGS["0/255"]
 
@@ -214,6 +215,9 @@ def read_pairs(root: str | Path, layout: str = "auto") -> Scan:
     name = detect_layout(root, layout)
     scan = Scan(layout=name, root=root, groups=LAYOUTS[name].groups(root))
     for group in scan.groups:
+        for folder in (group.images, group.masks):
+            if folder is not None and folder.is_dir():
+                scan.dangling_links += [p for p in sorted(folder.iterdir()) if p.is_symlink() and not p.exists()]
         images = _files(group.images, IMAGE_SUFFIXES)
         masks = _files(group.masks, MASK_SUFFIXES)
         for stem, image in images.items():

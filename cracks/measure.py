@@ -54,6 +54,7 @@ class Crack:
     width_p95_mm: float | None = None
     severity: str = "unknown"
     n_parts: int = 1  # fragments linked into this record (cracks.records.link_fragments)
+    network_id: int = 0  # the connected region it was measured from: shared by the 2048 px blocks of a giant network
     gap_length_px: float = 0.0  # summed gaps between the linked fragments (not part of length_px)
     gaps: list[np.ndarray] = field(repr=False, default_factory=list)  # 2x2 (row, col) end-to-end segments
 
@@ -266,5 +267,6 @@ def measure_cracks(
                                   min_length_px, road_axis_deg, severity_mm)
         if crack is not None:
             crack.crack_id = len(cracks) + 1
+            crack.network_id = label
             cracks.append(crack)
     return cracks

@@ -210,5 +210,6 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
                                           road_axis_deg, severity_mm)
                 if crack is not None:
                     crack.crack_id = len(cracks) + 1
+                    crack.network_id = number  # blocks of one giant network share it
                     cracks.append(crack)
     return cracks

@@ -28,7 +28,7 @@ from tiling.raster import pixel_sizes
 
 CRACK_FIELDS = ["crack_id", "length_m", "width_mean_mm", "width_max_mm", "width_p95_mm", "length_px",
                 "width_mean_px", "width_max_px", "width_p95_px", "orientation_deg", "orientation_class",
-                "type", "severity", "n_branches", "n_parts", "gap_length_px"]
+                "type", "severity", "n_branches", "n_parts", "gap_length_px", "network_id"]
 SIMPLIFY_PX = 0.5
 
 
@@ -48,7 +48,7 @@ def centerlines_frame(cracks: list[Crack], transform: Affine, crs) -> gpd.GeoDat
     records = [{f: getattr(c, f) for f in CRACK_FIELDS} for c in cracks]
     geometry = [crack_geometry(c, transform) for c in cracks]
     frame = gpd.GeoDataFrame(records, geometry=geometry, crs=crs, columns=CRACK_FIELDS)
-    return frame.astype({"crack_id": "int32", "n_branches": "int32", "n_parts": "int32"})
+    return frame.astype({"crack_id": "int32", "n_branches": "int32", "n_parts": "int32", "network_id": "int32"})
 
 
 def to_map(geometry_px: shapely.Geometry, transform: Affine) -> shapely.Geometry:

@@ -113,7 +113,7 @@ def test_outputs_are_valid_gis_layers(long_crack_site, tmp_path):
         assert src.tags()["cracks_run_key"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # GDAL must open them without complaint
-        layers = {name for name, _ in pyogrio.list_layers(out / "cracks.gpkg")}
+        layers = {name for name, _ in pyogrio.list_layers(out / "cracks.gpkg")} - {"layer_styles"}  # QGIS styles table
         assert layers == {"centerlines", "crack_polygons", "spots", "site"}
         for layer in layers:
             frame = gpd.read_file(out / "cracks.gpkg", layer=layer, engine="pyogrio")
@@ -282,3 +282,4 @@ def test_region_larger_than_the_block_limit_is_measured_in_blocks(tmp_path, long
     assert len(whole) == 1 and len(blocks) >= 4
     assert max(int(w.width) for r in scan.regions for w in region_windows(r, 300, 620, 128)) <= 128
     assert sum(c.length_px for c in blocks) == pytest.approx(whole[0].length_px, rel=0.05)
+    assert {c.network_id for c in blocks} == {whole[0].network_id}  # one network id across the blocks

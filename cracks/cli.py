@@ -172,14 +172,19 @@ def evaluate(
         print(json.dumps(result.to_dict()))
         return
     table = Table(title=f"{model} at threshold {result.overall.threshold:.2f}")
-    for column in ("domain", "images", "Dice", f"Dice {tolerance} px", "precision", "recall", "false px/MP (crack-free)"):
+    for column in ("domain", "images", "Dice", f"Dice {tolerance} px", "precision", "recall", "false px/MP (crack-free)",
+                   "crack precision", "crack recall", "records per crack", "length error"):
         table.add_column(column, justify="left" if column == "domain" else "right")
     for d in result.domains:
+        c = d.cracks or {}
         table.add_row(d.domain, str(d.strict.n_images), f"{d.strict.dice:.3f}", f"{d.tolerant.dice:.3f}",
                       f"{d.strict.precision:.3f}", f"{d.strict.recall:.3f}",
-                      "-" if d.false_px_per_mp is None else f"{d.false_px_per_mp:.0f} ({d.crack_free_images})")
+                      "-" if d.false_px_per_mp is None else f"{d.false_px_per_mp:.0f} ({d.crack_free_images})",
+                      *((f"{c['precision']:.2f}", f"{c['recall']:.2f}", f"{c['records_per_true_crack']:.2f}",
+                         f"{c['length_error']:+.0%}") if c else ("",) * 4))
     o = result.overall
-    table.add_row("all (pooled)", str(o.n_images), f"{o.dice:.3f}", "", f"{o.precision:.3f}", f"{o.recall:.3f}", "")
+    table.add_row("all (pooled)", str(o.n_images), f"{o.dice:.3f}", "", f"{o.precision:.3f}", f"{o.recall:.3f}", "",
+                  "", "", "", "")
     Console().print(table)
     print(f"pooled: ODS F1 {o.ods_f1:.4f} (threshold {o.best_threshold:.2f}), OIS F1 {o.ois_f1:.4f}")
 

@@ -100,6 +100,7 @@ def test_evaluate_prints_one_json_object(tiny_dataset, tmp_path):
     (domain,) = figures["domains"]
     assert domain["domain"] == tiny_dataset.name and domain["n_images"] == 4
     assert domain["dice_2px"] >= domain["dice"]  # a tolerance only forgives
+    assert domain["cracks"]["true_cracks"] >= 4 and 0 <= domain["cracks"]["recall"] <= 1  # crack by crack too
 
 
 def test_experiment_compares_with_baseline(tiny_dataset, tmp_path):

@@ -84,9 +84,10 @@ class DomainScores:
     tolerance: int
     crack_free_images: int
     false_px_per_mp: float | None
+    cracks: dict[str, float] | None = None  # crack-level scores (cracks.crackeval), summed over the images
 
     def to_dict(self) -> dict:
-        return {"domain": self.domain, "n_images": self.strict.n_images, **self.strict.to_dict(),
+        return {"domain": self.domain, "n_images": self.strict.n_images, **self.strict.to_dict(), "cracks": self.cracks,
                 f"dice_{self.tolerance}px": self.tolerant.dice, f"precision_{self.tolerance}px": self.tolerant.precision,
                 f"recall_{self.tolerance}px": self.tolerant.recall, "crack_free_images": self.crack_free_images,
                 "false_px_per_mp": self.false_px_per_mp}
@@ -101,16 +102,46 @@ class Evaluation:
         return {**self.overall.to_dict(), "domains": [d.to_dict() for d in self.domains]}
 
 
+LINK_GAP_PX = 10.0  # dataset images carry no GSD: crack records are formed in pixels
+MIN_CRACK_PX = 10.0
+
+
+def image_crack_scores(probability: np.ndarray, truth: np.ndarray, threshold: float):
+    """Crack-level scores of one image: the inspection's records (linked, spots apart) against its truth."""
+    from cracks.crackeval import crack_level_scores
+    from cracks.measure import measure_cracks
+    from cracks.records import link_fragments, split_spots
+
+    regions = measure_cracks(probability >= threshold, bridge_px=2, min_length_px=0)
+    records, _ = split_spots(link_fragments(regions, gap_px=LINK_GAP_PX), min_length_px=MIN_CRACK_PX, min_elongation=4)
+    return crack_level_scores(records, truth)
+
+
+def _crack_totals(scores: list) -> dict[str, float] | None:
+    if not scores:
+        return None
+    total = {k: float(sum(getattr(s, k) for s in scores)) for k in
+             ("true_cracks", "records", "matched_records", "found_true_cracks", "true_length_px", "record_length_px")}
+    return {**total,
+            "precision": total["matched_records"] / total["records"] if total["records"] else 1.0,
+            "recall": total["found_true_cracks"] / total["true_cracks"] if total["true_cracks"] else 1.0,
+            "records_per_true_crack": total["matched_records"] / total["found_true_cracks"] if total["found_true_cracks"] else 0.0,
+            "length_error": ((total["record_length_px"] - total["true_length_px"]) / total["true_length_px"]
+                             if total["true_length_px"] else 0.0)}
+
+
 def score_domains(
     model: nn.Module, normalization: dict[str, list[float]], threshold: float, pairs_by_domain: dict[str, list[Pair]],
-    *, tolerance: int = 2, progress: bool = False,
+    *, tolerance: int = 2, progress: bool = False, crack_level: bool = False,
 ) -> tuple[EvaluationResult, list[DomainScores]]:
-    """Strict and tolerant scores per domain (one model pass feeds both), and the pooled result."""
+    """Strict and tolerant scores per domain (one model pass feeds both), and the pooled result;
+    with ``crack_level``, also the records an inspection would make, scored crack by crack."""
     pooled = ThresholdSweep()
     domains = []
     for domain, pairs in pairs_by_domain.items():
         strict, tolerant = ThresholdSweep(), ThresholdSweep(tolerance=tolerance)
         free_images, free_pixels, free_false = 0, 0, 0
+        crack_scores = []
         for _, truth, probability in iter_predictions(model, pairs, normalization, progress):
             for target in (pooled, strict, tolerant):
                 target.add(probability, truth)
@@ -118,8 +149,10 @@ def score_domains(
                 free_images += 1
                 free_pixels += truth.size
                 free_false += int(np.count_nonzero(probability >= threshold))
+            if crack_level:
+                crack_scores.append(image_crack_scores(probability, truth, threshold))
         domains.append(DomainScores(domain, strict.result(threshold), tolerant.result(threshold), tolerance, free_images,
-                                    free_false / free_pixels * 1e6 if free_pixels else None))
+                                    free_false / free_pixels * 1e6 if free_pixels else None, _crack_totals(crack_scores)))
     return pooled.result(threshold), domains
 
 
@@ -134,7 +167,7 @@ def evaluate(config: EvaluateConfig, progress: bool = True) -> Evaluation:
                 break
             by_domain.setdefault(domain_of(root, pair), []).append(pair)
     overall, domains = score_domains(loaded.model, loaded.meta.normalization, loaded.meta.threshold, by_domain,
-                                     tolerance=config.tolerance, progress=progress)
+                                     tolerance=config.tolerance, progress=progress, crack_level=True)
     return Evaluation(overall, domains)
 
 

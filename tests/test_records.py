@@ -143,3 +143,21 @@ def test_geopackage_carries_qgis_styles_in_the_report_colours(tmp_path):
     r, g, b = (int(colours["CS3"][i : i + 2], 16) for i in (1, 3, 5))
     assert f"{r},{g},{b},255" in styles["centerlines"]
     assert len(gpd.read_file(result.outputs["gpkg"], layer="centerlines")) == 1  # GDAL still reads it cleanly
+
+
+def test_linking_is_the_same_strip_wise_and_in_memory(tmp_path):
+    import rasterio
+
+    from cracks.sitemeasure import measure_raster, scan_mask
+
+    image, _ = scene(240, 600, _dashed(100.25, 20, 580, dash=60, gap=10, width=2))
+    result = run_site(write_geotiff(tmp_path / "road.tif", image), tmp_path / "out")
+    mask = result.outputs["mask"]
+    scan = scan_mask(mask, 128, strip_rows=37, labels_path=tmp_path / "labels.tif")
+    strip_wise = link_fragments(measure_raster(mask, 128, scan, 0.001, min_length_px=0), gap_px=30)
+    with rasterio.open(mask) as src:
+        probability = src.read(1)
+    in_memory = link_fragments(measure_cracks(probability >= 128, 0.001, probability, min_length_px=0), gap_px=30)
+    assert len(strip_wise) == len(in_memory) == 1
+    assert strip_wise[0].length_px == pytest.approx(in_memory[0].length_px)
+    assert strip_wise[0].n_parts == in_memory[0].n_parts == 8

@@ -31,7 +31,9 @@ def prefect_home(tmp_path_factory):
     home = tmp_path_factory.mktemp("prefect")
     old = dict(os.environ)
     os.environ.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                      PREFECT_API_URL="", PREFECT_LOGGING_LEVEL="WARNING")
+                      PREFECT_API_URL="", PREFECT_LOGGING_LEVEL="WARNING",
+                      # the ephemeral server's 20 s default is too short on a busy 2-core machine
+                      PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="180")
     os.environ.pop("PREFECT_API_URL")
     yield home
     os.environ.clear()

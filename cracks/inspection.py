@@ -27,7 +27,7 @@ from cracks.atomic import write_json
 from cracks.config import InspectConfig
 from cracks.errors import CracksError
 from cracks.measure import Crack
-from cracks.records import classify, link_fragments, split_spots
+from cracks.records import RecordRules, classify, crack_records
 from cracks.standards import Standard, get_standard
 from cracks.memory import return_freed_memory
 from cracks.models import artifact
@@ -206,7 +206,7 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
     finally:
         labels.unlink(missing_ok=True)
         return_freed_memory()
-    found, spots = crack_records(regions, config, pixel)
+    found, spots = site_records(regions, config, pixel)
     measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px, spots=spots, fragments=len(regions))
     if truth is not None:
         s = Scores.from_counts(*scan.truth_counts[0])
@@ -236,12 +236,13 @@ def site_standard(config: InspectConfig) -> Standard:
     return get_standard(config.standard, config.severity_mm)
 
 
-def crack_records(regions: list[Crack], config: InspectConfig, pixel_size_m: float | None) -> tuple[list[Crack], list[Crack]]:
-    """Measured regions -> (cracks, spots): fragments linked, blobs apart, severity by the standard."""
+def site_records(regions: list[Crack], config: InspectConfig, pixel_size_m: float | None) -> tuple[list[Crack], list[Crack]]:
+    """Measured regions -> (cracks, spots): the configured mm rules in this site's pixels, severity by the standard."""
     mm_to_px = (lambda mm: mm / 1000 / pixel_size_m) if pixel_size_m else (lambda mm: 0.0)
-    linked = link_fragments(regions, gap_px=max(mm_to_px(config.link_gap_mm), LINK_MIN_GAP_PX) if config.link_gap_mm else 0)
-    cracks, spots = split_spots(linked, min_length_px=max(config.min_length_px, mm_to_px(config.min_crack_mm)),
-                                min_elongation=config.min_elongation)
+    rules = RecordRules(link_gap_px=max(mm_to_px(config.link_gap_mm), LINK_MIN_GAP_PX) if config.link_gap_mm else 0,
+                        min_length_px=max(config.min_length_px, mm_to_px(config.min_crack_mm)),
+                        min_elongation=config.min_elongation)
+    cracks, spots = crack_records(regions, rules)
     standard = site_standard(config)
     severity = lambda c: standard.severity(getattr(c, standard.width_field))  # noqa: E731
     return classify(cracks, severity), classify(spots, lambda c: "spot")

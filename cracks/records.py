@@ -163,3 +163,18 @@ def classify(cracks: list[Crack], severity: Callable[[Crack], str]) -> list[Crac
         crack.crack_id = number
         crack.severity = severity(crack)
     return ordered
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordRules:
+    """How measured regions become records, in pixels (callers convert mm with their GSD)."""
+
+    link_gap_px: float
+    min_length_px: float
+    min_elongation: float = 4.0
+
+
+def crack_records(regions: list[Crack], rules: RecordRules) -> tuple[list[Crack], list[Crack]]:
+    """(cracks, spots): fragments linked, then blobs and specks apart. Used by inspection and evaluation."""
+    return split_spots(link_fragments(regions, gap_px=rules.link_gap_px), min_length_px=rules.min_length_px,
+                       min_elongation=rules.min_elongation)

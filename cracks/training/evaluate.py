@@ -17,6 +17,7 @@ from cracks.data.masks import read_image, read_mask
 from cracks.errors import CracksError
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
+from cracks.records import RecordRules, crack_records
 from cracks.training.metrics import EvaluationResult, ThresholdSweep
 
 log = logging.getLogger(__name__)
@@ -102,18 +103,15 @@ class Evaluation:
         return {**self.overall.to_dict(), "domains": [d.to_dict() for d in self.domains]}
 
 
-LINK_GAP_PX = 10.0  # dataset images carry no GSD: crack records are formed in pixels
-MIN_CRACK_PX = 10.0
+PIXEL_RECORD_RULES = RecordRules(link_gap_px=10.0, min_length_px=10.0, min_elongation=4.0)  # datasets carry no GSD
 
 
 def image_crack_scores(probability: np.ndarray, truth: np.ndarray, threshold: float):
     """Crack-level scores of one image: the inspection's records (linked, spots apart) against its truth."""
     from cracks.crackeval import crack_level_scores
     from cracks.measure import measure_cracks
-    from cracks.records import link_fragments, split_spots
-
     regions = measure_cracks(probability >= threshold, bridge_px=2, min_length_px=0)
-    records, _ = split_spots(link_fragments(regions, gap_px=LINK_GAP_PX), min_length_px=MIN_CRACK_PX, min_elongation=4)
+    records, _ = crack_records(regions, PIXEL_RECORD_RULES)
     return crack_level_scores(records, truth)
 
 

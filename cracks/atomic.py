@@ -48,9 +48,3 @@ def write_text(target: str | Path, text: str) -> Path:
 
 def write_json(target: str | Path, data: Any) -> Path:
     return write_text(target, json.dumps(data, indent=2, default=str) + "\n")
-
-
-def write_bytes(target: str | Path, data: bytes) -> Path:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
-    return Path(target)

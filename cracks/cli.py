@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cracks.config import EvaluateConfig, ExportConfig, InspectConfig, SettingError, TrainConfig
-from cracks.errors import CracksError
+from cracks.config import EvaluateConfig, ExportConfig, InspectConfig, TrainConfig
+from cracks.errors import CracksError, SettingError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Crack datasets, models and orthophoto inspection.")
 console = Console(stderr=True)
@@ -39,17 +38,19 @@ def _limits(text: str) -> tuple[float, float, float]:
 
 
 def run_safely(fn, *args, **kwargs):
-    """Turn user-fixable problems into one clear line and a non-zero exit code."""
+    """Turn user-fixable problems into one clear line and a non-zero exit code.
+
+    Only :class:`~cracks.errors.CracksError` and missing or unreadable files are the user's to
+    fix; anything else is a bug and keeps its traceback.
+    """
     try:
         return fn(*args, **kwargs)
-    except CracksError as exc:
-        _fail(str(exc))
     except SettingError as exc:
         _fail(exc.as_option())
+    except CracksError as exc:
+        _fail(str(exc))
     except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
         _fail(f"{exc.filename}: {exc.strerror}")
-    except ValueError as exc:
-        _fail(str(exc))
 
 
 @app.command()
@@ -277,7 +278,8 @@ def compare(
     out: Annotated[Path, typer.Option(help="Where changes.gpkg/.geojson/.json and change-report.pdf go.")] = Path("changes"),
 ) -> None:
     """Which cracks are new, gone, extended or widened between two surveys of one site."""
-    from cracks.compare import compare as run_compare, write_comparison
+    from cracks.compare import compare as run_compare
+    from cracks.compare import write_comparison
 
     result = run_safely(run_compare, old, new)
     outputs = run_safely(write_comparison, result, out)
@@ -320,13 +322,12 @@ def quiet_gdal() -> None:
     warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
 
-def main() -> None:  # pragma: no cover - console entry point
+@app.callback()
+def _setup() -> None:
+    # Runs before every command, also through the `cracks` console script (which calls `app`).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     quiet_gdal()
-    app()
 
 
 if __name__ == "__main__":  # pragma: no cover
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    quiet_gdal()
     app()

@@ -34,7 +34,7 @@ import shapely
 from rasterio.windows import from_bounds
 
 from cracks.atomic import write_json
-from cracks.errors import CracksError
+from cracks.errors import InputError
 
 MATCH_FRACTION = 0.5
 CHANGES = ("new", "gone", "extended", "widened", "unchanged")
@@ -101,10 +101,10 @@ def load_epoch(folder: Path) -> Epoch:
     summary_path, gpkg = folder / "summary.json", folder / "cracks.gpkg"
     for path in (summary_path, gpkg):
         if not path.is_file():
-            raise CracksError(folder, f"not an inspection output folder (no {path.name})")
+            raise InputError(folder, f"not an inspection output folder (no {path.name})")
     summary = json.loads(summary_path.read_text())
     if not summary.get("georeferenced"):
-        raise CracksError(folder, "the inspection is not georeferenced: epochs can only be compared in map coordinates")
+        raise InputError(folder, "the inspection is not georeferenced: epochs can only be compared in map coordinates")
     cracks = gpd.read_file(gpkg, layer="centerlines", engine="pyogrio")
     site = gpd.read_file(gpkg, layer="site", engine="pyogrio")
     return Epoch(folder, summary, cracks, shapely.union_all(site.geometry.values))
@@ -127,7 +127,7 @@ def register(old: Epoch, new: Epoch) -> Registration:
 
     overlap = old.footprint.intersection(new.footprint)
     if overlap.is_empty or overlap.area <= 0:
-        raise CracksError(new.folder, f"does not overlap {old.folder}: not the same site")
+        raise InputError(new.folder, f"does not overlap {old.folder}: not the same site")
     bounds = overlap.bounds
     sources = [(Path(old.summary["input"]), Path(new.summary["input"]), "orthophoto", False),
                (old.folder / "mask.tif", new.folder / "mask.tif", "mask", True)]
@@ -135,7 +135,7 @@ def register(old: Epoch, new: Epoch) -> Registration:
         if old_path.is_file() and new_path.is_file():
             break
     else:
-        raise CracksError(new.folder, "neither the orthophotos nor the masks of both epochs can be read for registration")
+        raise InputError(new.folder, "neither the orthophotos nor the masks of both epochs can be read for registration")
     reference, _ = _grey_window(old_path, bounds, is_mask)
     moving, transform = _grey_window(new_path, bounds, is_mask)
     h, w = min(reference.shape[0], moving.shape[0]), min(reference.shape[1], moving.shape[1])
@@ -153,7 +153,7 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
             new.cracks = new.cracks.to_crs(old.cracks.crs)
             new.footprint = gpd.GeoSeries([new.footprint], crs=new.cracks.crs).to_crs(old.cracks.crs).iloc[0]
         else:
-            raise CracksError(new_dir, "the two epochs have no common coordinate reference system")
+            raise InputError(new_dir, "the two epochs have no common coordinate reference system")
     registration = register(old, new)
     gsd = max(old.gsd_m, new.gsd_m)
     residual = float(np.hypot(*registration.shift_m)) * 0.1  # sub-pixel registration: a tenth of the shift as error

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER
+from cracks.errors import SettingError
+from cracks.models.names import DEFAULT_ARCH, DEFAULT_ENCODER
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
@@ -98,7 +99,6 @@ class InspectConfig:
     link_gap_mm: float = 30.0  # fragments whose ends face each other across a shorter gap are one crack
     min_crack_mm: float = 30.0  # shorter regions are spots, not cracks (with a GSD; else min_length_px)
     min_elongation: float = 4.0  # regions shorter than this many mean widths are spots
-    keep_work: bool = False
     site_name: str | None = None
     root: Path | None = None  # name sites by their path below this folder (a survey's folder)
     epoch: str | None = None  # a subfolder per epoch below the site's folder (surveys keep every epoch)
@@ -159,18 +159,6 @@ class SurveyConfig:
     patterns: tuple[str, ...] = ("*.tif", "*.tiff")
 
 
-class SettingError(ValueError):
-    """A job setting with a value that cannot be right; names the setting, its value and the fix."""
-
-    def __init__(self, name: str, value: object, hint: str):
-        super().__init__(f"{name} {value}: {hint}")
-        self.name, self.value, self.hint = name, value, hint
-
-    def as_option(self) -> str:
-        """The same message as a command-line user typed it (``--gsd-mm -1: ...``)."""
-        return f"--{self.name.replace('_', '-')} {self.value}: {self.hint}"
-
-
 def _finite(value: float) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
@@ -190,7 +178,7 @@ def from_dict(cls: type[T], data: dict[str, Any]) -> T:
     names = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names.keys())
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} settings: {', '.join(unknown)}")
+        raise SettingError("settings", ", ".join(unknown), f"unknown {cls.__name__} settings")
     values = dict(data)
     for key in ("path", "out", "model", "quarantine", "truth", "folder", "init_model", "root"):
         if key in values and values[key] is not None and key in names:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import logging
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -25,16 +25,17 @@ from rasterio.crs import CRS
 import cracks
 from cracks.atomic import write_json
 from cracks.config import InspectConfig
-from cracks.errors import CracksError
+from cracks.errors import CracksError, InputError, ModelError
+from cracks.hashing import file_sha256
 from cracks.measure import Crack
-from cracks.records import RecordRules, classify, crack_records
-from cracks.standards import Standard, get_standard
 from cracks.memory import return_freed_memory
 from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
-from cracks.models.predict import pick_device
-from cracks.segment import Predictor, TilePrediction, file_sha256, run_key, segment_raster
+from cracks.models.hardware import resolve_device
+from cracks.records import RecordRules, classify, crack_records
+from cracks.segment import Predictor, TilePrediction, run_key, segment_raster
 from cracks.sitemeasure import measure_raster, scan_mask
+from cracks.standards import Standard, get_standard
 from cracks.training.metrics import Scores
 from tiling.raster import RasterInfo, open_raster
 from tiling.windows import WindowGrid, plan_windows
@@ -96,8 +97,8 @@ class SiteResult:
 
 def load_model(config: InspectConfig) -> LoadedModel:
     if not Path(config.model).exists():
-        raise CracksError(config.model, "no such model folder (train one with `cracks train`, or use the shipped models/default)")
-    return artifact.load(config.model, device=pick_device(config.device))
+        raise ModelError(config.model, "no such model folder (train one with `cracks train`, or use the shipped models/default)")
+    return artifact.load(config.model, device=resolve_device(config.device), lazy=True)
 
 
 OUTPUT_NAMES = ("mask.tif", "cracks.geojson", "cracks.gpkg", "summary.json", "report.pdf", ".labels.tif")
@@ -131,7 +132,7 @@ def check_outputs(path: Path, out_dir: Path, config: InspectConfig, input_sha256
         target = out_dir / name
         for source in protected:
             if target.exists() and source.exists() and os.path.samefile(target, source):
-                raise CracksError(path, f"its output {target} would overwrite the input {source}; choose another --out")
+                raise InputError(path, f"its output {target} would overwrite the input {source}; choose another --out")
     summary = out_dir / "summary.json"
     if summary.is_file():
         try:
@@ -140,7 +141,7 @@ def check_outputs(path: Path, out_dir: Path, config: InspectConfig, input_sha256
             return
         other = previous.get("input")
         if other and Path(other).resolve() != Path(path).resolve() and previous.get("input_sha256") != input_sha256:
-            raise CracksError(path, f"{out_dir} holds the results of another input ({other}); "
+            raise InputError(path, f"{out_dir} holds the results of another input ({other}); "
                               "choose another --out or rename the site")
 
 
@@ -182,9 +183,9 @@ def check_truth(path: Path, info: RasterInfo) -> None:
         with rasterio.open(path) as src:
             shape = (src.height, src.width)
     except rasterio.errors.RasterioIOError as exc:
-        raise CracksError(path, f"ground truth is not a raster ({exc})") from exc
+        raise InputError(path, f"ground truth is not a raster ({exc})") from exc
     if shape != (info.height, info.width):
-        raise CracksError(path, f"ground truth is {shape[1]}x{shape[0]}, the raster {info.width}x{info.height}")
+        raise InputError(path, f"ground truth is {shape[1]}x{shape[0]}, the raster {info.width}x{info.height}")
 
 
 def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) -> SiteMeasurement:

@@ -1,6 +1,7 @@
 """Measuring cracks on a binary mask: centerline length, width, orientation, type, severity.
 
-Per connected crack region: skeletonize (scikit-image), build the skeleton graph (skan), prune
+Per connected crack region: skeletonize (scikit-image), build the skeleton's path graph
+(:mod:`cracks.skeleton_graph`, skan's decomposition without its start-up cost), prune
 spurs shorter than ``prune_px`` (skeletonization noise on wide cracks), then
 
 * length: the skeleton's path length, measured on the centerline simplified at 1 px so that the
@@ -26,8 +27,9 @@ import numpy as np
 import shapely
 import shapely.geometry
 from scipy import ndimage
-from skan import Skeleton, summarize
 from skimage.morphology import skeletonize
+
+from cracks.skeleton_graph import TIP_JUNCTION, SkeletonGraph, skeleton_graph
 
 DEFAULT_SEVERITY_MM = (0.1, 0.3, 1.0)
 SEVERITY_NAMES = ("hairline", "fine", "medium", "wide")
@@ -82,40 +84,36 @@ def principal_angle(rows: np.ndarray, cols: np.ndarray) -> float:
 
 def _drop_isolated(skeleton_image: np.ndarray) -> np.ndarray:
     """Remove skeleton pixels without neighbours. A bridged crack can include specks that thin to
-    single pixels; they have no length, and skan cannot build a graph when nothing else is left
-    (found on the sample site: "index pointer size 0 should be 1")."""
+    single pixels; they have no length and no path."""
     neighbours = ndimage.convolve(skeleton_image.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
     return skeleton_image & (neighbours > 1)
 
 
-def _prune(skeleton_image: np.ndarray, dist: np.ndarray, prune_px: float) -> tuple[Skeleton | None, object]:
+def _prune(skeleton_image: np.ndarray, dist: np.ndarray, prune_px: float) -> SkeletonGraph | None:
     """Remove junction-to-endpoint branches shorter than ``prune_px`` or than the crack's width
     at their junction, until none are left."""
     skeleton_image = skeleton_image.copy()
     for _ in range(5):
         skeleton_image = _drop_isolated(skeleton_image)
         if np.count_nonzero(skeleton_image) < 2:
-            return None, None
-        skel = Skeleton(skeleton_image)
-        table = summarize(skel, separator="_")
+            return None
+        skel = skeleton_graph(skeleton_image)
         junction_width = np.array([
-            2 * max(dist[tuple(skel.coordinates[n].astype(int))] for n in skel.path(int(i))[[0, -1]])
-            for i in table.index
+            2 * max(dist[tuple(skel.coordinates[n])] for n in skel.path(i)[[0, -1]]) for i in range(skel.n_paths)
         ])
         limit = np.maximum(prune_px, junction_width)
-        spurs = table.index[(table["branch_type"] == 1) & (table["branch_distance"] < limit)].to_numpy()
-        if len(spurs) == 0 or len(spurs) == len(table):
-            return skel, table
+        spurs = np.flatnonzero((skel.branch_type() == TIP_JUNCTION) & (skel.branch_distance() < limit))
+        if len(spurs) == 0 or len(spurs) == skel.n_paths:
+            return skel
         for i in spurs:
             nodes = skel.path(int(i))
-            coords = skel.coordinates[nodes].astype(int)
+            coords = skel.coordinates[nodes]
             keep = skel.degrees[nodes] > 2  # keep the junction pixel, drop the rest of the spur
             skeleton_image[coords[~keep, 0], coords[~keep, 1]] = False
         skeleton_image = _drop_isolated(skeletonize(skeleton_image))
     if np.count_nonzero(skeleton_image) < 2:
-        return None, None
-    skel = Skeleton(skeleton_image)
-    return skel, summarize(skel, separator="_")
+        return None
+    return skeleton_graph(skeleton_image)
 
 
 def _polyline_length(path: np.ndarray, tolerance: float = 1.0) -> float:
@@ -133,14 +131,14 @@ def measure_region(
     """Measure one connected crack region (a bool crop); ``None`` if it has no centerline."""
     padded = np.pad(region_mask, 1)
     dist = ndimage.distance_transform_edt(padded)
-    skel, table = _prune(skeletonize(padded), dist, prune_px)
-    if skel is None or table is None or len(table) == 0:
+    skel = _prune(skeletonize(padded), dist, prune_px)
+    if skel is None or skel.n_paths == 0:
         return None
-    pixels = skel.coordinates.astype(int)
+    pixels = skel.coordinates
     widths = np.maximum(2 * dist[pixels[:, 0], pixels[:, 1]] - 1, 1.0)
     ends = pixels[skel.degrees == 1]
     tip_extension = float(np.sum(np.maximum(dist[ends[:, 0], ends[:, 1]] - 0.5, 0)))
-    paths = [skel.path_coordinates(i) for i in range(skel.n_paths)]
+    paths = [skel.path_coordinates(i).astype(float) for i in range(skel.n_paths)]
     length = sum(_polyline_length(p) for p in paths) + tip_extension
     area = float(probability.sum()) if probability is not None else float(np.count_nonzero(region_mask))
     width_mean = area / max(length, 1.0)
@@ -153,7 +151,7 @@ def measure_region(
         "width_max_px": float(widths.max()),
         "width_p95_px": float(np.percentile(widths, 95)),
         "orientation_deg": principal_angle(pixels[:, 0].astype(float), pixels[:, 1].astype(float)),
-        "n_branches": int(len(table)),
+        "n_branches": int(skel.n_paths),
         "n_junctions": int(np.count_nonzero(skel.degrees > 2)),
         "paths": [p + origin for p in paths],
         "area_px": int(np.count_nonzero(region_mask)),
@@ -162,8 +160,8 @@ def measure_region(
 
 def region_polygon(region_mask: np.ndarray, offset: tuple[int, int]) -> shapely.Geometry:
     """The region's outline in raster pixel coordinates (x = column, y = row of pixel corners)."""
-    from rasterio.features import shapes
     from affine import Affine
+    from rasterio.features import shapes
 
     transform = Affine.translation(offset[1], offset[0])
     polys = [shapely.geometry.shape(g) for g, v in shapes(region_mask.astype(np.uint8), mask=region_mask, transform=transform) if v]

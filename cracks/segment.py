@@ -9,7 +9,6 @@ finished grid row; finished tiles are never recomputed.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import shutil
 import zipfile
@@ -23,14 +22,13 @@ import cv2
 import numpy as np
 import rasterio
 import rasterio.shutil
-import torch
 from rasterio.windows import Window
 from tqdm import tqdm
 
 from cracks.atomic import atomic_path
 from cracks.memory import return_freed_memory
-from cracks.models.artifact import LoadedModel
 from cracks.models import backends
+from cracks.models.artifact import LoadedModel
 from tiling.raster import RasterInfo, read_window
 from tiling.stitch import RowStitcher
 from tiling.windows import WindowGrid
@@ -44,14 +42,6 @@ class TilePrediction:
     window: Window
     probability: np.ndarray | None  # None: the window had no valid pixels and was skipped
     valid: np.ndarray
-
-
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_key(input_sha256: str, model: LoadedModel, grid: WindowGrid, inference: str = "") -> str:
@@ -69,11 +59,12 @@ class Predictor:
     def __init__(self, model: LoadedModel, batch_size: int | None = None, threads: int | None = None,
                  precision: str = "auto", backend: str = "auto"):
         self.model = model
-        on_cuda = next(model.model.parameters()).device.type == "cuda"
-        self.batch_size = batch_size or (8 if on_cuda else 1)
-        if threads:
-            torch.set_num_threads(threads)
+        self.batch_size = batch_size or (8 if model.on_cuda else 1)
         self.choice = backends.resolve(model, backend, precision)
+        if threads and self.choice.backend == "torch":
+            import torch
+
+            torch.set_num_threads(threads)
         self.run = backends.make_backend(model, self.choice, threads)
         log.info("inference: %s", self.choice)
 
@@ -91,9 +82,10 @@ def cached_predictor(model_path: str, batch_size: int | None = None, threads: in
     backend and precision the plan was keyed with (``SitePlan.inference``), never ``auto``: a worker
     on another CPU must run what the resume key says, not choose again."""
     from cracks.models import artifact
-    from cracks.models.predict import pick_device
+    from cracks.models.hardware import resolve_device
 
-    return Predictor(artifact.load(model_path, device=pick_device(device)), batch_size, threads, precision, backend)
+    model = artifact.load(model_path, device=resolve_device(device), lazy=True)
+    return Predictor(model, batch_size, threads, precision, backend)
 
 
 def pending_rows(grid: WindowGrid, key: str, target: Path, work: Path) -> list[int]:

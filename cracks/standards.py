@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cracks.errors import SettingError
+
 
 @dataclass(frozen=True)
 class Standard:
@@ -111,5 +113,5 @@ def get_standard(key: str, severity_mm: tuple[float, ...] | None = None) -> Stan
     if severity_mm is not None:
         return custom_standard(tuple(severity_mm))
     if key not in STANDARDS:
-        raise ValueError(f"unknown standard {key!r} (choose {', '.join(STANDARDS)})")
+        raise SettingError("standard", repr(key), f"unknown standard (choose {', '.join(STANDARDS)})")
     return STANDARDS[key]

@@ -20,7 +20,7 @@ import shapely
 
 from cracks.atomic import write_json, write_text
 from cracks.config import InspectConfig, SurveyConfig, from_dict
-from cracks.segment import file_sha256
+from cracks.hashing import file_sha256
 
 STATE = "survey-state.json"
 INDEX_FIELDS = ["site", "input", "status", "error", "n_cracks", "total_length_m", "density_m_per_m2", "max_width_mm",
@@ -202,9 +202,9 @@ def run_survey(config: SurveyConfig, inspector: SiteInspector | None = None, *,
     CLI (``cracks survey``) runs sites in-process; the Prefect flow passes an inspector that
     runs the stages as tasks."""
     if not Path(config.folder).is_dir():
-        from cracks.errors import CracksError
+        from cracks.errors import InputError
 
-        raise CracksError(config.folder, "no such survey folder")
+        raise InputError(config.folder, "no such survey folder")
     tasks = plan_survey(Path(config.folder), Path(config.out), config.patterns)
     todo = [t for t in tasks if t.status != "unchanged"]
     log(f"{config.folder}: {len(tasks)} orthophotos, {len(todo)} to inspect ({len(tasks) - len(todo)} unchanged)")

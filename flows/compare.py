@@ -6,7 +6,8 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger
 
-from cracks.compare import compare as compare_epochs, write_comparison
+from cracks.compare import compare as compare_epochs
+from cracks.compare import write_comparison
 
 
 @flow(name="compare", log_prints=True)

@@ -15,10 +15,11 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from cracks import inspection, survey as survey_lib
+from cracks import inspection
+from cracks import survey as survey_lib
 from cracks.config import DEFAULT_MODEL_DIR, InspectConfig, SurveyConfig
-from cracks.models import backends
 from cracks.errors import CracksError
+from cracks.models import backends
 from cracks.segment import cached_predictor, pending_rows, segment_row
 
 ROWS_PER_TASK = 2

@@ -8,7 +8,7 @@ from prefect import flow, get_run_logger
 
 from cracks.config import EvaluateConfig, ExportConfig, TrainConfig
 from cracks.models.export import export_int8
-from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER
+from cracks.models.names import DEFAULT_ARCH, DEFAULT_ENCODER
 from cracks.training.evaluate import evaluate as evaluate_model
 from cracks.training.train import train as train_model
 

@@ -27,6 +27,7 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 
 from cracks.atomic import atomic_path
 from reports.styles import severity_colours
+
 RATING_COLOURS = {"good": "#1a9641", "fair": "#e6a100", "poor": "#d7191c", "unrated": "#777777"}
 STYLES = getSampleStyleSheet()
 SMALL = ParagraphStyle("small", parent=STYLES["BodyText"], fontSize=8, leading=10)

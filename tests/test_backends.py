@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-
 import json
 import shutil
 from pathlib import Path
@@ -18,7 +17,8 @@ from safetensors.torch import load_file, save_file
 from cracks.config import ExportConfig
 from cracks.errors import CracksError
 from cracks.models import artifact, backends
-from cracks.models.export import current_export, export_int8
+from cracks.models.export import export_int8
+from cracks.models.export_record import current_export
 from cracks.models.factory import build_model, normalization_for
 from cracks.models.predict import cpu_has_native_bf16, predict_probabilities
 from cracks.segment import Predictor
@@ -169,3 +169,33 @@ def test_sample_site_at_the_defaults(shipped, tmp_path):
     assert cracks["records_per_true_crack"] < 1.5 and cracks["recall"] > 0.85 and cracks["precision"] > 0.8
     assert summary["truth"]["dice"] > 0.5 and summary["truth"]["dice_tolerance_2px"] > 0.72  # measured 0.552 / 0.774
     assert {p.name for p in result.out_dir.iterdir()} >= {"mask.tif", "cracks.geojson", "cracks.gpkg", "summary.json", "report.pdf"}
+
+
+def test_int8_inspection_runs_without_importing_torch(tmp_path):
+    """On a CPU the default path (OpenVINO int8) needs the metadata and the export only: torch
+    (seconds of start-up and hundreds of MB) is never imported."""
+    import subprocess
+    import sys
+
+    piece = tmp_path / "piece.tif"
+    with rasterio.open(SAMPLE) as src:
+        profile = src.profile | {"width": 384, "height": 384, "transform": src.window_transform(Window(0, 0, 384, 384))}
+        with rasterio.open(piece, "w", **profile) as dst:
+            dst.write(src.read(window=Window(0, 0, 384, 384)))
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from cracks.config import InspectConfig\n"
+        "from cracks.inspection import inspect_all\n"
+        f"results = inspect_all(InspectConfig(inputs=[Path({str(piece)!r})], out=Path({str(tmp_path / 'out')!r}),"
+        f" model=Path({str(MODEL)!r}), tile=256, overlap=32, device='cpu'), progress=False)\n"
+        "assert results[0].ok, results[0].error\n"
+        "print('inference', results[0].summary['processing']['inference'])\n"
+        "print('torch imported', 'torch' in sys.modules)\n"
+    )
+    if backends.int8_export(artifact.load(MODEL, lazy=True)) is None:
+        pytest.skip("the shipped model has no current int8 export")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "inference openvino int8" in out.stdout
+    assert "torch imported False" in out.stdout

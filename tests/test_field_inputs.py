@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +18,8 @@ from rasterio.enums import ColorInterp
 from rasterio.windows import Window
 from scipy import ndimage
 
-from cracks.config import InspectConfig, SettingError
+from cracks.config import InspectConfig
+from cracks.errors import SettingError
 from cracks.inspection import inspect_all, plan_site, segment_site
 from cracks.synthetic import straight
 from tests.rasters import ORIGIN, UTM, dark_pixel_predictor, scene, write_geotiff

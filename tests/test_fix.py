@@ -154,6 +154,7 @@ def test_cli_bad_input_one_line_error(tmp_path, make, problem):
 def test_unreadable_folder(tmp_path, monkeypatch, capsys):
     """Root reads everything, so the denial is simulated where the library lists the folder."""
     import typer
+
     from cracks import cli as cli_module
 
     root = make_kaggle(tmp_path / "ds", defects=False)

@@ -18,7 +18,7 @@ import rasterio
 from shapely.geometry import box
 
 from cracks.config import InspectConfig
-from cracks.inspection import SiteResult, inspect_site, measure_site, plan_site, segment_site
+from cracks.inspection import SiteResult, inspect_site, plan_site, segment_site
 from cracks.synthetic import random_walk, straight
 from tests.rasters import CountingPredictor, dark_pixel_predictor, scene, write_geotiff
 from tiling.blend import blend_weights

@@ -25,11 +25,11 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.enums import ColorInterp
-from scipy import ndimage
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
+from scipy import ndimage
 
-from cracks.errors import CracksError
+from cracks.errors import InputError
 
 SUPPORTED_DTYPES = ("uint8", "uint16")
 
@@ -75,7 +75,7 @@ def _pixel_size_m(src, gsd_mm: float | None) -> float | None:
         return gsd_mm / 1000 if gsd_mm else None
     x_size, y_size = pixel_sizes(src.transform)
     if not (x_size > 0 and y_size > 0):
-        raise CracksError(src.name, "degenerate geotransform (a pixel has no ground size)")
+        raise InputError(src.name, "degenerate geotransform (a pixel has no ground size)")
     size = math.sqrt(x_size * y_size)
     if src.crs.is_geographic:  # degrees: convert at the raster's centre latitude
         lat = (src.transform * (src.width / 2, src.height / 2))[1]
@@ -88,25 +88,25 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
     """Validate an input raster and describe it; raise :class:`CracksError` naming the problem."""
     path = Path(path)
     if not path.exists():
-        raise CracksError(path, "no such file")
+        raise InputError(path, "no such file")
     if path.is_dir():
-        raise CracksError(path, "is a folder, not a raster")
+        raise InputError(path, "is a folder, not a raster")
     if os.path.getsize(path) == 0:
-        raise CracksError(path, "empty file (0 bytes)")
+        raise InputError(path, "empty file (0 bytes)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             src = rasterio.open(path)
     except RasterioIOError as exc:
-        raise CracksError(path, f"not a raster GDAL can read ({str(exc).splitlines()[0]})") from exc
+        raise InputError(path, f"not a raster GDAL can read ({str(exc).splitlines()[0]})") from exc
     with src:
         if src.count not in (1, 3, 4):
-            raise CracksError(path, f"unsupported band count {src.count} (expected 1 grey, 3 RGB or 4 RGBA bands)")
+            raise InputError(path, f"unsupported band count {src.count} (expected 1 grey, 3 RGB or 4 RGBA bands)")
         dtype = src.dtypes[0]
         if dtype not in SUPPORTED_DTYPES:
-            raise CracksError(path, f"unsupported data type {dtype} (expected uint8 or uint16)")
+            raise InputError(path, f"unsupported data type {dtype} (expected uint8 or uint16)")
         if src.width == 0 or src.height == 0:
-            raise CracksError(path, "zero-size raster")
+            raise InputError(path, "zero-size raster")
         try:  # a truncated file fails where its data ends: read the last rows
             src.read(1, window=Window(0, src.height - 1, src.width, 1))
             scale = 1.0
@@ -116,7 +116,7 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
                 high = float(np.percentile(sample, 99.8)) if sample.size else 65535.0
                 scale = 255.0 / max(high, 1.0)
         except RasterioIOError as exc:
-            raise CracksError(path, f"truncated or corrupt raster ({str(exc).splitlines()[0]})") from exc
+            raise InputError(path, f"truncated or corrupt raster ({str(exc).splitlines()[0]})") from exc
         georeferenced = src.crs is not None and src.transform != Affine.identity()
         epsg = src.crs.to_epsg() if src.crs else None
         palette = None
@@ -124,7 +124,7 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
             try:
                 colours = src.colormap(1)
             except ValueError as exc:
-                raise CracksError(path, "palette raster without a colour map") from exc
+                raise InputError(path, "palette raster without a colour map") from exc
             palette = tuple(tuple(int(v) for v in colours.get(i, (0, 0, 0, 0))[:3]) for i in range(256))
         return RasterInfo(
             path=path, width=src.width, height=src.height, count=src.count, dtype=dtype,

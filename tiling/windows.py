@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from rasterio.windows import Window
 
+from cracks.errors import SettingError
+
 MULTIPLE = 32  # the encoder's stride: tiles of this multiple need no padding
 
 
@@ -29,7 +31,7 @@ def fit_axis(length: int, tile: int, overlap: int) -> tuple[int, list[int]]:
     if length <= tile:
         return length, [0]
     if tile - overlap <= 0:
-        raise ValueError(f"overlap {overlap} must be smaller than the tile size {tile}")
+        raise SettingError("overlap", overlap, f"must be smaller than the tile size {tile}")
 
     def aligned(size: int) -> list[int]:
         stride = (size - overlap) // MULTIPLE * MULTIPLE or size - overlap  # the latter only for tiny tiles
@@ -67,9 +69,6 @@ class WindowGrid:
     def tile_height(self) -> int:
         return self.window_height
 
-    def tile_width(self) -> int:
-        return self.window_width
-
     def row(self, index: int) -> list[Window]:
         """The windows of one grid row, left to right."""
         y = self.row_starts[index]
@@ -82,9 +81,9 @@ class WindowGrid:
 
 def plan_windows(width: int, height: int, tile: int = 1024, overlap: int = 128) -> WindowGrid:
     if tile < 32:
-        raise ValueError(f"tile size {tile} is too small (at least 32)")
+        raise SettingError("tile", tile, "tile size too small (at least 32)")
     if overlap < 0:
-        raise ValueError(f"overlap {overlap} must not be negative")
+        raise SettingError("overlap", overlap, "must not be negative")
     window_width, col_starts = fit_axis(width, tile, overlap)
     window_height, row_starts = fit_axis(height, tile, overlap)
     return WindowGrid(width, height, tile, overlap, window_width, window_height, tuple(row_starts), tuple(col_starts))

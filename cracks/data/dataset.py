@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 
 from cracks.data.layouts import Pair
 from cracks.data.masks import read_image, read_mask
-from cracks.errors import CracksError
+from cracks.errors import InputError
 
 # Masks go through augmentation as 0/255 so resampling can blend them; afterwards a pixel at least a
 # quarter covered by crack stays crack, so a 1 px crack shrunk by scale augmentation does not vanish.
@@ -39,7 +39,7 @@ class CrackDataset(Dataset):
         pair = self.pairs[index]
         image, mask = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
         if image.shape[:2] != mask.shape:
-            raise CracksError(pair.mask, f"mask size {mask.shape} differs from image {image.shape[:2]} (run `cracks fix`)")
+            raise InputError(pair.mask, f"mask size {mask.shape} differs from image {image.shape[:2]} (run `cracks fix`)")
         return image, mask
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:

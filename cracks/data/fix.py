@@ -17,7 +17,6 @@ Running it again finds nothing to do.
 from __future__ import annotations
 
 import contextlib
-
 import csv
 import hashlib
 import io
@@ -34,7 +33,7 @@ from cracks.atomic import atomic_path, write_json, write_text
 from cracks.config import FixConfig
 from cracks.data.layouts import Pair, check_dataset_path, detect_layout, kaggle_root, read_pairs
 from cracks.data.masks import ENCODINGS, read_mask
-from cracks.errors import CracksError
+from cracks.errors import InputError, SettingError
 
 MANIFEST = "manifest.csv"
 REPORT = "fix-report.json"
@@ -260,7 +259,7 @@ def fix_dataset(config: FixConfig) -> FixReport:
     layout = detect_layout(root, config.layout)
     quarantine = Path(config.quarantine).resolve() if config.quarantine else default_quarantine(root)
     if quarantine == root or root in quarantine.parents:
-        raise ValueError(f"{quarantine}: the quarantine folder must be outside the dataset")
+        raise SettingError("quarantine", quarantine, "the quarantine folder must be outside the dataset")
     report = FixReport(str(root), layout, config.dry_run, str(quarantine))
 
     def rel(path: Path) -> str:
@@ -303,7 +302,7 @@ def _exclusive(root: Path):
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
-        raise CracksError(root, f"another `cracks fix` is changing this dataset ({lock} exists; "
+        raise InputError(root, f"another `cracks fix` is changing this dataset ({lock} exists; "
                           "delete it if that run was killed)") from None
     try:
         os.write(fd, f"{os.getpid()}\n".encode())

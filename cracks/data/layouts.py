@@ -16,13 +16,16 @@ Layouts:
 from __future__ import annotations
 
 import dataclasses
+import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cracks.data.masks import ENCODINGS, IMAGE_SUFFIXES, MASK_SUFFIXES, MASK_THRESHOLD, MaskEncoding, detect_mask_encoding
-from cracks.errors import CracksError
+from cracks.errors import InputError
+
+log = logging.getLogger(__name__)
 
 VALID_FRACTION_PERCENT = 10
 
@@ -178,15 +181,15 @@ LAYOUTS: dict[str, Layout] = {
 def check_dataset_path(root: str | Path) -> Path:
     root = Path(root)
     if not root.exists():
-        raise CracksError(root, "no such file or directory")
+        raise InputError(root, "no such file or directory")
     if not root.is_dir():
-        raise CracksError(root, "not a directory (expected a dataset folder)")
+        raise InputError(root, "not a directory (expected a dataset folder)")
     try:
         next(iter(root.iterdir()), None)
     except PermissionError as exc:
-        raise CracksError(root, "permission denied (cannot list the folder)") from exc
+        raise InputError(root, "permission denied (cannot list the folder)") from exc
     if not any(root.iterdir()):
-        raise CracksError(root, "empty folder (no images or masks to read)")
+        raise InputError(root, "empty folder (no images or masks to read)")
     return root
 
 
@@ -195,14 +198,14 @@ def detect_layout(root: str | Path, layout: str = "auto") -> str:
     root = check_dataset_path(root)
     if layout != "auto":
         if layout not in LAYOUTS:
-            raise CracksError(root, f"unknown layout {layout!r} (choose from auto, {', '.join(LAYOUTS)})")
+            raise InputError(root, f"unknown layout {layout!r} (choose from auto, {', '.join(LAYOUTS)})")
         if not LAYOUTS[layout].matches(root):
-            raise CracksError(root, f"does not look like the {layout!r} layout")
+            raise InputError(root, f"does not look like the {layout!r} layout")
         return layout
     for name, candidate in LAYOUTS.items():
         if candidate.matches(root):
             return name
-    raise CracksError(
+    raise InputError(
         root,
         "no known dataset layout (expected Concrete/Positive/Images, <split>/ + <split>_lab/, "
         "image/ + groundTruth/, or images/ + masks/)",
@@ -241,3 +244,17 @@ def select(pairs: list[Pair], split: str | None) -> list[Pair]:
     if split in (None, "all"):
         return chosen
     return [p for p in chosen if p.split == split]
+
+
+def gather_pairs(data: Sequence[Path], layout: str, split: str | None) -> list[Pair]:
+    """The pairs of one split of several datasets, refused per dataset when that split is empty."""
+    pairs: list[Pair] = []
+    for root in data:
+        scan = read_pairs(root, layout)
+        log.info("%s: layout %s, masks %s", root, scan.layout, scan.mask_encoding.name)
+        chosen = select(scan.pairs, split)
+        if not chosen:
+            splits = sorted({p.split for p in scan.annotated})
+            raise InputError(root, f"no annotated pairs in split {split!r} (splits here: {', '.join(splits) or 'none'}; use 'all' for every pair)")
+        pairs.extend(chosen)
+    return pairs

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cracks.errors import CracksError
+from cracks.errors import InputError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 MASK_SUFFIXES = IMAGE_SUFFIXES | {".mat"}
 MASK_THRESHOLD = 127
 ENCODING_SAMPLE = 32  # masks read to decide a dataset's encoding
@@ -71,7 +71,7 @@ def read_image(path: str | Path) -> np.ndarray:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
     except (OSError, ValueError) as exc:
-        raise CracksError(path, f"unreadable image ({exc})") from exc
+        raise InputError(path, f"unreadable image ({exc})") from exc
 
 
 def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD) -> np.ndarray:
@@ -86,7 +86,7 @@ def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD) -> np.ndarray:
         with Image.open(path) as im:
             grey = np.asarray(im.convert("L"))
     except (OSError, ValueError) as exc:
-        raise CracksError(path, f"unreadable mask ({exc})") from exc
+        raise InputError(path, f"unreadable mask ({exc})") from exc
     return grey > threshold
 
 
@@ -98,5 +98,5 @@ def _read_crackforest_mat(path: Path) -> np.ndarray:
         gt = loadmat(path)["groundTruth"][0, 0]
         segmentation = np.asarray(gt["Segmentation"])
     except Exception as exc:  # scipy raises many types for bad files
-        raise CracksError(path, f"not a CrackForest ground-truth file ({exc})") from exc
+        raise InputError(path, f"not a CrackForest ground-truth file ({exc})") from exc
     return segmentation == 2

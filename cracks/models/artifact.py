@@ -15,16 +15,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 import cracks
-from cracks.errors import CracksError
-from cracks.models.factory import build_model
+from cracks.errors import ModelError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
@@ -53,21 +50,44 @@ class ModelMeta:
         required = {"arch", "encoder", "in_channels", "normalization"}
         missing = sorted(required - data.keys())
         if missing:
-            raise CracksError(path, f"model.json lacks {', '.join(missing)}")
+            raise ModelError(path, f"model.json lacks {', '.join(missing)}")
         if data.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
-            raise CracksError(path, f"model format {data['format_version']} is newer than this package reads")
+            raise ModelError(path, f"model format {data['format_version']} is newer than this package reads")
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-@dataclass
 class LoadedModel:
-    model: nn.Module
-    meta: ModelMeta
-    path: Path
+    """A model artifact: its metadata, its folder, the device it runs on, and the network.
+
+    The PyTorch network is built on first use of :attr:`model`: the OpenVINO int8 path reads
+    only the metadata and the export, so inspecting on a CPU never imports torch.
+    """
+
+    def __init__(self, model: nn.Module | None, meta: ModelMeta, path: Path | None, device: str = "cpu"):
+        self._model = model
+        self.meta = meta
+        self.path = path
+        self.device = str(next(model.parameters()).device) if model is not None else str(device)
+
+    @property
+    def model(self) -> nn.Module:
+        if self._model is None:
+            self._model = _network(self.path, self.meta).to(self.device).eval()
+        return self._model
+
+    @property
+    def on_cuda(self) -> bool:
+        return self.device.startswith("cuda")
+
+    @property
+    def network_loaded(self) -> bool:
+        return self._model is not None
 
 
 def save(model: nn.Module, meta: ModelMeta, out_dir: str | Path, half: bool = False) -> Path:
     """Write the artifact directory atomically (a temporary folder renamed into place)."""
+    from safetensors.torch import save_file
+
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -97,29 +117,45 @@ def read_meta(path: str | Path) -> ModelMeta:
     path = Path(path)
     meta_path = path / METADATA
     if not meta_path.is_file():
-        raise CracksError(path, f"not a model artifact (no {METADATA})")
+        raise ModelError(path, f"not a model artifact (no {METADATA})")
     try:
         data = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:
-        raise CracksError(meta_path, f"corrupt model metadata ({exc})") from exc
+        raise ModelError(meta_path, f"corrupt model metadata ({exc})") from exc
     return ModelMeta.from_json(data, meta_path)
 
 
-def load(path: str | Path, device: str | torch.device = "cpu") -> LoadedModel:
-    """Rebuild the network from ``model.json`` and load ``model.safetensors`` strictly."""
+def load(path: str | Path, device: str | Any = "cpu", *, lazy: bool = False) -> LoadedModel:
+    """Rebuild the network from ``model.json`` and load ``model.safetensors`` strictly.
+
+    ``lazy``: check the artifact's files now but build the network on first use
+    (:class:`LoadedModel`), for paths that may never need PyTorch.
+    """
     path = Path(path)
     meta = read_meta(path)
+    if not (path / WEIGHTS).is_file():
+        raise ModelError(path, f"model artifact lacks {WEIGHTS}")
+    loaded = LoadedModel(None, meta, path, device=str(device))
+    if not lazy:
+        loaded.model  # noqa: B018 - build now: a broken artifact fails here, not mid-inspection
+    return loaded
+
+
+def _network(path: Path, meta: ModelMeta) -> nn.Module:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from cracks.models.factory import build_model
+
     weights = path / WEIGHTS
-    if not weights.is_file():
-        raise CracksError(path, f"model artifact lacks {WEIGHTS}")
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CracksError(weights, f"corrupt weights ({exc})") from exc
+        raise ModelError(weights, f"corrupt weights ({exc})") from exc
     try:
         model = build_model(meta.arch, meta.encoder, meta.in_channels, pretrained=False)
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=True)
     except (RuntimeError, ValueError, KeyError) as exc:
         first_line = str(exc).strip().splitlines()[0]
-        raise CracksError(path, f"weights do not match {meta.arch}/{meta.encoder} ({first_line})") from exc
-    return LoadedModel(model.to(device).eval(), meta, path)
+        raise ModelError(path, f"weights do not match {meta.arch}/{meta.encoder} ({first_line})") from exc
+    return model

@@ -23,17 +23,21 @@ the CPU runs bf16 natively, else OpenVINO fp32.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from cracks.errors import CracksError
+from cracks.errors import ModelError, SettingError
 from cracks.models.artifact import LoadedModel
-from cracks.models.predict import STRIDE, cpu_has_native_bf16, predict_probabilities
+from cracks.models.export_record import current_export
+from cracks.models.hardware import cpu_has_native_bf16
+from cracks.models.names import STRIDE
+
+if TYPE_CHECKING:
+    pass
 
 BACKENDS = ("auto", "torch", "openvino")
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
@@ -61,19 +65,19 @@ def openvino_available() -> bool:
 def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto") -> BackendChoice:
     """Turn ``auto`` settings into a concrete backend and precision, or explain what is missing."""
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r} (choose {', '.join(BACKENDS)})")
+        raise SettingError("backend", repr(backend), f"unknown backend (choose {', '.join(BACKENDS)})")
     if precision not in (*PRECISIONS, "fp16"):  # fp16: what auto chose on CUDA, handed on to workers
-        raise ValueError(f"unknown precision {precision!r} (choose {', '.join(PRECISIONS)})")
-    device = next(model.model.parameters()).device
+        raise SettingError("precision", repr(precision), f"unknown precision (choose {', '.join(PRECISIONS)})")
+    on_cpu = not model.on_cuda
     if backend == "auto":
-        backend = "openvino" if device.type == "cpu" and openvino_available() else "torch"
+        backend = "openvino" if on_cpu and openvino_available() else "torch"
     if backend == "openvino":
-        if device.type != "cpu":
-            raise ValueError("the openvino backend runs on the CPU; use --device cpu or --backend torch")
+        if not on_cpu:
+            raise SettingError("backend", "openvino", "the openvino backend runs on the CPU; use --device cpu or --backend torch")
         if not openvino_available():
-            raise CracksError(model.path, "the openvino backend needs the openvino package (in requirements.lock)")
+            raise ModelError(model.path, "the openvino backend needs the openvino package (in requirements.lock)")
     if precision == "auto":
-        if device.type == "cuda":
+        if model.on_cuda:
             precision = "fp16"
         elif backend == "openvino" and int8_export(model) is not None:
             precision = "int8"
@@ -81,16 +85,14 @@ def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto") 
             precision = "bf16" if cpu_has_native_bf16() else "fp32"
     if precision == "int8":
         if backend != "openvino":
-            raise ValueError("int8 runs on the openvino backend only (use --backend openvino or auto)")
+            raise SettingError("precision", "int8", "int8 runs on the openvino backend only (use --backend openvino or auto)")
         if int8_export(model) is None:
-            raise CracksError(model.path, "has no current int8 export; make one with `cracks export MODEL --data DATASET`")
+            raise ModelError(model.path, "has no current int8 export; make one with `cracks export MODEL --data DATASET`")
     return BackendChoice(backend, precision)
 
 
 def int8_export(model: LoadedModel) -> Path | None:
     """The model's int8 OpenVINO file if it exists and was made from these exact weights."""
-    from cracks.models.export import current_export
-
     return current_export(model.path, "int8") if model.path else None
 
 
@@ -104,12 +106,16 @@ class TorchBackend:
     """Eager PyTorch with channels-last tensors; bf16 autocast on CPUs, fp16 autocast on CUDA."""
 
     def __init__(self, model: LoadedModel, precision: str = "fp32"):
+        import torch
+
         self.model = model
         self.precision = "fp32" if precision == "fp16" else precision  # autocast picks fp16 on CUDA itself
-        if next(model.model.parameters()).device.type == "cpu":
+        if not model.on_cuda:
             model.model.to(memory_format=torch.channels_last)
 
     def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:
+        from cracks.models.predict import predict_probabilities
+
         return predict_probabilities(self.model.model, batch_uint8, self.model.meta.normalization, precision=self.precision)
 
 
@@ -122,6 +128,8 @@ class OpenVINOBackend:
 
     def __init__(self, model: LoadedModel, precision: str = "fp32", threads: int | None = None):
         import openvino as ov
+
+        from cracks.models.openvino_ir import to_openvino, with_pre_and_post_processing
 
         self.core = ov.Core()
         self.precision = precision
@@ -152,29 +160,3 @@ class OpenVINOBackend:
             batch_uint8 = np.pad(batch_uint8, ((0, 0), (0, ph), (0, pw), (0, 0)), mode=mode)
         x = np.ascontiguousarray(batch_uint8)
         return self._compiled(x.shape)({0: x})[0][:, 0, :h, :w]
-
-
-def with_pre_and_post_processing(network, normalization: dict[str, list[float]]):
-    """uint8 NHWC in, float16 probabilities out: the model's normalization before it, a sigmoid after."""
-    import openvino as ov
-    from openvino import opset13
-    from openvino.preprocess import PrePostProcessor
-
-    ppp = PrePostProcessor(network)
-    ppp.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC"))
-    ppp.input().model().set_layout(ov.Layout("NCHW"))
-    ppp.input().preprocess().convert_element_type(ov.Type.f32) \
-        .mean([255 * m for m in normalization["mean"]]).scale([255 * s for s in normalization["std"]])
-    ppp.output().postprocess().custom(lambda node: opset13.sigmoid(node).output(0))
-    ppp.output().tensor().set_element_type(ov.Type.f16)  # probabilities need no more; halves what rows hold
-    return ppp.build()
-
-
-def to_openvino(network: torch.nn.Module):
-    """Convert the PyTorch network to an OpenVINO model with free batch, height and width."""
-    import openvino as ov
-
-    network = network.to(memory_format=torch.contiguous_format)
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning, module="torch.jit")  # OpenVINO traces via TorchScript
-        return ov.convert_model(network, example_input=torch.zeros(1, 3, 64, 64), input=[-1, 3, -1, -1])

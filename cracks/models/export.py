@@ -15,14 +15,12 @@ weights it was made from; a retrained model therefore never runs a stale export.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +28,13 @@ import numpy as np
 from cracks.atomic import write_json
 from cracks.config import ExportConfig
 from cracks.data.masks import read_image, read_mask
-from cracks.errors import CracksError
+from cracks.errors import InputError
+from cracks.hashing import cached_file_sha256
 from cracks.models import artifact
-from cracks.models.predict import STRIDE
+from cracks.models.export_record import INT8_FILE, weights_sha256
+from cracks.models.names import STRIDE
 
 log = logging.getLogger(__name__)
-INT8_FILE = "model.int8.xml"
 
 
 @dataclass
@@ -51,44 +50,6 @@ class ExportResult:
         return self.dice_float - self.dice_int8
 
 
-def weights_sha256(model_dir: Path) -> str:
-    return file_sha256(Path(model_dir) / artifact.WEIGHTS)
-
-
-def file_sha256(path: Path) -> str:
-    stat = path.stat()
-    return _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=8)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    """Hashed once per file version: backends are resolved per site and per worker."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def current_export(model_dir: Path, kind: str) -> Path | None:
-    """The export file of ``kind`` if model.json records one made from the present weights."""
-    try:
-        record = json.loads((Path(model_dir) / artifact.METADATA).read_text()).get("exports", {}).get(kind)
-    except (OSError, json.JSONDecodeError):
-        return None
-    if not record:
-        return None
-    path = Path(model_dir) / record["file"]
-    if not path.is_file() or not path.with_suffix(".bin").is_file():
-        return None
-    if record.get("weights_sha256") != weights_sha256(model_dir):
-        log.warning("%s: int8 export was made from other weights; ignored (run `cracks export` again)", path)
-        return None
-    recorded = record.get("files_sha256", {})
-    for part in (path, path.with_suffix(".bin")):
-        if recorded.get(part.name) != file_sha256(part):
-            problem = "has no recorded sha256" if part.name not in recorded else "does not match its recorded sha256 (corrupt or replaced)"
-            log.warning("%s %s; the float model is used instead (run `cracks export` again)", part, problem)
-            return None
-    return path
-
-
 def _crop(image: np.ndarray, size: int) -> np.ndarray:
     """Top-left crop to at most ``size`` and to a multiple of the encoder stride."""
     h = min(size, image.shape[0]) // STRIDE * STRIDE
@@ -98,12 +59,12 @@ def _crop(image: np.ndarray, size: int) -> np.ndarray:
 
 def _samples(config: ExportConfig) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[tuple[np.ndarray, np.ndarray]]]:
     """Disjoint calibration and validation (image, mask) crops from the annotated pairs."""
-    from cracks.training.evaluate import gather_pairs
+    from cracks.data.layouts import gather_pairs
 
     pairs = [p for p in gather_pairs(config.data, config.layout, config.split) if p.mask is not None]
     need = config.calibration_images + config.validation_images
     if len(pairs) < 2:
-        raise CracksError(config.data[0], f"needs annotated images for calibration and validation; found {len(pairs)}")
+        raise InputError(config.data[0], f"needs annotated images for calibration and validation; found {len(pairs)}")
     order = np.random.default_rng(config.seed).permutation(len(pairs))[:need]
     n_cal = max(1, round(len(order) * config.calibration_images / need))
     chosen = [pairs[i] for i in order]
@@ -137,15 +98,15 @@ def export_int8(config: ExportConfig) -> ExportResult:
     import nncf
     import openvino as ov
 
-    from cracks.models.backends import to_openvino
-    from cracks.models.predict import cpu_has_native_bf16
+    from cracks.models.hardware import cpu_has_native_bf16
+    from cracks.models.openvino_ir import to_openvino
 
     model_dir = Path(config.model)
     loaded = artifact.load(model_dir)
     norm, threshold = loaded.meta.normalization, loaded.meta.threshold
     calibration, validation = _samples(config)
     if not validation:
-        raise CracksError(config.data[0], "too few annotated images to keep some for validation")
+        raise InputError(config.data[0], "too few annotated images to keep some for validation")
     network = to_openvino(loaded.model)
     quantized = nncf.quantize_with_accuracy_control(
         network,
@@ -176,7 +137,7 @@ def export_int8(config: ExportConfig) -> ExportResult:
         "file": INT8_FILE,
         "backend": "openvino",
         "weights_sha256": weights_sha256(model_dir),
-        "files_sha256": {p.name: file_sha256(p) for p in (target, target.with_suffix(".bin"))},
+        "files_sha256": {p.name: cached_file_sha256(p) for p in (target, target.with_suffix(".bin"))},
         "made": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "calibration": {"datasets": [str(p) for p in config.data], "split": config.split, "images": len(calibration),
                         "crop": config.crop, "seed": config.seed},

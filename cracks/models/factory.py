@@ -7,12 +7,10 @@ import warnings
 import segmentation_models_pytorch as smp
 from torch import nn
 
+from cracks.errors import SettingError
 from cracks.models.baseline import PlainUNet
-from cracks.models.pretrained import SMP_ENCODER, load_lite0_encoder
-
-DEFAULT_ARCH = "unet"
-DEFAULT_ENCODER = SMP_ENCODER
-BASELINE_ARCH = "plain-unet"
+from cracks.models.names import BASELINE_ARCH, DEFAULT_ARCH, DEFAULT_ENCODER, SMP_ENCODER
+from cracks.models.pretrained import load_lite0_encoder
 
 SMP_ARCHITECTURES: dict[str, type[nn.Module]] = {
     "unet": smp.Unet,
@@ -50,7 +48,7 @@ def build_model(
     if arch == BASELINE_ARCH:
         return PlainUNet(in_channels=in_channels)
     if arch not in SMP_ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r} (choose from {', '.join(ARCHITECTURES)})")
+        raise SettingError("arch", repr(arch), f"unknown architecture (choose from {', '.join(ARCHITECTURES)})")
     model = SMP_ARCHITECTURES[arch](
         encoder_name=encoder, encoder_weights=None, in_channels=in_channels, classes=1
     )

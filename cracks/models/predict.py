@@ -7,13 +7,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-STRIDE = 32  # every smp encoder downsamples by 32
+from cracks.errors import SettingError
+from cracks.models.hardware import cpu_has_native_bf16, resolve_device
+from cracks.models.names import STRIDE
+
+__all__ = ["STRIDE", "cpu_has_native_bf16", "pick_device", "predict_probabilities"]
 
 
 def pick_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    return torch.device(resolve_device(device))
 
 
 def normalize(batch_uint8: np.ndarray, normalization: dict[str, list[float]]) -> torch.Tensor:
@@ -38,19 +40,10 @@ def predict_logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 TORCH_PRECISIONS = ("fp32", "bf16")
 
 
-def cpu_has_native_bf16() -> bool:
-    """AVX-512 BF16 or AMX: bf16 convolutions run natively instead of being emulated."""
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def autocast(device: torch.device, precision: str):
     """fp16 autocast on CUDA; bf16 autocast on the CPU when asked (AVX-512 BF16 / AMX make it fast)."""
     if precision not in TORCH_PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r} (choose {', '.join(TORCH_PRECISIONS)})")
+        raise SettingError("precision", repr(precision), f"unknown precision (choose {', '.join(TORCH_PRECISIONS)})")
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")

@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 TIMM_NAME = "tf_efficientnet_lite0"
-SMP_ENCODER = "timm-tf_efficientnet_lite0"
 
 
 def _weights_file() -> str:

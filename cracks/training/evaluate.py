@@ -12,9 +12,9 @@ from torch import nn
 from tqdm import tqdm
 
 from cracks.config import EvaluateConfig
-from cracks.data.layouts import Pair, read_pairs, select
+from cracks.data.layouts import Pair, gather_pairs
 from cracks.data.masks import read_image, read_mask
-from cracks.errors import CracksError
+from cracks.errors import InputError
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
 from cracks.records import RecordRules, crack_records
@@ -32,7 +32,7 @@ def iter_predictions(
     for pair in tqdm(pairs, desc="evaluate", unit="img", disable=not progress, leave=False):
         image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
         if image.shape[:2] != truth.shape:
-            raise CracksError(pair.mask, f"mask size {truth.shape} differs from image {image.shape[:2]}")
+            raise InputError(pair.mask, f"mask size {truth.shape} differs from image {image.shape[:2]}")
         yield image, truth, predict_probabilities(model, image[None], normalization, precision=precision)[0]
 
 
@@ -43,19 +43,6 @@ def sweep(
     for _, truth, probability in iter_predictions(model, pairs, normalization, progress):
         result.add(probability, truth)
     return result
-
-
-def gather_pairs(data: Sequence[Path], layout: str, split: str | None) -> list[Pair]:
-    pairs: list[Pair] = []
-    for root in data:
-        scan = read_pairs(root, layout)
-        log.info("%s: layout %s, masks %s", root, scan.layout, scan.mask_encoding.name)
-        chosen = select(scan.pairs, split)
-        if not chosen:
-            splits = sorted({p.split for p in scan.annotated})
-            raise CracksError(root, f"no annotated pairs in split {split!r} (splits here: {', '.join(splits) or 'none'}; use 'all' for every pair)")
-        pairs.extend(chosen)
-    return pairs
 
 
 def domain_of(root: Path, pair: Pair) -> str:

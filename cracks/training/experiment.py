@@ -18,7 +18,7 @@ import yaml
 
 from cracks.atomic import write_text
 from cracks.config import TrainConfig, from_dict
-from cracks.errors import CracksError
+from cracks.errors import InputError
 from cracks.models.factory import BASELINE_ARCH, build_model
 from cracks.training.tracking import Tracker
 from cracks.training.train import train
@@ -35,14 +35,14 @@ class ExperimentResult:
 
 def load_experiment(path: Path) -> tuple[dict, list[dict]]:
     if not Path(path).is_file():
-        raise CracksError(path, "no such experiment file")
+        raise InputError(path, "no such experiment file")
     try:
         spec = yaml.safe_load(Path(path).read_text()) or {}
     except yaml.YAMLError as exc:
-        raise CracksError(path, f"not valid YAML ({exc})") from exc
+        raise InputError(path, f"not valid YAML ({exc})") from exc
     runs = spec.get("runs") or []
     if not runs or not all(isinstance(r, dict) and r.get("name") for r in runs):
-        raise CracksError(path, "needs a `runs:` list whose entries each have a `name`")
+        raise InputError(path, "needs a `runs:` list whose entries each have a `name`")
     defaults = spec.get("defaults") or {}
     if not any(r.get("arch", defaults.get("arch")) == BASELINE_ARCH for r in runs):
         runs.append({"name": "plain-unet-baseline", "arch": BASELINE_ARCH, "encoder": None, "pretrained": False})

@@ -20,6 +20,8 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from cracks.errors import SettingError
+
 Painter = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
 
@@ -182,7 +184,7 @@ def paint(image: np.ndarray, mask: np.ndarray, kind: str, rng: np.random.Generat
     Never adds crack pixels to the mask; occluding kinds remove those they cover.
     """
     if kind not in PAINTERS:
-        raise ValueError(f"unknown hard negative {kind!r} (choose from {', '.join(PAINTERS)})")
+        raise SettingError("hard_negative", repr(kind), f"unknown hard negative (choose from {', '.join(PAINTERS)})")
     return PAINTERS[kind](image, mask, rng)
 
 
@@ -193,7 +195,7 @@ class HardNegatives(A.DualTransform):
         super().__init__(p=p)
         unknown = set(kinds) - PAINTERS.keys()
         if unknown:
-            raise ValueError(f"unknown hard negatives: {', '.join(sorted(unknown))}")
+            raise SettingError("hard_negatives", ", ".join(sorted(unknown)), f"unknown hard negatives (choose from {', '.join(PAINTERS)})")
         self.kinds = tuple(kinds)
         self.max_artefacts = max_artefacts
 

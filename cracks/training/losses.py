@@ -6,6 +6,8 @@ import segmentation_models_pytorch as smp
 import torch
 from torch import nn
 
+from cracks.errors import SettingError
+
 
 class DiceBCE(nn.Module):
     """Dice handles the class imbalance (cracks are ~2-5 % of pixels); BCE keeps gradients smooth."""
@@ -26,4 +28,4 @@ def build_loss(name: str) -> nn.Module:
         return smp.losses.FocalLoss("binary")
     if name == "tversky":
         return smp.losses.TverskyLoss("binary", from_logits=True, alpha=0.3, beta=0.7)
-    raise ValueError(f"unknown loss {name!r} (choose dice_bce, focal, tversky)")
+    raise SettingError("loss", repr(name), "unknown loss (choose dice_bce, focal, tversky)")

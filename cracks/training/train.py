@@ -25,15 +25,16 @@ from tqdm import tqdm
 from cracks.atomic import atomic_path, write_json
 from cracks.config import TrainConfig
 from cracks.data.dataset import CrackDataset
-from cracks.data.layouts import Pair
-from cracks.errors import CracksError
+from cracks.data.layouts import Pair, gather_pairs
+from cracks.errors import ModelError, SettingError
 from cracks.models import artifact
 from cracks.models.factory import build_model, normalization_for
 from cracks.models.predict import pick_device
 from cracks.training.augment import train_transform
-from cracks.training.evaluate import gather_pairs, iter_predictions
+from cracks.training.evaluate import iter_predictions
 from cracks.training.losses import build_loss
 from cracks.training.metrics import ThresholdSweep, macro_best_threshold
+from cracks.training.sampling import domain_name, epoch_batches, sample_weights, spread
 from cracks.training.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -66,42 +67,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def epoch_batches(
-    n: int, batch_size: int, seed: int, epoch: int, limit: int | None,
-    *, weights: torch.Tensor | None = None, samples: int | None = None,
-) -> list[list[int]]:
-    """The batches of one epoch, a pure function of ``seed + epoch`` (so a resumed run sees the rest).
-
-    Without ``weights``: a permutation of all ``n`` items. With per-item ``weights``: ``samples``
-    items drawn with replacement in proportion to them (how each dataset gets its share).
-    """
-    generator = torch.Generator().manual_seed(seed * 1000 + epoch)
-    if weights is None:
-        order = torch.randperm(n, generator=generator).tolist()
-    else:
-        order = torch.multinomial(weights, samples or n, replacement=True, generator=generator).tolist()
-    batches = [order[i : i + batch_size] for i in range(0, len(order) - batch_size + 1, batch_size)] or [order]
-    return batches[:limit] if limit else batches
-
-
-def sample_weights(sizes: list[int], shares: list[float] | None) -> torch.Tensor | None:
-    """Per-item weights that give dataset ``i`` the share ``shares[i]`` of every epoch, whatever its size."""
-    if shares is None:
-        return None
-    if len(shares) != len(sizes) or any(not share > 0 for share in shares):
-        raise ValueError(f"data_weights {shares}: give one positive weight per dataset ({len(sizes)})")
-    total = sum(shares)
-    return torch.cat([torch.full((size,), share / total / size, dtype=torch.float64)
-                      for size, share in zip(sizes, shares)])
-
-
-def spread(items: list, limit: int | None) -> list:
-    """At most ``limit`` items, evenly spread over the list (every domain of a sorted list stays in)."""
-    if not limit or len(items) <= limit:
-        return items
-    return items[:: max(1, len(items) // limit)][:limit]
-
-
 def train_step(model, images, masks, loss_fn, optimizer, scaler, device_type: str, amp: bool) -> torch.Tensor:
     """One optimizer step (forward, loss, backward, AdamW), mixed precision when ``amp``."""
     optimizer.zero_grad(set_to_none=True)
@@ -119,7 +84,7 @@ def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total, pct_start=0.1)
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
-    raise ValueError(f"unknown schedule {config.schedule!r} (choose onecycle, cosine)")
+    raise SettingError("schedule", repr(config.schedule), "unknown schedule (choose onecycle, cosine)")
 
 
 def _params(config: TrainConfig) -> dict:
@@ -127,16 +92,11 @@ def _params(config: TrainConfig) -> dict:
             for k, v in dataclasses.asdict(config).items()}
 
 
-def domain_name(root: Path) -> str:
-    """A dataset's name in metrics and logs: its folder name."""
-    return Path(root).resolve().name
-
-
 def _initial_weights(config: TrainConfig) -> dict[str, torch.Tensor]:
     """The weights of ``config.init_model``, refused when its network is not the one being trained."""
     loaded = artifact.load(config.init_model)
     if (loaded.meta.arch, loaded.meta.encoder) != (config.arch, config.encoder):
-        raise CracksError(config.init_model, f"is a {loaded.meta.arch}/{loaded.meta.encoder} model; "
+        raise ModelError(config.init_model, f"is a {loaded.meta.arch}/{loaded.meta.encoder} model; "
                           f"this run trains {config.arch}/{config.encoder}")
     return {k: v.float() for k, v in loaded.model.state_dict().items()}
 

@@ -1,0 +1,97 @@
+"""Score weight snapshots on the validation splits and turn the chosen one into a model artifact.
+
+``scripts/train_budget.py`` writes bare fp16 state dicts (a GPU machine returns a few files, not
+folders). This script gives each the treatment ``cracks train`` gives its best epoch: one decision
+threshold for every domain, chosen by the mean Dice over domains (so no domain's size rules it),
+per-domain scores in the metadata, and an atomic artifact folder.
+
+    python scripts/adopt_snapshot.py runs/gpu/fine-100.safetensors runs/gpu/imagenet-100.safetensors \\
+        --data ../shared/data/deepcrack,../shared/data/crack500,../shared/data/uav-crackx,../shared/data/concrete-walls \\
+        --out runs/gpu/model
+
+With several snapshots the best by mean Dice is adopted; ``--out`` is optional (score only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file
+
+from cracks.data.layouts import gather_pairs
+from cracks.models import artifact
+from cracks.models.factory import build_model, normalization_for
+from cracks.training.evaluate import iter_predictions
+from cracks.training.metrics import ThresholdSweep, macro_best_threshold
+from cracks.training.sampling import domain_name, spread
+
+
+def score(model: torch.nn.Module, valid: dict[str, list], normalization: dict) -> tuple[float, float, dict, dict]:
+    """The shared threshold (best mean Dice over domains), that mean, per-domain and pooled scores."""
+    sweeps = {name: ThresholdSweep() for name in valid}
+    with torch.inference_mode():
+        for name, pairs in valid.items():
+            for _, truth, probability in iter_predictions(model, pairs, normalization):
+                sweeps[name].add(probability, truth)
+    threshold, macro = macro_best_threshold(list(sweeps.values()))
+    pooled = dataclasses.replace(ThresholdSweep.merged(list(sweeps.values())).result(threshold), dice=macro)
+    return threshold, macro, {name: sweep.result(threshold) for name, sweep in sweeps.items()}, pooled.to_dict()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("snapshots", nargs="+", type=Path)
+    parser.add_argument("--data", required=True, help="comma-separated dataset folders (their valid splits)")
+    parser.add_argument("--max-valid-images", type=int, default=200)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    roots = [Path(p) for p in args.data.split(",")]
+    valid = {domain_name(r): spread(gather_pairs([r], "auto", "valid"), args.max_valid_images) for r in roots}
+    best = None
+    for path in args.snapshots:
+        if path.is_dir():  # a model artifact, e.g. the shipped model as the baseline
+            loaded = artifact.load(path)
+            model, info = loaded.model, {"arch": loaded.meta.arch, "encoder": loaded.meta.encoder}
+            arch, encoder = loaded.meta.arch, loaded.meta.encoder
+        else:
+            with safe_open(str(path), "pt") as f:
+                info = f.metadata() or {}
+            arch, encoder = info.get("arch"), info.get("encoder")
+            model = build_model(arch, encoder, pretrained=False)
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                   for k, v in load_file(str(path)).items()})
+        model.eval()
+        normalization = normalization_for(arch, encoder)
+        threshold, macro, per_domain, pooled = score(model, valid, normalization)
+        print(f"{path.name}: mean Dice {macro:.4f} at {threshold:.2f}; "
+              + ", ".join(f"{n} {r.dice:.4f}" for n, r in per_domain.items()), flush=True)
+        if best is None or macro > best[1]:
+            best = (path, macro, threshold, per_domain, pooled, model, info, normalization)
+    if args.out and best:
+        path, macro, threshold, per_domain, pooled, model, info, normalization = best
+        settings = json.loads(info.get("settings", "{}"))
+        meta = artifact.ModelMeta(
+            arch=info["arch"], encoder=info["encoder"], in_channels=3, normalization=normalization,
+            threshold=threshold, tile_size=512,
+            training={"recipe": "scripts/train_budget.py", "snapshot": path.name, "run": info.get("run"),
+                      "datasets": settings.get("data", "").split(","), "crop": settings.get("crop"),
+                      "batch_size": settings.get("batch_size"), "loss": settings.get("loss"),
+                      "data_weights": settings.get("data_weights"), "scale": settings.get("scale"),
+                      "hard_negatives": settings.get("hard_negatives"), "seed": settings.get("seed"),
+                      "init": info.get("init"), "lr": float(info.get("lr", "nan")), "step": int(info.get("step", 0)),
+                      "budget_fraction": float(info.get("fraction", "nan")), "settings": settings,
+                      "valid_datasets": [str(r) for r in roots], "max_valid_images": args.max_valid_images},
+            metrics={"valid": pooled, **{f"valid:{n}": r.to_dict() for n, r in per_domain.items()}},
+        )
+        artifact.save(model, meta, args.out, half=True)
+        print(f"adopted {path.name} -> {args.out} (threshold {threshold:.2f}, mean Dice {macro:.4f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""The error hierarchy: what the user can fix is one line; a bug keeps its traceback."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+
+from cracks import cli
+from cracks.errors import CracksError, InputError, ModelError, SettingError
+from cracks.models import artifact
+from cracks.standards import get_standard
+from tiling.windows import plan_windows
+
+
+def test_each_kind_of_problem_has_its_own_class(tmp_path):
+    with pytest.raises(ModelError, match="not a model artifact"):
+        artifact.load(tmp_path)
+    with pytest.raises(SettingError, match="unknown standard") as setting:
+        get_standard("iso-nonsense")
+    assert setting.value.as_option().startswith("--standard 'iso-nonsense'")
+    with pytest.raises(SettingError, match="overlap"):
+        plan_windows(1000, 1000, tile=256, overlap=300)
+    assert issubclass(InputError, CracksError) and issubclass(ModelError, CracksError)
+    assert issubclass(SettingError, ValueError)  # callers that caught ValueError keep working
+
+
+def _exit_code(fn, *args) -> int:
+    with pytest.raises(typer.Exit) as stop:
+        cli.run_safely(fn, *args)
+    return stop.value.exit_code
+
+
+def test_cli_turns_user_errors_into_one_line(tmp_path, capsys):
+    assert _exit_code(artifact.load, tmp_path) == 2
+    assert _exit_code(get_standard, "iso-nonsense") == 2
+    assert _exit_code(open, tmp_path / "missing.tif") == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 3 and all(line.startswith("error:") for line in lines)
+    assert "--standard 'iso-nonsense'" in lines[1]
+
+
+def test_cli_lets_programming_errors_show_their_traceback():
+    def buggy():
+        raise ValueError("a bug, not a user's mistake")
+
+    with pytest.raises(ValueError, match="a bug"):
+        cli.run_safely(buggy)
+    with pytest.raises(KeyError):
+        cli.run_safely(dict().__getitem__, "width")

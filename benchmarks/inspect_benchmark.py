@@ -187,6 +187,20 @@ def measure(kind: str, raster: Path, model_dir: Path, out: Path) -> dict:
     return {**json.loads(proc.stdout.strip().splitlines()[-1]), "wall": wall}
 
 
+def stages(out: Path, raster: Path) -> dict[str, float]:
+    """Seconds per stage from the site's summary.json (read, model and stitch overlap in threads)."""
+    summary = json.loads((out / raster.stem / "summary.json").read_text())
+    return {**summary["processing"].get("stages_s", {}), "processing": summary["processing"]["seconds"],
+            "inference": summary["processing"]["inference"]}
+
+
+def cpu_model() -> str:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
 def flops_per_pixel(model_dir: Path, tile: int = 512) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -233,9 +247,13 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     fpp = flops_per_pixel(args.model)
     peak = cpu_peak_gflops()
+    flags = open("/proc/cpuinfo").read()
+    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores, AVX-512 BF16 {'yes' if 'avx512_bf16' in flags else 'no'}, "
+          f"AMX {'yes' if 'amx_tile' in flags else 'no'}\n", flush=True)
     print(f"model: {fpp / 1e3:.1f} kFLOP per pixel; CPU fp32 peak ~{peak:.0f} GFLOP/s ({os.cpu_count()} cores; "
           f"bf16 and int8 instructions have 2x and 4x that nominal peak)\n", flush=True)
-    if not args.skip_model_only:
+    speeds: dict[str, float] = {}
+    if not args.skip_model_only or "inspect" in args.ways:
         print("| model only, 1024 px tile | MP/s | GFLOP/s | % of fp32 peak | vs naive |")
         print("|---|---|---|---|---|")
         speeds = model_only(args.model)
@@ -243,7 +261,7 @@ def main() -> None:
             gflops = fpp * mps * 1e6 / 1e9
             print(f"| {name} | {mps:.2f} | {gflops:.0f} | {100 * gflops / peak:.0f} % | {mps / speeds['naive']:.2f}x |", flush=True)
         print()
-    if args.data.exists():
+    if args.data.exists() and not args.skip_model_only:
         scores = dice_check(args.model, args.data)
         print(f"| Dice on {args.data.name}/valid | Dice | change | within 0.01 |")
         print("|---|---|---|---|")
@@ -268,6 +286,22 @@ def main() -> None:
             print(f"| {mp:.0f} MP | {WAYS[kind]} | {r['seconds']:.1f} | {mp / r['seconds']:.2f} | {r['peak_rss_mb']:.0f} | "
                   f"{gflops:.0f} | {100 * gflops / peak:.0f} % | {ratio:.2f}x |" + (f" {r['error']}" if "error" in r else ""),
                   flush=True)
+            if kind != "naive" and "error" not in r:
+                r["stages"] = stages(work / "out", raster)
+        for kind, r in results.items():
+            if "stages" not in r:
+                continue
+            st = r["stages"]
+            speed = speeds.get(st["inference"])
+            model_bound = model_pixels(raster, kind) / 1e6 / speed if speed else float("nan")
+            startup = r["wall"] - st["processing"] - st.get("vectors", 0) - st.get("pdf", 0)
+            print(f"\n{mp:.0f} MP, {WAYS[kind]}: wall {r['wall']:.1f} s; the network alone on the same windows "
+                  f"({st['inference']}, {speed or float('nan'):.2f} MP/s): {model_bound:.1f} s; "
+                  f"**end-to-end / model-only = {r['wall'] / model_bound:.2f}x** (target <= 1.4x)")
+            print("| stage | seconds |\n|---|---|")
+            for stage in ("read", "model", "stitch", "cog", "measure", "vectors", "pdf"):
+                print(f"| {stage} | {st.get(stage, float('nan')):.1f} |")
+            print(f"| start-up and the rest (wall - stages after segmentation - processing) | {startup:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

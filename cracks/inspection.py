@@ -12,11 +12,13 @@ import datetime as dt
 import json
 import logging
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import rasterio
 import shapely
@@ -36,6 +38,7 @@ from cracks.records import RecordRules, classify, crack_records
 from cracks.segment import Predictor, TilePrediction, run_key, segment_raster
 from cracks.sitemeasure import measure_raster, scan_mask
 from cracks.standards import Standard, get_standard
+from cracks.timing import StageTimes
 from cracks.training.metrics import Scores
 from tiling.raster import RasterInfo, open_raster
 from tiling.windows import WindowGrid, plan_windows
@@ -56,6 +59,7 @@ class SitePlan:
     inference: str = ""  # backend and precision, e.g. "openvino int8"
 
     name: str = ""  # the site's name and output folder below ``out`` (see site_name)
+    times: StageTimes = field(default_factory=StageTimes)  # seconds per stage, into summary.json
 
     @property
     def site(self) -> str:
@@ -173,7 +177,8 @@ def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]]
                  progress: bool = True) -> Path:
     try:
         with raster_env():
-            return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows, progress)
+            return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows, progress,
+                                  times=plan.times)
     finally:
         return_freed_memory()
 
@@ -196,7 +201,7 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
         check_truth(truth, plan.info)
     labels = plan.out_dir / ".labels.tif"
     try:
-        with raster_env():
+        with raster_env(), plan.times.measure("measure"):
             scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows,
                              bridge_px=config.bridge_px, labels_path=labels)
             pixel = plan.info.pixel_size_m
@@ -344,30 +349,71 @@ def publish_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) ->
 
 
 def _publish(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> dict[str, Path]:
-    outputs = export_site(plan, measurement, summary)
+    with plan.times.measure("vectors"):
+        outputs = export_site(plan, measurement, summary)
     outputs["summary"] = plan.out_dir / "summary.json"
     outputs["report"] = plan.out_dir / "report.pdf"
     summary["outputs"] = {k: v.name for k, v in outputs.items()}
-    write_json(outputs["summary"], summary)
-    report_site(plan, measurement, summary)
+    with plan.times.measure("pdf"):
+        report_site(plan, measurement, summary)
+    summary["processing"]["stages_s"] = plan.times.to_dict()
+    write_json(outputs["summary"], summary)  # last: a summary.json means every output is there
     return outputs
 
 
+RowRunner = Callable[[SitePlan, list[int]], Iterator[list[TilePrediction]]]
+StageRunner = Callable[..., Any]
+
+
+def run_here(stage: str, fn: Callable, *args: Any) -> Any:
+    """The default stage runner: call the stage in this process."""
+    return fn(*args)
+
+
 def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predictor: Callable | None = None,
-                 progress: bool = True) -> SiteResult:
+                 progress: bool = True, *, inference: str | None = None, run_rows: RowRunner | None = None,
+                 run_stage: StageRunner = run_here) -> SiteResult:
+    """Inspect one orthophoto: plan, segment, measure, summarize, publish. The one orchestration.
+
+    Callers choose *how* stages run, never *which*: ``run_rows(plan, rows)`` yields the
+    predictions of the grid rows still to segment, in order (default: this process's threaded
+    row pipeline with ``predictor``; the Prefect flow runs them as tasks, on Dask workers if
+    configured); ``run_stage(name, fn, *args)`` runs each stage (the flow makes each a Prefect
+    task with retries). ``inference`` is the backend and precision chosen once (part of the
+    resume key); workers are handed it, never choosing again.
+    """
     started = time.monotonic()
-    predictor = predictor or Predictor(model, config.batch_size, config.threads, config.precision, config.backend)
-    plan = plan_site(Path(path), config, model, str(getattr(predictor, "choice", "custom predictor")))
+    if inference is None:
+        predictor = predictor or Predictor(model, config.batch_size, config.threads, config.precision, config.backend)
+        inference = str(getattr(predictor, "choice", "custom predictor"))
+    plan = run_stage("plan", plan_site, Path(path), config, model, inference)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
-    segment_site(plan, predictor, progress=progress)
-    measurement = measure_site(plan, config)
+    rows = (lambda todo: run_rows(plan, todo)) if run_rows is not None else None
+    run_stage("segment", segment_site, plan, predictor, rows, progress)
+    measurement = run_stage("measure", measure_site, plan, config)
     summary = summarize_site(plan, measurement, model, config, time.monotonic() - started)
-    outputs = publish_site(plan, measurement, summary)
+    outputs = run_stage("publish", publish_site, plan, measurement, summary)
     return SiteResult(Path(path), plan.site, plan.out_dir, outputs, summary, seconds=time.monotonic() - started)
+
+
+def warm_up_publishing() -> threading.Thread:
+    """Import what the last stages need (matplotlib, reportlab, geopandas: over a second) on a
+    background thread, while the model segments and the main thread mostly waits for it."""
+    def work() -> None:
+        try:
+            import reports.pdf  # noqa: F401
+            import reports.vector  # noqa: F401
+        except Exception:  # noqa: BLE001 - the stage that needs it will import again and report
+            pass
+
+    thread = threading.Thread(target=work, name="warm-up-publishing", daemon=True)
+    thread.start()
+    return thread
 
 
 def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult]:
     """Inspect every input; a bad input becomes a failed result, never a stopped run."""
+    warm_up_publishing()
     model = load_model(config)
     predictor = Predictor(model, config.batch_size, config.threads, config.precision, config.backend)
     results = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +30,7 @@ from cracks.atomic import atomic_path
 from cracks.memory import return_freed_memory
 from cracks.models import backends
 from cracks.models.artifact import LoadedModel
+from cracks.timing import StageTimes
 from tiling.raster import RasterInfo, read_window
 from tiling.stitch import RowStitcher
 from tiling.windows import WindowGrid
@@ -149,23 +151,35 @@ def segment_row(info: RasterInfo, grid: WindowGrid, row: int, predictor: Callabl
     return predict_row(read_row(info, grid, row), predictor)
 
 
-def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor, indices: list[int]) -> Iterator[list[TilePrediction]]:
+def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor, indices: list[int],
+                    times: StageTimes | None = None) -> Iterator[list[TilePrediction]]:
     """Segment rows in order as a three-stage pipeline: one thread reads the row after next,
     another runs the model on the next row, while the caller stitches and saves this one. GDAL
     and OpenVINO/PyTorch release the GIL, so disk, decompression, model and stitching overlap.
     At most two rows of predictions and two of pixels are held at a time."""
     n = len(indices)
+    times = times or StageTimes()
+
+    def read(row: int) -> list[tuple[Window, np.ndarray, np.ndarray]]:
+        with times.measure("read"):
+            return read_row(info, grid, row)
+
+    def predict(done: Future) -> list[TilePrediction]:
+        reads_of_row = done.result()
+        with times.measure("model"):
+            return predict_row(reads_of_row, predictor)
+
     with ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=1) as model:
         reads: dict[int, Future] = {}
         predictions: dict[int, Future] = {}
 
         def start(i: int) -> None:
             if i < n and i not in reads:
-                reads[i] = reader.submit(read_row, info, grid, indices[i])
+                reads[i] = reader.submit(read, indices[i])
             if i < n:
-                predictions[i] = model.submit(lambda done=reads[i]: predict_row(done.result(), predictor))
+                predictions[i] = model.submit(predict, reads[i])
             if i + 1 < n:
-                reads[i + 1] = reader.submit(read_row, info, grid, indices[i + 1])
+                reads[i + 1] = reader.submit(read, indices[i + 1])
 
         start(0)
         for i in range(n):
@@ -247,12 +261,15 @@ def segment_raster(
     work: Path,
     rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
     progress: bool = True,
+    times: StageTimes | None = None,
 ) -> Path:
     """Write ``target`` (COG, uint8 probability) for ``info``; resume from ``work`` if possible.
 
     ``rows`` maps the grid rows still to do to their predictions, in order; by default they
     are computed here with ``predictor``. Flows pass a function that runs them on workers.
+    ``times`` collects seconds per stage (read, model, stitch, cog).
     """
+    times = times or StageTimes()
     if mask_is_current(target, key):
         log.info("%s: probability mask is current, not recomputed", target)
         return target
@@ -273,11 +290,12 @@ def segment_raster(
     todo = list(range(start, len(grid.row_starts)))
     if rows is None:
         def rows(indices: list[int]) -> Iterator[list[TilePrediction]]:
-            return prefetched_rows(info, grid, predictor, indices)
+            return prefetched_rows(info, grid, predictor, indices, times)
 
     bar = tqdm(total=len(grid.row_starts), initial=start, desc=f"segment {info.path.name}", unit="row",
                disable=not progress, leave=False)
     for r, predictions in zip(todo, rows(todo)):
+        stitch_started = time.perf_counter()
         for tile in predictions:
             if tile.probability is None:
                 stitcher.mark_valid(tile.window, tile.valid)
@@ -288,9 +306,11 @@ def segment_raster(
             _save_npz(work / f"band_{finished.y0:09d}.npz", y0=np.array(finished.y0),
                       probability=finished.probability, valid=finished.valid)
         _save_npz(work / STATE, key=np.array(key), rows_done=np.array(r + 1), **stitcher.carry())
+        times.add("stitch", time.perf_counter() - stitch_started)
         bar.update(1)
     bar.close()
     return_freed_memory()  # the pipeline's tile arrays, before the COG assembly allocates its own
-    _write_cog(info, grid, work, target, key)
+    with times.measure("cog"):
+        _write_cog(info, grid, work, target, key)
     shutil.rmtree(work, ignore_errors=True)
     return target

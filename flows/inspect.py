@@ -9,7 +9,6 @@ machine) to use Dask; unset, everything runs in-process.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -20,7 +19,7 @@ from cracks import survey as survey_lib
 from cracks.config import DEFAULT_MODEL_DIR, InspectConfig, SurveyConfig
 from cracks.errors import CracksError
 from cracks.models import backends
-from cracks.segment import cached_predictor, pending_rows, segment_row
+from cracks.segment import cached_predictor, segment_row
 
 ROWS_PER_TASK = 2
 
@@ -39,61 +38,56 @@ def io_errors_only(task, task_run, state) -> bool:
     return False
 
 
-@task(name="plan windows", retries=2, retry_delay_seconds=2, retry_condition_fn=io_errors_only, cache_policy=NONE)
-def plan_task(path: Path, config: InspectConfig, model) -> inspection.SitePlan:
-    inference = backends.resolve(model, config.backend, config.precision)
-    return inspection.plan_site(path, config, model, str(inference))
+def _call(fn, *args):
+    return fn(*args)
+
+
+plan_task = task(name="plan windows", retries=2, retry_delay_seconds=2, retry_condition_fn=io_errors_only,
+                 cache_policy=NONE)(_call)
+measure_task = task(name="measure", cache_policy=NONE)(_call)
+publish_task = task(name="publish", retries=2, retry_delay_seconds=2, retry_condition_fn=io_errors_only,
+                    cache_policy=NONE)(_call)  # GIS layers, summary.json and the PDF: file writes, retried
+STAGE_TASKS = {"plan": plan_task, "measure": measure_task, "publish": publish_task}
+
+
+def run_stage(stage: str, fn, *args):
+    """Each stage of ``inspection.inspect_site`` as a Prefect task; segmentation stays in the flow,
+    which stitches rows as their tasks finish (on Dask workers when configured)."""
+    return STAGE_TASKS[stage](fn, *args) if stage in STAGE_TASKS else fn(*args)
 
 
 @task(name="segment rows", cache_policy=NONE)
 def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int | None, threads: int | None,
                  device: str = "auto"):
-    backend, precision = plan.inference.split()  # chosen once, in plan_task; part of the resume key
+    backend, precision = plan.inference.split()  # chosen once, by the flow; part of the resume key
     predictor = cached_predictor(model, batch_size, threads, precision, backend, device)
     return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
 
 
-@task(name="stitch", cache_policy=NONE)
-def stitch_task(plan: inspection.SitePlan, chunks: list[list]) -> Path:
-    def rows(todo: list[int]):
-        for chunk in chunks:
-            yield from chunk
-
-    return inspection.segment_site(plan, predictor=None, rows=rows, progress=False)
-
-
-@task(name="measure", cache_policy=NONE)
-def measure_task(plan: inspection.SitePlan, config: InspectConfig) -> inspection.SiteMeasurement:
-    return inspection.measure_site(plan, config)
-
-
-@task(name="publish", retries=2, retry_delay_seconds=2, retry_condition_fn=io_errors_only, cache_policy=NONE)
-def publish_task(plan, measurement, summary) -> dict:
-    """GIS layers, summary.json and the PDF (retried: they are file writes)."""
-    return inspection.publish_site(plan, measurement, summary)
-
-
 def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
-    """All stages for one site; returns the summary (or raises CracksError).
+    """One site through ``inspection.inspect_site`` (the library's orchestration), with its
+    stages as tasks and its grid rows segmented by tasks. Raises CracksError for a bad input.
 
     ``model`` is loaded once per flow run; segmentation tasks load their own copy per worker.
     """
     logger = get_run_logger()
-    started = time.monotonic()
-    plan = plan_task(path, config, model)
-    plan.out_dir.mkdir(parents=True, exist_ok=True)
-    todo = pending_rows(plan.grid, plan.key, plan.mask_path, plan.work_dir)
-    logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,
-                len(plan.grid.row_starts), len(todo))
-    chunks = [todo[i : i + ROWS_PER_TASK] for i in range(0, len(todo), ROWS_PER_TASK)]
-    futures = [segment_task.submit(plan, c, str(config.model), config.batch_size, config.threads, config.device)
-               for c in chunks]
-    stitch_task(plan, [f.result() for f in futures])
-    measurement = measure_task(plan, config)
-    summary = inspection.summarize_site(plan, measurement, model, config, time.monotonic() - started)
-    publish_task(plan, measurement, summary)
-    logger.info("%s: %d cracks, condition %s -> %s", path.name, summary["n_cracks"], summary["condition"]["rating"], plan.out_dir)
-    return plan.out_dir / "summary.json", summary
+    inference = str(backends.resolve(model, config.backend, config.precision))  # once, handed to every worker
+
+    def run_rows(plan: inspection.SitePlan, todo: list[int]):
+        logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,
+                    len(plan.grid.row_starts), len(todo))
+        chunks = [todo[i : i + ROWS_PER_TASK] for i in range(0, len(todo), ROWS_PER_TASK)]
+        futures = [segment_task.submit(plan, c, str(config.model), config.batch_size, config.threads, config.device)
+                   for c in chunks]
+        for future in futures:
+            yield from future.result()
+
+    result = inspection.inspect_site(path, config, model, progress=False, inference=inference, run_rows=run_rows,
+                                     run_stage=run_stage)
+    summary = result.summary
+    logger.info("%s: %d cracks, condition %s -> %s", path.name, summary["n_cracks"], summary["condition"]["rating"],
+                result.out_dir)
+    return result.out_dir / "summary.json", summary
 
 
 @flow(name="inspect", log_prints=True)

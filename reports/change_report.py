@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table
@@ -21,7 +21,8 @@ CHANGE_COLOURS = {"new": "#d7191c", "extended": "#fdae61", "widened": "#7b3294",
 
 def _map(result) -> object:
     frame = result.changes
-    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    fig = Figure(figsize=(7.2, 4.8), layout="tight")
+    ax = fig.subplots()
     for change, colour in CHANGE_COLOURS.items():
         part = frame[(frame["change"] == change) & (frame["part"].fillna("crack") == "crack")]
         if len(part):

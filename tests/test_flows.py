@@ -83,6 +83,43 @@ def test_inspect_flow_on_dask_matches_default_runner(small_site, tmp_path):
         assert (tmp_path / "dask/bridge_deck" / name).is_file()
 
 
+def _comparable(summary: dict) -> dict:
+    """A summary without what must differ between two runs: paths, dates, timings."""
+    summary = json.loads(json.dumps(summary))
+    summary["processing"] = {k: v for k, v in summary["processing"].items() if k not in ("seconds", "date", "stages_s")}
+    summary.pop("outputs", None)
+    summary["model"].pop("path", None)
+    return {k: v for k, v in summary.items() if k not in ("input", "report", "output_dir")}
+
+
+def test_cli_and_flow_give_the_same_results(tmp_path):
+    """One orchestration (inspection.inspect_site): the command and the flow differ only in paths
+    and timestamps: same summary figures, same mask pixels, same GeoJSON features."""
+    from rasterio.windows import Window
+
+    from flows.inspect import inspect
+
+    small_site = tmp_path / "bridge_deck.tif"  # a real piece of the sample site, with real cracks
+    with rasterio.open(REPO / "sample" / "road_section.tif") as src:
+        window = Window(0, 0, 640, 512)
+        profile = src.profile | {"width": 640, "height": 512, "transform": src.window_transform(window)}
+        with rasterio.open(small_site, "w", **profile) as dst:
+            dst.write(src.read(window=window))
+    args = [str(small_site), "--out", str(tmp_path / "cli"), "--model", str(MODEL), "--tile", "256", "--overlap", "32"]
+    cli = subprocess.run([sys.executable, "-m", "cracks.cli", "inspect", *args], capture_output=True, text=True, cwd=REPO)
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    flow = inspect(inputs=[str(small_site)], out=str(tmp_path / "flow"), model=str(MODEL), tile=256, overlap=32)
+    assert flow[0]["status"] == "ok"
+    a, b = tmp_path / "cli" / "bridge_deck", tmp_path / "flow" / "bridge_deck"
+    summary_a, summary_b = (json.loads((d / "summary.json").read_text()) for d in (a, b))
+    assert summary_a["processing"]["seconds"] > 0 and summary_b["processing"]["seconds"] > 0
+    assert _comparable(summary_a) == _comparable(summary_b)
+    with rasterio.open(a / "mask.tif") as ma, rasterio.open(b / "mask.tif") as mb:
+        assert np.array_equal(ma.read(1), mb.read(1))
+    features_a, features_b = (json.loads((d / "cracks.geojson").read_text())["features"] for d in (a, b))
+    assert features_a == features_b and len(features_a) >= 1
+
+
 def test_survey_skips_unchanged_and_isolates_failures(small_site, tmp_path):
     from flows.inspect import survey
 

@@ -96,6 +96,24 @@ def int8_export(model: LoadedModel) -> Path | None:
     return current_export(model.path, "int8") if model.path else None
 
 
+def compiled_model_cache() -> Path | None:
+    """Where OpenVINO keeps compiled networks: ``$CRACKS_CACHE_DIR`` or ``~/.cache/cracks/openvino``
+    (``$XDG_CACHE_HOME`` respected); ``None`` (no cache) when it cannot be created or written, or
+    when ``CRACKS_CACHE_DIR`` is set empty."""
+    import os
+
+    configured = os.environ.get("CRACKS_CACHE_DIR")
+    if configured == "":
+        return None
+    base = Path(configured) if configured else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cracks"
+    folder = base / "openvino"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
 def make_backend(model: LoadedModel, choice: BackendChoice, threads: int | None = None) -> Backend:
     if choice.backend == "torch":
         return TorchBackend(model, choice.precision)
@@ -132,6 +150,9 @@ class OpenVINOBackend:
         from cracks.models.openvino_ir import to_openvino, with_pre_and_post_processing
 
         self.core = ov.Core()
+        cache = compiled_model_cache()
+        if cache is not None:  # compiled networks are kept: the next run skips the ~1 s compilation
+            self.core.set_property({"CACHE_DIR": str(cache)})
         self.precision = precision
         self.threads = threads
         if precision == "int8":

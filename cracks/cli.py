@@ -206,7 +206,7 @@ def experiment(
 @app.command()
 def inspect(
     inputs: Annotated[list[Path], typer.Argument(help="GeoTIFF orthophotos or JPEG/PNG photos.")],
-    out: Annotated[Path, typer.Option(help="Output folder; one subfolder per input.")] = Path("inspections"),
+    out: Annotated[Path, typer.Option(help="Output folder; one subfolder per input.")] = InspectConfig.out,
     model: Annotated[Optional[Path], typer.Option(help="Model artifact folder (default: the shipped model).")] = None,
     tile: Annotated[int, typer.Option(help="Tile size in pixels.")] = InspectConfig.tile,
     overlap: Annotated[int, typer.Option(help="Overlap of neighbouring tiles in pixels (hides seams).")] = InspectConfig.overlap,
@@ -219,10 +219,10 @@ def inspect(
     severity_mm: Annotated[Optional[str], typer.Option(help="Custom limits hairline|fine|medium|wide in mm instead of --standard, e.g. 0.2,0.5,2.")] = None,
     link_gap_mm: Annotated[float, typer.Option(help="Join crack fragments facing each other across gaps up to this (0: never).")] = InspectConfig.link_gap_mm,
     min_crack_mm: Annotated[float, typer.Option(help="Shorter regions are spots, not cracks.")] = InspectConfig.min_crack_mm,
-    backend: Annotated[str, typer.Option(help="auto (openvino on a CPU, torch on CUDA), torch or openvino.")] = "auto",
-    precision: Annotated[str, typer.Option(help="auto (the model's int8 export, else bf16 where the CPU runs it natively, else fp32), fp32, bf16 or int8.")] = "auto",
-    threads: Optional[int] = None,
-    device: str = "auto",
+    backend: Annotated[str, typer.Option(help="auto (openvino on a CPU, torch on CUDA), torch or openvino.")] = InspectConfig.backend,
+    precision: Annotated[str, typer.Option(help="auto (the model's int8 export, else bf16 where the CPU runs it natively, else fp32), fp32, bf16 or int8.")] = InspectConfig.precision,
+    threads: Optional[int] = InspectConfig.threads,
+    device: str = InspectConfig.device,
 ) -> None:
     """Tile, segment, stitch and measure orthophotos; write mask.tif, GeoJSON, GeoPackage, summary and PDF."""
     from cracks.config import DEFAULT_MODEL_DIR

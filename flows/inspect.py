@@ -93,7 +93,7 @@ def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
 @flow(name="inspect", log_prints=True)
 def inspect(
     inputs: list[str],
-    out: str = "inspections",
+    out: str = str(InspectConfig.out),
     model: str = str(DEFAULT_MODEL_DIR),
     tile: int = InspectConfig.tile,
     overlap: int = InspectConfig.overlap,
@@ -101,8 +101,8 @@ def inspect(
     gsd_mm: float | None = None,
     threshold: float | None = None,
     truth: str | None = None,
-    precision: str = "auto",
-    backend: str = "auto",
+    precision: str = InspectConfig.precision,
+    backend: str = InspectConfig.backend,
 ) -> list[dict]:
     """Inspect orthophotos; a bad input is reported in its result and the others go on."""
     config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,

@@ -97,7 +97,7 @@ def run_inspect(raster: Path, model_dir: Path, out: Path, backend: str = "auto",
     import shutil
 
     from cracks.config import InspectConfig
-    from cracks.inspection import inspect_all
+    from cracks.inspect.pipeline import inspect_all
 
     shutil.rmtree(out / raster.stem, ignore_errors=True)  # no resume: time the whole job
     config = InspectConfig(inputs=[raster], out=out, model=model_dir, backend=backend, precision=precision)

@@ -226,7 +226,7 @@ def inspect(
 ) -> None:
     """Tile, segment, stitch and measure orthophotos; write mask.tif, GeoJSON, GeoPackage, summary and PDF."""
     from cracks.config import DEFAULT_MODEL_DIR
-    from cracks.inspection import inspect_all
+    from cracks.inspect.pipeline import inspect_all
 
     config = run_safely(InspectConfig, inputs=list(inputs), out=out, model=model or DEFAULT_MODEL_DIR, tile=tile,
                         overlap=overlap, batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=truth,
@@ -260,7 +260,7 @@ def survey(
     """Inspect the new, changed and failed orthophotos of a folder and rewrite the survey index;
     unchanged ones (same sha256) keep their results. The Prefect `survey` deployment runs the same."""
     from cracks.config import DEFAULT_MODEL_DIR, SurveyConfig
-    from cracks.survey import run_survey, survey_inspect_config
+    from cracks.inspect.survey import run_survey, survey_inspect_config
 
     settings = {"model": model or DEFAULT_MODEL_DIR, "standard": standard, "gsd_mm": gsd_mm, "tile": tile, "overlap": overlap}
     config = SurveyConfig(folder, out, inspect=settings)

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage
 
-from cracks.measure import Crack, bridged, measure_cracks
+from cracks.measure.region import Crack, bridged, measure_cracks
 
 MAX_PIXELS = 200_000_000
 

@@ -14,12 +14,12 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 
-from cracks import inspection
-from cracks import survey as survey_lib
 from cracks.config import DEFAULT_MODEL_DIR, InspectConfig, SurveyConfig
 from cracks.errors import CracksError
+from cracks.inspect import pipeline as inspection
+from cracks.inspect import survey as survey_lib
+from cracks.inspect.segment import cached_predictor, segment_row
 from cracks.models import backends
-from cracks.segment import cached_predictor, segment_row
 
 ROWS_PER_TASK = 2
 
@@ -130,7 +130,7 @@ def survey(
     overlap: int = InspectConfig.overlap,
     gsd_mm: float | None = None,
 ) -> dict:
-    """Inspect new or changed orthophotos in ``folder``; write the survey index (cracks.survey.run_survey,
+    """Inspect new or changed orthophotos in ``folder``; write the survey index (cracks.inspect.survey.run_survey,
     with each site's stages as tasks)."""
     config = SurveyConfig(Path(folder), Path(out), inspect={"model": model, "tile": tile, "overlap": overlap,
                                                              "gsd_mm": gsd_mm})

@@ -21,7 +21,7 @@ CHANGE_COLOURS = {"new": "#d7191c", "extended": "#fdae61", "widened": "#7b3294",
 
 def _map(result) -> object:
     frame = result.changes
-    fig = Figure(figsize=(7.2, 4.8), layout="tight")
+    fig = Figure(figsize=(7.2, 4.8))
     ax = fig.subplots()
     for change, colour in CHANGE_COLOURS.items():
         part = frame[(frame["change"] == change) & (frame["part"].fillna("crack") == "crack")]

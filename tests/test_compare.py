@@ -12,8 +12,8 @@ import rasterio
 from cracks.compare import compare, write_comparison
 from cracks.errors import CracksError
 from cracks.synthetic import random_walk, straight
+from tests.inspect.test_pipeline import run_site
 from tests.rasters import scene, write_geotiff
-from tests.test_inspect import run_site
 
 SHIFT = (3, 5)  # rows, cols: the later survey is georeferenced a few millimetres off
 

@@ -23,6 +23,7 @@ the CPU runs bf16 natively, else OpenVINO fp32.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,6 +162,9 @@ class OpenVINOBackend:
             network = to_openvino(model.model)
         self.network = with_pre_and_post_processing(network, model.meta.normalization)
         self.compiled: dict[tuple[int, ...], object] = {}
+        # One infer request per compiled network: flows run row tasks on threads that share this
+        # backend ("Infer Request is busy" otherwise). Each call already uses every core.
+        self.lock = threading.Lock()
 
     def _compiled(self, shape: tuple[int, ...]):
         if shape not in self.compiled:
@@ -180,4 +184,5 @@ class OpenVINOBackend:
             mode = "reflect" if ph < h and pw < w else "edge"
             batch_uint8 = np.pad(batch_uint8, ((0, 0), (0, ph), (0, pw), (0, 0)), mode=mode)
         x = np.ascontiguousarray(batch_uint8)
-        return self._compiled(x.shape)({0: x})[0][:, 0, :h, :w]
+        with self.lock:
+            return self._compiled(x.shape)({0: x})[0][:, 0, :h, :w]  # outputs are copies (share_outputs=False)

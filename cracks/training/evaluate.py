@@ -15,9 +15,9 @@ from cracks.config import EvaluateConfig
 from cracks.data.layouts import Pair, gather_pairs
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError
+from cracks.measure.records import RecordRules, crack_records
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
-from cracks.records import RecordRules, crack_records
 from cracks.training.metrics import EvaluationResult, ThresholdSweep
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ PIXEL_RECORD_RULES = RecordRules(link_gap_px=10.0, min_length_px=10.0, min_elong
 def image_crack_scores(probability: np.ndarray, truth: np.ndarray, threshold: float):
     """Crack-level scores of one image: the inspection's records (linked, spots apart) against its truth."""
     from cracks.crackeval import crack_level_scores
-    from cracks.measure import measure_cracks
+    from cracks.measure.region import measure_cracks
     regions = measure_cracks(probability >= threshold, bridge_px=2, min_length_px=0)
     records, _ = crack_records(regions, PIXEL_RECORD_RULES)
     return crack_level_scores(records, truth)

@@ -180,7 +180,7 @@ def epoch_config(config: InspectConfig, sha256: str) -> InspectConfig:
 
 def local_inspector(progress: bool = False) -> SiteInspector:
     """Inspect in this process, loading the model once for the whole survey."""
-    from cracks import inspection
+    from cracks.inspect import pipeline as inspection
 
     loaded: dict = {}
 

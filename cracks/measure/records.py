@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import shapely
 
-from cracks.measure import Crack, principal_angle
+from cracks.measure.region import Crack, principal_angle
 
 END_DIRECTION_PX = 8.0  # how far back along the centerline the direction of a free end is taken
 

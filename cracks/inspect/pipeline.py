@@ -29,14 +29,14 @@ from cracks.atomic import write_json
 from cracks.config import InspectConfig
 from cracks.errors import CracksError, InputError, ModelError
 from cracks.hashing import file_sha256
-from cracks.measure import Crack
+from cracks.inspect.segment import Predictor, TilePrediction, run_key, segment_raster
+from cracks.measure.raster import measure_raster, scan_mask
+from cracks.measure.records import RecordRules, classify, crack_records
+from cracks.measure.region import Crack
 from cracks.memory import return_freed_memory
 from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
 from cracks.models.hardware import resolve_device
-from cracks.records import RecordRules, classify, crack_records
-from cracks.segment import Predictor, TilePrediction, run_key, segment_raster
-from cracks.sitemeasure import measure_raster, scan_mask
 from cracks.standards import Standard, get_standard
 from cracks.timing import StageTimes
 from cracks.training.metrics import Scores
@@ -206,7 +206,7 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
                              bridge_px=config.bridge_px, labels_path=labels)
             pixel = plan.info.pixel_size_m
             prune_px = config.prune_mm / 1000 / pixel if (config.prune_mm and pixel) else 5.0
-            # every region is measured: the short ones become spots (cracks.records), not silently nothing
+            # every region is measured: the short ones become spots (cracks.measure.records), not silently nothing
             regions = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px, 0.0,
                                      config.road_axis_deg, bridge_px=config.bridge_px)
     finally:

@@ -5,7 +5,7 @@ label raster, joins regions that touch across strip borders with a union-find, a
 each region's bounding box, a seed pixel, the count of valid pixels, a decimated valid-data mask
 for the footprint and (optionally) the counts against a ground-truth raster. Pass 2 reads each
 region's own window of mask and labels and measures it with
-:func:`cracks.measure.crack_from_region`, the same code the in-memory path uses.
+:func:`cracks.measure.region.crack_from_region`, the same code the in-memory path uses.
 
 Memory is one strip plus one region window, never the raster. A region wider or taller than
 ``max_region_px`` (a crack network across a whole site: on a generated 400 MP orthophoto one
@@ -26,7 +26,7 @@ from rasterio.features import shapes
 from rasterio.windows import Window
 from scipy import ndimage
 
-from cracks.measure import DEFAULT_SEVERITY_MM, Crack, bridged, crack_from_region, default_road_axis
+from cracks.measure.region import DEFAULT_SEVERITY_MM, Crack, bridged, crack_from_region, default_road_axis
 from cracks.training.metrics import counts
 
 EIGHT = np.ones((3, 3), bool)

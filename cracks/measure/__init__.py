@@ -1,0 +1,8 @@
+"""Measuring cracks in a mask: the numeric core, apart from the inspection pipeline (as in skan).
+
+* :mod:`.region`: one connected region in memory: centerline length, widths, orientation, type
+  (:class:`~.region.Crack`), and :func:`~.region.measure_cracks` for a whole array.
+* :mod:`.raster`: a whole raster strip by strip (bounded memory), equal to the in-memory path.
+* :mod:`.skeleton_graph`: the skeleton's path graph (skan's decomposition, without numba).
+* :mod:`.records`: measured regions into crack records (linked fragments) and spots.
+"""

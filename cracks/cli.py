@@ -237,8 +237,8 @@ def inspect(
     for r in results:
         if r.ok:
             s = r.summary
-            length = f"{s['total_length_m']:.2f} m" if s["total_length_m"] is not None else f"{s['total_length_px']:.0f} px"
-            print(f"{r.site}: {s['n_cracks']} cracks, {length}, condition {s['condition']['rating']} -> {r.out_dir}")
+            length = f"{s.total_length_m:.2f} m" if s.total_length_m is not None else f"{s.total_length_px:.0f} px"
+            print(f"{r.site}: {s.n_cracks} cracks, {length}, condition {s.condition['rating']} -> {r.out_dir}")
             for name, path in r.outputs.items():
                 print(f"  {name:8} {path}")
         else:

@@ -23,7 +23,6 @@ largest differences it measured (27 px, 1.03 px; README). ``tests/test_compare.p
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from rasterio.windows import from_bounds
 
 from cracks.atomic import write_json
 from cracks.errors import InputError
+from cracks.inspect.summary import SiteSummary
 
 MATCH_FRACTION = 0.5
 CHANGES = ("new", "gone", "extended", "widened", "unchanged")
@@ -51,13 +51,13 @@ class CompareSettings:
 @dataclass
 class Epoch:
     folder: Path
-    summary: dict
+    summary: SiteSummary
     cracks: gpd.GeoDataFrame
     footprint: shapely.Geometry
 
     @property
     def gsd_m(self) -> float:
-        return float(self.summary["gsd_m"])
+        return float(self.summary.gsd_m)
 
 
 @dataclass
@@ -102,8 +102,8 @@ def load_epoch(folder: Path) -> Epoch:
     for path in (summary_path, gpkg):
         if not path.is_file():
             raise InputError(folder, f"not an inspection output folder (no {path.name})")
-    summary = json.loads(summary_path.read_text())
-    if not summary.get("georeferenced"):
+    summary = SiteSummary.read(summary_path)
+    if not summary.georeferenced:
         raise InputError(folder, "the inspection is not georeferenced: epochs can only be compared in map coordinates")
     cracks = gpd.read_file(gpkg, layer="centerlines", engine="pyogrio")
     site = gpd.read_file(gpkg, layer="site", engine="pyogrio")
@@ -129,7 +129,7 @@ def register(old: Epoch, new: Epoch) -> Registration:
     if overlap.is_empty or overlap.area <= 0:
         raise InputError(new.folder, f"does not overlap {old.folder}: not the same site")
     bounds = overlap.bounds
-    sources = [(Path(old.summary["input"]), Path(new.summary["input"]), "orthophoto", False),
+    sources = [(Path(old.summary.input), Path(new.summary.input), "orthophoto", False),
                (old.folder / "mask.tif", new.folder / "mask.tif", "mask", True)]
     for old_path, new_path, source, is_mask in sources:
         if old_path.is_file() and new_path.is_file():
@@ -164,8 +164,8 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=old.cracks.crs,
                              columns=["change", "old_id", "new_id", "old_length_m", "new_length_m", "growth_m",
                                       "old_width_mm", "new_width_mm", "width_growth_mm", "part", "geometry"])
-    models_differ = old.summary.get("model", {}).get("trained") != new.summary.get("model", {}).get("trained")
-    return Comparison(str(old_dir), str(new_dir), old.summary["processing"]["date"], new.summary["processing"]["date"],
+    models_differ = old.summary.model.get("trained") != new.summary.model.get("trained")
+    return Comparison(str(old_dir), str(new_dir), old.summary.processing["date"], new.summary.processing["date"],
                       registration, tolerance, settings, frame, models_differ)
 
 

@@ -85,7 +85,7 @@ def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
     result = inspection.inspect_site(path, config, model, progress=False, inference=inference, run_rows=run_rows,
                                      run_stage=run_stage)
     summary = result.summary
-    logger.info("%s: %d cracks, condition %s -> %s", path.name, summary["n_cracks"], summary["condition"]["rating"],
+    logger.info("%s: %d cracks, condition %s -> %s", path.name, summary.n_cracks, summary.condition["rating"],
                 result.out_dir)
     return result.out_dir / "summary.json", summary
 
@@ -114,7 +114,7 @@ def inspect(
         try:
             summary_path, summary = inspect_one(path, config, model)
             results.append({"input": str(path), "status": "ok", "summary": str(summary_path),
-                            "n_cracks": summary["n_cracks"]})
+                            "n_cracks": summary.n_cracks})
         except CracksError as exc:
             get_run_logger().error("%s", exc)
             results.append({"input": str(path), "status": "failed", "error": str(exc)})

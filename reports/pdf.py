@@ -100,24 +100,24 @@ def overview_map(info, measurement, classes: list[str], max_side: int = 1400) ->
 
 
 def charts(measurement, summary) -> io.BytesIO:
-    metric = summary["gsd_m"] is not None
-    statistic = summary["standard"]["width_statistic"].replace("_mm", "")  # width_mean or width_p95
+    metric = summary.gsd_m is not None
+    statistic = summary.standard["width_statistic"].replace("_mm", "")  # width_mean or width_p95
     widths = [getattr(c, f"{statistic}_mm") if metric else getattr(c, f"{statistic}_px") for c in measurement.cracks]
     fig = Figure(figsize=(7.4, 2.6))
     left, right = fig.subplots(1, 2)
     if widths:
         left.hist(widths, bins=min(20, max(5, len(widths))), color="#555555", edgecolor="white")
     if metric:
-        for limit in summary["processing"]["severity_limits_mm"]:
+        for limit in summary.processing["severity_limits_mm"]:
             left.axvline(limit, color="#d7191c", linestyle="--", linewidth=0.8)
     label = "mean" if statistic == "width_mean" else "95th percentile"
     left.set_xlabel(f"crack width, {label} (" + ("mm" if metric else "px") + ")")
     left.set_ylabel("cracks")
     left.set_title("Width distribution", fontsize=9)
-    names = [n for n in summary["by_severity"]]
-    lengths = [summary["by_severity"][n]["length_m"] for n in names] if metric else [
+    names = [n for n in summary.by_severity]
+    lengths = [summary.by_severity[n]["length_m"] for n in names] if metric else [
         sum(c.length_px for c in measurement.cracks if c.severity == n) for n in names]
-    colours = severity_colours(summary["standard"]["classes"])
+    colours = severity_colours(summary.standard["classes"])
     right.bar(names, lengths, color=[colours[n] for n in names])
     right.set_ylabel("length (" + ("m" if metric else "px") + ")")
     right.set_title("Crack length by severity", fontsize=9)
@@ -161,11 +161,11 @@ def _on_page(canvas, doc, site: str, date: str) -> None:
 
 
 def write_report(info, measurement, summary: dict, target: Path) -> Path:
-    metric = summary["gsd_m"] is not None
-    date = summary["processing"]["date"][:10]
-    condition = summary["condition"]
+    metric = summary.gsd_m is not None
+    date = summary.processing["date"][:10]
+    condition = summary.condition
     story = [
-        Paragraph(f"Crack condition report: {summary['site']}", STYLES["Title"]),
+        Paragraph(f"Crack condition report: {summary.site}", STYLES["Title"]),
         Paragraph(f"Inspection date {date} · input <i>{info.path.name}</i>", STYLES["BodyText"]),
         Spacer(1, 3 * mm),
     ]
@@ -180,30 +180,30 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
     if not info.georeferenced:
         story.append(Paragraph(
             "<b>Not georeferenced:</b> the input has no CRS or transform. Coordinates are pixel columns and rows"
-            + (f"; lengths and widths use the given ground sample distance ({summary['gsd_m'] * 1000:g} mm/px)." if metric
+            + (f"; lengths and widths use the given ground sample distance ({summary.gsd_m * 1000:g} mm/px)." if metric
                else "; lengths and widths are in pixels and no condition rating is possible."), SMALL))
     width_in = 180 * mm
     height = width_in * min(info.height / info.width, 1.1)
-    story += [Image(overview_map(info, measurement, summary["standard"]["classes"]), width=width_in if info.height <= info.width * 1.1 else height / (info.height / info.width),
+    story += [Image(overview_map(info, measurement, summary.standard["classes"]), width=width_in if info.height <= info.width * 1.1 else height / (info.height / info.width),
                     height=height), Spacer(1, 2 * mm)]
     length_unit = "m" if metric else "px"
     facts = [
         ["Figure", "Value"],
-        ["Cracks", str(summary["n_cracks"])],
-        ["Spots (not counted as cracks)", str(summary.get("n_spots", 0))],
-        ["Total crack length", _fmt(summary["total_length_m"] if metric else summary["total_length_px"], 2, f" {length_unit}")],
-        ["Analysed area (valid pixels)", _fmt(summary["analysed_area_m2"], 2, " m²") if metric else f"{summary['analysed_area_px']:,} px"],
-        ["Crack density", _fmt(summary["density_m_per_m2"], 3, " m/m²")],
-        ["Widest crack (max)", _fmt(summary["max_width_mm"], 2, " mm") if metric else _fmt(summary["max_width_px"], 1, " px")],
+        ["Cracks", str(summary.n_cracks)],
+        ["Spots (not counted as cracks)", str(summary.n_spots)],
+        ["Total crack length", _fmt(summary.total_length_m if metric else summary.total_length_px, 2, f" {length_unit}")],
+        ["Analysed area (valid pixels)", _fmt(summary.analysed_area_m2, 2, " m²") if metric else f"{summary.analysed_area_px:,} px"],
+        ["Crack density", _fmt(summary.density_m_per_m2, 3, " m/m²")],
+        ["Widest crack (max)", _fmt(summary.max_width_mm, 2, " mm") if metric else _fmt(summary.max_width_px, 1, " px")],
     ]
     severity = [["Severity", "Cracks", "Length"]] + [
-        [name, str(v["count"]), _fmt(v["length_m"], 2, " m") if metric else "n/a"] for name, v in summary["by_severity"].items()]
+        [name, str(v["count"]), _fmt(v["length_m"], 2, " m") if metric else "n/a"] for name, v in summary.by_severity.items()]
     tables = Table([[Table(facts, style=TABLE_STYLE, colWidths=[50 * mm, 35 * mm]),
                      Table(severity, style=TABLE_STYLE, colWidths=[30 * mm, 20 * mm, 30 * mm])]],
                    colWidths=[92 * mm, 88 * mm])
     story += [KeepTogether([Paragraph("Summary", STYLES["Heading2"]), tables])]
-    if summary.get("truth"):
-        t = summary["truth"]
+    if summary.truth:
+        t = summary.truth
         story.append(Paragraph(
             f"<b>Check against ground truth</b> ({Path(t['truth']).name}): Dice {t['dice']:.3f}, IoU {t['iou']:.3f}, "
             f"precision {t['precision']:.3f}, recall {t['recall']:.3f} (pixel-wise, valid area); "
@@ -221,29 +221,29 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
                 f"(tolerance {c['tolerance_px']:g} px).", STYLES["BodyText"]))
     story += [KeepTogether([Paragraph("Crack statistics", STYLES["Heading2"]),
                             Image(charts(measurement, summary), width=180 * mm, height=63 * mm)])]
-    coords = "map coordinates (" + (summary["crs"] or "") + ")" if info.georeferenced else "pixel column / row"
-    width_px = summary["standard"]["width_statistic"].replace("_mm", "_px")  # the statistic the standard grades by
+    coords = "map coordinates (" + (summary.crs or "") + ")" if info.georeferenced else "pixel column / row"
+    width_px = summary.standard["width_statistic"].replace("_mm", "_px")  # the statistic the standard grades by
     for title, key in (("Widest cracks", (lambda c: getattr(c, width_px))), ("Longest cracks", (lambda c: c.length_px))):
         if measurement.cracks:
             story += [KeepTogether([Paragraph(f"{title} (x, y at the crack's midpoint, {coords})", STYLES["Heading3"]),
                                     Table(_crack_rows(info, measurement.cracks, key), style=TABLE_STYLE, repeatRows=1)])]
-    model = summary["model"]
+    model = summary.model
     valid = model.get("valid_metrics") or {}
-    processing = summary["processing"]
+    processing = summary.processing
     details = [
         ["Detail", "Value"],
         ["Input", f"{info.path.name} ({info.width} x {info.height} px, {info.count} bands, {info.dtype})"],
-        ["CRS / ground sample distance", f"{summary['crs'] or 'none'} / " + (f"{summary['gsd_m'] * 1000:.2f} mm per pixel" if metric else "pixels")],
-        ["Input SHA-256", summary["input_sha256"][:32] + "…"],
+        ["CRS / ground sample distance", f"{summary.crs or 'none'} / " + (f"{summary.gsd_m * 1000:.2f} mm per pixel" if metric else "pixels")],
+        ["Input SHA-256", summary.input_sha256[:32] + "…"],
         ["Model", f"{model['arch']} / {model['encoder']}, trained {model['trained'][:10]}"],
         ["Model validation scores", f"Dice {valid.get('dice', float('nan')):.3f}, IoU {valid.get('iou', float('nan')):.3f}" if valid else "n/a"],
         ["Decision threshold", f"{model['threshold']:.2f}"],
         ["Tiling", f"{processing['tile']} px tiles, {processing['overlap']} px overlap, {processing['windows']} windows, blended"],
-        ["Standard", Paragraph(f"{summary['standard']['title']}: {_classes(summary['standard'])}. "
-                               f"Source: {summary['standard']['source']}."
-                               + (f" Note: {summary['standard']['note']}." if summary['standard']['note'] else ""), SMALL)],
+        ["Standard", Paragraph(f"{summary.standard['title']}: {_classes(summary.standard)}. "
+                               f"Source: {summary.standard['source']}."
+                               + (f" Note: {summary.standard['note']}." if summary.standard['note'] else ""), SMALL)],
         ["Crack records", Paragraph(f"fragments facing each other across gaps up to {processing['link_gap_mm']:g} mm "
-                                    f"linked ({summary.get('n_fragments_linked', 0)} fragments joined); regions shorter "
+                                    f"linked ({summary.n_fragments_linked} fragments joined); regions shorter "
                                     f"than {processing['min_crack_mm']:g} mm or than {processing['min_elongation']:g} "
                                     "times their mean width are spots, outside every crack figure", SMALL)],
         ["Processing time", f"{processing['seconds']:.1f} s, concrete-cracks {processing['package_version']}"],
@@ -256,8 +256,8 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
                         "verify critical cracks on site before acting on them.", SMALL)]
     with atomic_path(target) as tmp:
         doc = SimpleDocTemplate(str(tmp), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=14 * mm,
-                                bottomMargin=16 * mm, title=f"Crack condition report: {summary['site']}",
+                                bottomMargin=16 * mm, title=f"Crack condition report: {summary.site}",
                                 author="concrete-cracks")
-        page = lambda canvas, d: _on_page(canvas, d, summary["site"], date)  # noqa: E731
+        page = lambda canvas, d: _on_page(canvas, d, summary.site, date)  # noqa: E731
         doc.build(story, onFirstPage=page, onLaterPages=page)
     return target

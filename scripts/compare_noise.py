@@ -31,7 +31,7 @@ def main() -> None:
                          InspectConfig(inputs=[args.raster], out=Path(tmp) / "b", model=args.model, tile=512, overlap=64))
         second = inspect_all(second_config, progress=False)[0]
         result = compare(first.out_dir, second.out_dir, CompareSettings(length_noise_px=np.inf, width_noise_px=np.inf))
-    gsd = first.summary["gsd_m"]
+    gsd = first.summary.gsd_m
     matched = result.changes[(result.changes["change"] == "unchanged")]
     growth_px = np.abs(matched["growth_m"].to_numpy()) / gsd
     width_px = np.abs(matched["width_growth_mm"].to_numpy()) / (gsd * 1000)

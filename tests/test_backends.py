@@ -161,7 +161,7 @@ def test_sample_site_at_the_defaults(shipped, tmp_path):
     truth = REPO / "sample" / "road_section_truth.tif"
     [result] = inspect_all(InspectConfig(inputs=[SAMPLE], out=tmp_path, truth=truth, standard="astm-d6433"), progress=False)
     assert result.ok, result.error
-    summary = result.summary
+    summary = result.summary.to_dict()  # as written to summary.json
     assert summary["processing"]["inference"] == "openvino int8"
     # the truth holds 22 cracks; measured: 25 records, 1.09 per found crack, all 22 found, 10.0 m
     assert 15 <= summary["n_cracks"] <= 29 and 7 < summary["total_length_m"] < 13
@@ -190,7 +190,7 @@ def test_int8_inspection_runs_without_importing_torch(tmp_path):
         f"results = inspect_all(InspectConfig(inputs=[Path({str(piece)!r})], out=Path({str(tmp_path / 'out')!r}),"
         f" model=Path({str(MODEL)!r}), tile=256, overlap=32, device='cpu'), progress=False)\n"
         "assert results[0].ok, results[0].error\n"
-        "print('inference', results[0].summary['processing']['inference'])\n"
+        "print('inference', results[0].summary.processing['inference'])\n"
         "print('torch imported', 'torch' in sys.modules)\n"
     )
     if backends.int8_export(artifact.load(MODEL, lazy=True)) is None:

@@ -25,11 +25,11 @@ import shapely
 from rasterio.crs import CRS
 
 import cracks
-from cracks.atomic import write_json
 from cracks.config import InspectConfig
 from cracks.errors import CracksError, InputError, ModelError
 from cracks.hashing import file_sha256
 from cracks.inspect.segment import Predictor, TilePrediction, run_key, segment_raster
+from cracks.inspect.summary import SiteSummary
 from cracks.measure.raster import measure_raster, scan_mask
 from cracks.measure.records import RecordRules, classify, crack_records
 from cracks.measure.region import Crack
@@ -90,7 +90,7 @@ class SiteResult:
     site: str
     out_dir: Path | None = None
     outputs: dict[str, Path] = field(default_factory=dict)
-    summary: dict | None = None
+    summary: SiteSummary | None = None
     error: str | None = None
     seconds: float = 0.0
 
@@ -255,7 +255,7 @@ def site_records(regions: list[Crack], config: InspectConfig, pixel_size_m: floa
 
 
 def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedModel, config: InspectConfig,
-                   seconds: float) -> dict:
+                   seconds: float) -> SiteSummary:
     info, found = plan.info, measurement.cracks
     pixel = info.pixel_size_m
     area_m2 = measurement.analysed_pixels * pixel * pixel if pixel else None
@@ -271,46 +271,46 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
     crs = None
     if info.crs_wkt:
         crs = f"EPSG:{info.epsg}" if info.epsg else info.crs_wkt
-    return {
-        "site": config.site_name or plan.site,
-        "input": str(info.path),
-        "input_sha256": plan.input_sha256,
-        "crs": crs,
-        "georeferenced": info.georeferenced,
-        "units": info.units,
-        "gsd_m": pixel,
-        "width_px": info.width,
-        "height_px": info.height,
-        "analysed_area_m2": area_m2,
-        "analysed_area_px": measurement.analysed_pixels,
-        "n_cracks": len(found),
-        "total_length_m": total_m,
-        "total_length_px": float(sum(c.length_px for c in found)),
-        "density_m_per_m2": density,
-        "max_width_mm": max((c.width_max_mm for c in found), default=0.0) if pixel else None,
-        "max_width_px": max((c.width_max_px for c in found), default=0.0),
-        "by_severity": by_severity,
-        "n_spots": len(measurement.spots),
-        "n_fragments_linked": measurement.fragments - len(found) - len(measurement.spots),
-        "condition": standard.rate(by_severity, density),
-        "standard": {"key": standard.key, "title": standard.title, "source": standard.source,
-                     "classes": list(standard.classes), "limits_mm": list(standard.limits_mm),
-                     "width_statistic": standard.width_field, "note": standard.note},
-        "truth": measurement.truth_scores,
-        "model": {"path": str(model.path), "arch": model.meta.arch, "encoder": model.meta.encoder,
-                  "threshold": plan.threshold, "trained": model.meta.created,
-                  "valid_metrics": model.meta.metrics.get("valid", {})},
-        "processing": {"tile": plan.grid.tile, "overlap": plan.grid.overlap, "windows": plan.grid.n_windows,
-                       "window_px": [plan.grid.window_width, plan.grid.window_height],
-                       "inference": plan.inference,
-                       "seconds": round(seconds, 2), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                       "package_version": cracks.__version__, "severity_limits_mm": list(standard.limits_mm),
-                       "link_gap_mm": config.link_gap_mm, "min_crack_mm": config.min_crack_mm,
-                       "min_elongation": config.min_elongation},
-    }
+    return SiteSummary(
+        site=config.site_name or plan.site,
+        input=str(info.path),
+        input_sha256=plan.input_sha256,
+        crs=crs,
+        georeferenced=info.georeferenced,
+        units=info.units,
+        gsd_m=pixel,
+        width_px=info.width,
+        height_px=info.height,
+        analysed_area_m2=area_m2,
+        analysed_area_px=measurement.analysed_pixels,
+        n_cracks=len(found),
+        total_length_m=total_m,
+        total_length_px=float(sum(c.length_px for c in found)),
+        density_m_per_m2=density,
+        max_width_mm=max((c.width_max_mm for c in found), default=0.0) if pixel else None,
+        max_width_px=max((c.width_max_px for c in found), default=0.0),
+        by_severity=by_severity,
+        n_spots=len(measurement.spots),
+        n_fragments_linked=measurement.fragments - len(found) - len(measurement.spots),
+        condition=standard.rate(by_severity, density),
+        standard={"key": standard.key, "title": standard.title, "source": standard.source,
+                  "classes": list(standard.classes), "limits_mm": list(standard.limits_mm),
+                  "width_statistic": standard.width_field, "note": standard.note},
+        truth=measurement.truth_scores,
+        model={"path": str(model.path), "arch": model.meta.arch, "encoder": model.meta.encoder,
+               "threshold": plan.threshold, "trained": model.meta.created,
+               "valid_metrics": model.meta.metrics.get("valid", {})},
+        processing={"tile": plan.grid.tile, "overlap": plan.grid.overlap, "windows": plan.grid.n_windows,
+                    "window_px": [plan.grid.window_width, plan.grid.window_height],
+                    "inference": plan.inference,
+                    "seconds": round(seconds, 2), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                    "package_version": cracks.__version__, "severity_limits_mm": list(standard.limits_mm),
+                    "link_gap_mm": config.link_gap_mm, "min_crack_mm": config.min_crack_mm,
+                    "min_elongation": config.min_elongation},
+    )
 
 
-def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> dict[str, Path]:
+def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: SiteSummary) -> dict[str, Path]:
     from reports import vector
     from reports.styles import severity_colours
 
@@ -322,42 +322,42 @@ def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> 
     import geopandas as gpd
 
     site = gpd.GeoDataFrame(
-        [{"site": summary["site"], "n_cracks": summary["n_cracks"], "total_length_m": summary["total_length_m"],
-          "density_m_per_m2": summary["density_m_per_m2"], "condition": summary["condition"]["rating"],
+        [{"site": summary.site, "n_cracks": summary.n_cracks, "total_length_m": summary.total_length_m,
+          "density_m_per_m2": summary.density_m_per_m2, "condition": summary.condition["rating"],
           "geometry": vector.to_map(measurement.footprint_px, info.transform)}],
         geometry="geometry", crs=crs)
     outputs = {
         "mask": plan.mask_path,
         "geojson": vector.write_geojson(lines, plan.out_dir / "cracks.geojson", info.georeferenced,
-                                        name=summary["site"], gsd_m=info.pixel_size_m),
+                                        name=summary.site, gsd_m=info.pixel_size_m),
         "gpkg": vector.write_geopackage({"centerlines": lines, "crack_polygons": polygons, "spots": spots, "site": site},
-                                        plan.out_dir / "cracks.gpkg", severity_colours(summary["standard"]["classes"])),
+                                        plan.out_dir / "cracks.gpkg", severity_colours(summary.standard["classes"])),
     }
     return outputs
 
 
-def report_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> Path:
+def report_site(plan: SitePlan, measurement: SiteMeasurement, summary: SiteSummary) -> Path:
     from reports.pdf import write_report
 
     return write_report(plan.info, measurement, summary, plan.out_dir / "report.pdf")
 
 
-def publish_site(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> dict[str, Path]:
+def publish_site(plan: SitePlan, measurement: SiteMeasurement, summary: SiteSummary) -> dict[str, Path]:
     """Write everything a user opens: GIS layers, ``summary.json`` (listing the outputs), the PDF."""
     with raster_env():
         return _publish(plan, measurement, summary)
 
 
-def _publish(plan: SitePlan, measurement: SiteMeasurement, summary: dict) -> dict[str, Path]:
+def _publish(plan: SitePlan, measurement: SiteMeasurement, summary: SiteSummary) -> dict[str, Path]:
     with plan.times.measure("vectors"):
         outputs = export_site(plan, measurement, summary)
     outputs["summary"] = plan.out_dir / "summary.json"
     outputs["report"] = plan.out_dir / "report.pdf"
-    summary["outputs"] = {k: v.name for k, v in outputs.items()}
+    summary.outputs = {k: v.name for k, v in outputs.items()}
     with plan.times.measure("pdf"):
         report_site(plan, measurement, summary)
-    summary["processing"]["stages_s"] = plan.times.to_dict()
-    write_json(outputs["summary"], summary)  # last: a summary.json means every output is there
+    summary.processing["stages_s"] = plan.times.to_dict()
+    summary.write(outputs["summary"])  # last: a summary.json means every output is there
     return outputs
 
 

@@ -21,6 +21,7 @@ import shapely
 from cracks.atomic import write_json, write_text
 from cracks.config import InspectConfig, SurveyConfig, from_dict
 from cracks.hashing import file_sha256
+from cracks.inspect.summary import SiteSummary
 
 STATE = "survey-state.json"
 INDEX_FIELDS = ["site", "input", "status", "error", "n_cracks", "total_length_m", "density_m_per_m2", "max_width_mm",
@@ -78,10 +79,10 @@ def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
     geometry = None
     summary_path = Path(entry.get("summary") or "")
     if entry.get("status") == "ok" and summary_path.is_file():
-        summary = json.loads(summary_path.read_text())
-        row.update(site=summary["site"], n_cracks=summary["n_cracks"], total_length_m=summary["total_length_m"],
-                   density_m_per_m2=summary["density_m_per_m2"], max_width_mm=summary["max_width_mm"],
-                   condition=summary["condition"]["rating"], report=str(summary_path.parent / "report.pdf"),
+        summary = SiteSummary.read(summary_path)
+        row.update(site=summary.site, n_cracks=summary.n_cracks, total_length_m=summary.total_length_m,
+                   density_m_per_m2=summary.density_m_per_m2, max_width_mm=summary.max_width_mm,
+                   condition=summary.condition["rating"], report=str(summary_path.parent / "report.pdf"),
                    summary=str(summary_path))
         change = entry.get("change") or {}
         row.update(epochs=len(entry.get("history", [])) + 1, new_cracks=change.get("counts", {}).get("new"),
@@ -90,7 +91,7 @@ def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
                    widened_cracks=change.get("counts", {}).get("widened"), gone_cracks=change.get("counts", {}).get("gone"),
                    changes=change.get("folder"))
         gpkg = summary_path.parent / "cracks.gpkg"
-        if summary["georeferenced"] and gpkg.is_file():
+        if summary.georeferenced and gpkg.is_file():
             site = gpd.read_file(gpkg, layer="site", engine="pyogrio").to_crs(4326)
             geometry = shapely.union_all(site.geometry.values) if len(site) else None
     return {f: row.get(f) for f in INDEX_FIELDS}, geometry

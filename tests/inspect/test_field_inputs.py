@@ -89,10 +89,10 @@ def collared_sites(tmp_path_factory):
 def test_collars_add_no_crack_length(collared_sites):
     """The shipped model saw the collar's edge as a crack (0.96 m on a straight edge, the whole
     perimeter of a ragged one): a collar around the same pixels must not change the site's length."""
-    reference = collared_sites["reference"].summary["total_length_m"]
+    reference = collared_sites["reference"].summary.total_length_m
     assert reference > 1.0
     for name in ("straight", "ragged"):
-        length = collared_sites[name].summary["total_length_m"]
+        length = collared_sites[name].summary.total_length_m
         assert length == pytest.approx(reference, rel=0.08), (name, length, reference)
 
 
@@ -157,9 +157,9 @@ def test_rotated_rasters_measure_like_north_up_ones(tmp_path, degrees):
     assert pixel_sizes(open_raster(path).transform) == pytest.approx((0.001, 0.001))
     result = run_site(path, tmp_path / "out")
     s = result.summary
-    assert s["gsd_m"] == pytest.approx(0.001)
-    assert s["total_length_m"] == pytest.approx(0.26, rel=0.03)
-    assert s["analysed_area_m2"] == pytest.approx(0.06, rel=1e-6)
+    assert s.gsd_m == pytest.approx(0.001)
+    assert s.total_length_m == pytest.approx(0.26, rel=0.03)
+    assert s.analysed_area_m2 == pytest.approx(0.06, rel=1e-6)
     import geopandas as gpd
     lines = gpd.read_file(result.outputs["gpkg"], layer="centerlines")
     assert lines.length.sum() == pytest.approx(0.26, rel=0.03)  # geometry in the raster's own (rotated) frame
@@ -179,7 +179,7 @@ def test_palette_raster_is_read_through_its_colour_map(tmp_path):
         dst.write_colormap(1, {i: (i * 4, i * 4, i * 4, 255) for i in range(256)})
     assert open_raster(path).palette is not None
     s = run_site(path, tmp_path / "out").summary
-    assert s["n_cracks"] == 1 and s["total_length_m"] == pytest.approx(0.26, rel=0.03)
+    assert s.n_cracks == 1 and s.total_length_m == pytest.approx(0.26, rel=0.03)
 
 
 def test_untagged_fourth_band_is_ignored_not_taken_for_alpha(tmp_path):
@@ -188,7 +188,7 @@ def test_untagged_fourth_band_is_ignored_not_taken_for_alpha(tmp_path):
     path = _write(tmp_path / "rgbn.tif", bands, Affine.translation(*ORIGIN) * Affine.scale(0.001, -0.001), crs=UTM)
     assert not open_raster(path).has_alpha
     s = run_site(path, tmp_path / "out").summary
-    assert s["analysed_area_m2"] == pytest.approx(0.06) and s["n_cracks"] == 1
+    assert s.analysed_area_m2 == pytest.approx(0.06) and s.n_cracks == 1
 
 
 # --- 7. options ---------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ def test_thin_strip_is_inspected_like_a_crop_of_the_whole(tmp_path):
         whole = _write(tmp_path / "whole.tif", src.read(window=Window(0, 0, 1440, 480)), src.window_transform(Window(0, 0, 1440, 480)))
     results = {r.input.stem: r for r in inspect_all(InspectConfig(inputs=[strip, whole], out=tmp_path / "out"), progress=False)}
     with rasterio.open(results["strip"].outputs["mask"]) as a, rasterio.open(results["whole"].outputs["mask"]) as b:
-        threshold = round(results["strip"].summary["model"]["threshold"] * 255)
+        threshold = round(results["strip"].summary.model["threshold"] * 255)
         thin, full = a.read(1) >= threshold, b.read(1, window=Window(0, 160, 1440, 64)) >= threshold
     assert full.sum() > 500
     dice = 2 * (thin & full).sum() / (thin.sum() + full.sum())
@@ -271,17 +271,18 @@ def test_disk_full_fails_one_site_leaves_no_partial_file_and_goes_on(tmp_path, m
     import errno
 
     import cracks.inspect.pipeline as inspection
+    import cracks.inspect.summary as site_summary
 
     image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
     first, second = write_geotiff(tmp_path / "first.tif", image), write_geotiff(tmp_path / "second.tif", image)
-    real_write_json = inspection.write_json
+    real_write_json = site_summary.write_json
 
     def full_disk_once(path, data):
         if "first" in str(path):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real_write_json(path, data)
 
-    monkeypatch.setattr(inspection, "write_json", full_disk_once)
+    monkeypatch.setattr(site_summary, "write_json", full_disk_once)  # the summary is written last
     monkeypatch.setattr(inspection, "load_model", lambda config: FakeModel())
     monkeypatch.setattr(inspection, "Predictor", lambda *a, **k: dark_pixel_predictor)
     results = inspection.inspect_all(InspectConfig(inputs=[first, second], out=tmp_path / "out", tile=128, overlap=32),

@@ -83,10 +83,10 @@ def test_crack_across_tiles_is_measured_once_whole(long_crack_site, tmp_path):
     path, true_length_px = long_crack_site
     result = run_site(path, tmp_path / "out")
     s = result.summary
-    assert s["n_cracks"] == 1
-    assert s["total_length_m"] == pytest.approx(true_length_px * 0.0005, rel=0.03)
-    assert s["by_severity"]["wide"]["count"] == 1  # 2 mm wide
-    assert s["crs"] == "EPSG:32633" and s["gsd_m"] == pytest.approx(0.0005)
+    assert s.n_cracks == 1
+    assert s.total_length_m == pytest.approx(true_length_px * 0.0005, rel=0.03)
+    assert s.by_severity["wide"]["count"] == 1  # 2 mm wide
+    assert s.crs == "EPSG:32633" and s.gsd_m == pytest.approx(0.0005)
 
 
 def test_tiled_equals_whole_image_for_a_local_predictor(long_crack_site, tmp_path):
@@ -152,14 +152,14 @@ def test_partial_nodata_counts_only_valid_area(tmp_path):
     alpha = write_geotiff(tmp_path / "alpha.tif", image, nodata_box=(slice(None), slice(200, None)), alpha=True)
     for path in (nodata, alpha):
         s = run_site(path, tmp_path / "out").summary
-        assert s["analysed_area_m2"] == pytest.approx(200 * 200 * 1e-6)
-        assert s["total_length_m"] == pytest.approx(0.18, rel=0.05)  # only the valid half of the crack
+        assert s.analysed_area_m2 == pytest.approx(200 * 200 * 1e-6)
+        assert s.total_length_m == pytest.approx(0.18, rel=0.05)  # only the valid half of the crack
 
 
 def test_uint16_striped_input(tmp_path):
     image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
     path = write_geotiff(tmp_path / "u16.tif", image, dtype="uint16", tiled=False)
-    assert run_site(path, tmp_path / "out").summary["n_cracks"] == 1
+    assert run_site(path, tmp_path / "out").summary.n_cracks == 1
 
 
 def test_no_crs_gives_pixel_units_and_says_so(tmp_path):
@@ -168,8 +168,8 @@ def test_no_crs_gives_pixel_units_and_says_so(tmp_path):
     with pytest.warns(UserWarning, match="no CRS"):
         result = run_site(path, tmp_path / "out")
     s = result.summary
-    assert s["crs"] is None and s["units"] == "px" and s["total_length_m"] is None
-    assert s["total_length_px"] == pytest.approx(260, rel=0.03) and s["condition"]["rating"] == "unrated"
+    assert s.crs is None and s.units == "px" and s.total_length_m is None
+    assert s.total_length_px == pytest.approx(260, rel=0.03) and s.condition["rating"] == "unrated"
     text = subprocess.run(["pdftotext", str(result.outputs["report"]), "-"], capture_output=True, text=True).stdout
     assert "Not georeferenced" in text or not text
 
@@ -181,7 +181,7 @@ def test_photo_with_gsd(tmp_path):
     Image.fromarray(image).save(path)
     with pytest.warns(UserWarning):
         s = run_site(path, tmp_path / "out", gsd_mm=0.5).summary
-    assert s["total_length_m"] == pytest.approx(0.13, rel=0.03) and s["by_severity"]["wide"]["count"] == 1
+    assert s.total_length_m == pytest.approx(0.13, rel=0.03) and s.by_severity["wide"]["count"] == 1
 
 
 def test_interrupted_run_resumes_without_recomputing(long_crack_site, tmp_path):
@@ -283,3 +283,20 @@ def test_region_larger_than_the_block_limit_is_measured_in_blocks(tmp_path, long
     assert max(int(w.width) for r in scan.regions for w in region_windows(r, 300, 620, 128)) <= 128
     assert sum(c.length_px for c in blocks) == pytest.approx(whole[0].length_px, rel=0.05)
     assert {c.network_id for c in blocks} == {whole[0].network_id}  # one network id across the blocks
+
+
+def test_summary_is_typed_and_round_trips_through_summary_json(tmp_path):
+    """The summary the PDF, the CLI, the flows and the survey read is a SiteSummary; summary.json
+    is that object written out, and reads back equal. A file that is not one is refused."""
+    from cracks.errors import InputError
+    from cracks.inspect.summary import SiteSummary
+
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    result = run_site(write_geotiff(tmp_path / "deck.tif", image, gsd_m=0.0005), tmp_path / "out")
+    assert isinstance(result.summary, SiteSummary) and result.summary.n_cracks == 1
+    back = SiteSummary.read(result.out_dir / "summary.json")
+    assert back == result.summary and back.outputs["report"] == "report.pdf"
+    assert set(back.processing["stages_s"]) >= {"read", "model", "stitch", "cog", "measure", "vectors", "pdf"}
+    (tmp_path / "other.json").write_text('{"site": "x"}')
+    with pytest.raises(InputError, match="not a site summary"):
+        SiteSummary.read(tmp_path / "other.json")

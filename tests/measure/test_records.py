@@ -85,10 +85,10 @@ def test_site_records_and_standard_in_the_summary(tmp_path):
     image[((yy - 180) / 10) ** 2 + ((xx - 300) / 18) ** 2 < 1] = 40  # a dark oval stain
     path = write_geotiff(tmp_path / "road.tif", image, gsd_m=0.001)
     s = run_site(path, tmp_path / "out", standard="astm-d6433").summary
-    assert s["n_cracks"] == 1 and s["n_spots"] == 1 and s["n_fragments_linked"] == len(pieces) - 1
-    assert s["total_length_m"] == pytest.approx(len(pieces) * 0.06 - 0.01, rel=0.1)
-    assert s["by_severity"]["low"]["count"] == 1 and s["standard"]["key"] == "astm-d6433"
-    assert s["condition"]["standard"] == "astm-d6433"
+    assert s.n_cracks == 1 and s.n_spots == 1 and s.n_fragments_linked == len(pieces) - 1
+    assert s.total_length_m == pytest.approx(len(pieces) * 0.06 - 0.01, rel=0.1)
+    assert s.by_severity["low"]["count"] == 1 and s.standard["key"] == "astm-d6433"
+    assert s.condition["standard"] == "astm-d6433"
 
 
 @pytest.mark.parametrize("gsd_m", [0.001, 0.0005])

@@ -24,10 +24,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from cracks.data.layouts import gather_pairs
+from cracks.metrics import ThresholdSweep, macro_best_threshold
 from cracks.models import artifact
 from cracks.models.factory import build_model, normalization_for
 from cracks.training.evaluate import iter_predictions
-from cracks.training.metrics import ThresholdSweep, macro_best_threshold
 from cracks.training.sampling import domain_name, spread
 
 

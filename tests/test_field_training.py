@@ -15,10 +15,10 @@ from cracks.data.dataset import CrackDataset
 from cracks.data.fix import fix_dataset
 from cracks.data.layouts import read_pairs
 from cracks.data.masks import read_mask
+from cracks.metrics import ThresholdSweep, macro_best_threshold
 from cracks.synthetic import crack_scene
 from cracks.training.augment import train_transform
 from cracks.training.hard_negatives import OCCLUDING, PAINTERS, HardNegatives, paint
-from cracks.training.metrics import ThresholdSweep, macro_best_threshold
 from cracks.training.sampling import epoch_batches, sample_weights
 
 NORMALIZATION = {"mean": [0.5] * 3, "std": [0.5] * 3}

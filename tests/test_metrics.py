@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cracks.training.metrics import Scores, ThresholdSweep, counts
+from cracks.metrics import Scores, ThresholdSweep, counts
 
 
 def test_hand_computed_counts():

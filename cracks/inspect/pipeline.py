@@ -34,12 +34,12 @@ from cracks.measure.raster import measure_raster, scan_mask
 from cracks.measure.records import RecordRules, classify, crack_records
 from cracks.measure.region import Crack
 from cracks.memory import return_freed_memory
+from cracks.metrics import Scores
 from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
 from cracks.models.hardware import resolve_device
 from cracks.standards import Standard, get_standard
 from cracks.timing import StageTimes
-from cracks.training.metrics import Scores
 from tiling.raster import RasterInfo, open_raster
 from tiling.windows import WindowGrid, plan_windows
 

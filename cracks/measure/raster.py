@@ -27,7 +27,7 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from cracks.measure.region import DEFAULT_SEVERITY_MM, Crack, bridged, crack_from_region, default_road_axis
-from cracks.training.metrics import counts
+from cracks.metrics import counts
 
 EIGHT = np.ones((3, 3), bool)
 

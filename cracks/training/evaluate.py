@@ -16,9 +16,9 @@ from cracks.data.layouts import Pair, gather_pairs
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError
 from cracks.measure.records import RecordRules, crack_records
+from cracks.metrics import EvaluationResult, ThresholdSweep
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
-from cracks.training.metrics import EvaluationResult, ThresholdSweep
 
 log = logging.getLogger(__name__)
 

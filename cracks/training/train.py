@@ -27,13 +27,13 @@ from cracks.config import TrainConfig
 from cracks.data.dataset import CrackDataset
 from cracks.data.layouts import Pair, gather_pairs
 from cracks.errors import ModelError, SettingError
+from cracks.metrics import ThresholdSweep, macro_best_threshold
 from cracks.models import artifact
 from cracks.models.factory import build_model, normalization_for
 from cracks.models.predict import pick_device
 from cracks.training.augment import train_transform
 from cracks.training.evaluate import iter_predictions
 from cracks.training.losses import build_loss
-from cracks.training.metrics import ThresholdSweep, macro_best_threshold
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights, spread
 from cracks.training.tracking import Tracker
 

@@ -245,7 +245,7 @@ def test_strip_wise_measurement_equals_in_memory(tmp_path, strip_rows, bridge_px
     """Pass-by-strip (any raster size) gives the same cracks and truth scores as whole arrays."""
     from cracks.measure.raster import measure_raster, scan_mask
     from cracks.measure.region import measure_cracks
-    from cracks.training.metrics import counts
+    from cracks.metrics import counts
 
     rng = np.random.default_rng(3)
     cracks = [random_walk(rng, (rng.uniform(20, 280), rng.uniform(20, 280)), rng.uniform(0, 6.3), 200,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cracks.errors import SettingError
+from cracks.measure import BRIDGE_PX
 from cracks.models.names import DEFAULT_ARCH, DEFAULT_ENCODER
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
@@ -87,7 +88,7 @@ class InspectConfig:
     threshold: float | None = None  # default: the model's tuned threshold
     prune_mm: float | None = None  # spur length to prune; default 5 px equivalent
     min_length_px: float = 10.0
-    bridge_px: int = 2  # pieces of one crack separated by gaps up to ~2x this are measured as one
+    bridge_px: int = BRIDGE_PX  # pieces of one crack separated by gaps up to ~2x this are measured as one
     road_axis_deg: float | None = None  # default: the raster's longer side
     truth: Path | None = None  # ground-truth mask to score the result against (sample site)
     device: str = "auto"

@@ -202,13 +202,13 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
     labels = plan.out_dir / ".labels.tif"
     try:
         with raster_env(), plan.times.measure("measure"):
-            scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows,
+            scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows=strip_rows,
                              bridge_px=config.bridge_px, labels_path=labels)
             pixel = plan.info.pixel_size_m
             prune_px = config.prune_mm / 1000 / pixel if (config.prune_mm and pixel) else 5.0
             # every region is measured: the short ones become spots (cracks.measure.records), not silently nothing
-            regions = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px, 0.0,
-                                     config.road_axis_deg, bridge_px=config.bridge_px)
+            regions = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px=prune_px, min_length_px=0.0,
+                                     road_axis_deg=config.road_axis_deg, bridge_px=config.bridge_px)
     finally:
         labels.unlink(missing_ok=True)
         return_freed_memory()

@@ -6,3 +6,8 @@
 * :mod:`.skeleton_graph`: the skeleton's path graph (skan's decomposition, without numba).
 * :mod:`.records`: measured regions into crack records (linked fragments) and spots.
 """
+
+# Pieces of one crack separated by gaps up to about twice this are grouped into one region
+# (grouped on the mask dilated by this many pixels; measured on the crack's own pixels). The one
+# default for the measuring functions and InspectConfig.bridge_px.
+BRIDGE_PX = 2

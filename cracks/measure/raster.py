@@ -26,6 +26,7 @@ from rasterio.features import shapes
 from rasterio.windows import Window
 from scipy import ndimage
 
+from cracks.measure import BRIDGE_PX
 from cracks.measure.region import DEFAULT_SEVERITY_MM, Crack, bridged, crack_from_region, default_road_axis
 from cracks.metrics import counts
 
@@ -78,7 +79,7 @@ def _read(src, window: Window, threshold_u8: int) -> tuple[np.ndarray, np.ndarra
 
 
 def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None, tolerances: tuple[int, ...] = (0,),
-              strip_rows: int = 1024, footprint_side: int = 2048, bridge_px: int = 0,
+              *, strip_rows: int = 1024, footprint_side: int = 2048, bridge_px: int = BRIDGE_PX,
               labels_path: Path | None = None) -> MaskScan:
     """Pass 1: regions, valid area, footprint and truth counts, one strip at a time.
 
@@ -184,8 +185,8 @@ def region_windows(region: Region, height: int, width: int, max_side: int) -> li
 
 
 def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_size_m: float | None = None,
-                   prune_px: float = 5.0, min_length_px: float = 10.0, road_axis_deg: float | None = None,
-                   severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM, bridge_px: int = 0,
+                   *, prune_px: float = 5.0, min_length_px: float = 10.0, road_axis_deg: float | None = None,
+                   severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM, bridge_px: int = BRIDGE_PX,
                    max_region_px: int = 2048) -> list[Crack]:
     """Pass 2: measure every region from its own window of the mask and of the labels."""
     cracks: list[Crack] = []
@@ -206,8 +207,8 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
                 crop = np.s_[r0 : rows[-1] + 2, c0 : cols[-1] + 2]
                 region_mask, probability = np.pad(region_mask[crop], 1), np.pad(probability[crop], 1)
                 origin = (int(window.row_off) + int(r0) - 1, int(window.col_off) + int(c0) - 1)
-                crack = crack_from_region(region_mask, origin, probability, pixel_size_m, prune_px, min_length_px,
-                                          road_axis_deg, severity_mm)
+                crack = crack_from_region(region_mask, origin, probability, pixel_size_m, prune_px=prune_px,
+                                          min_length_px=min_length_px, road_axis_deg=road_axis_deg, severity_mm=severity_mm)
                 if crack is not None:
                     crack.crack_id = len(cracks) + 1
                     crack.network_id = number  # blocks of one giant network share it

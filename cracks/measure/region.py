@@ -29,6 +29,7 @@ import shapely.geometry
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
+from cracks.measure import BRIDGE_PX
 from cracks.measure.skeleton_graph import TIP_JUNCTION, SkeletonGraph, skeleton_graph
 
 DEFAULT_SEVERITY_MM = (0.1, 0.3, 1.0)
@@ -126,6 +127,7 @@ def measure_region(
     region_mask: np.ndarray,
     offset: tuple[int, int] = (0, 0),
     probability: np.ndarray | None = None,
+    *,
     prune_px: float = 5.0,
 ) -> dict | None:
     """Measure one connected crack region (a bool crop); ``None`` if it has no centerline."""
@@ -173,6 +175,7 @@ def crack_from_region(
     offset: tuple[int, int],
     probability: np.ndarray | None = None,
     pixel_size_m: float | None = None,
+    *,
     prune_px: float = 5.0,
     min_length_px: float = 10.0,
     road_axis_deg: float = 0.0,
@@ -187,7 +190,7 @@ def crack_from_region(
     if probability is not None:
         crop = probability.astype(np.float32) / 255 if probability.dtype == np.uint8 else probability
         soft = np.where(dilate(region_mask, CROSS), crop, 0.0)
-    measured = measure_region(region_mask, offset, soft, prune_px)
+    measured = measure_region(region_mask, offset, soft, prune_px=prune_px)
     if measured is None or measured["length_px"] < min_length_px:
         return None
     crack = Crack(
@@ -238,11 +241,12 @@ def measure_cracks(
     binary: np.ndarray,
     pixel_size_m: float | None = None,
     probability: np.ndarray | None = None,
+    *,
     prune_px: float = 5.0,
     min_length_px: float = 10.0,
     road_axis_deg: float | None = None,
     severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM,
-    bridge_px: int = 0,
+    bridge_px: int = BRIDGE_PX,
 ) -> list[Crack]:
     """One :class:`Crack` per connected crack region of an in-memory mask.
 
@@ -261,8 +265,8 @@ def measure_cracks(
             continue
         grown = tuple(slice(max(0, s.start - 1), s.stop + 1) for s in region)
         crack = crack_from_region((labels[grown] == label) & binary[grown], (grown[0].start, grown[1].start),
-                                  None if probability is None else probability[grown], pixel_size_m, prune_px,
-                                  min_length_px, road_axis_deg, severity_mm)
+                                  None if probability is None else probability[grown], pixel_size_m, prune_px=prune_px,
+                                  min_length_px=min_length_px, road_axis_deg=road_axis_deg, severity_mm=severity_mm)
         if crack is not None:
             crack.crack_id = len(cracks) + 1
             crack.network_id = label

@@ -99,7 +99,7 @@ def test_classes():
 def test_small_gaps_are_bridged_into_one_crack():
     pieces = [straight(20, 100.25, 150, 100.25, 3), straight(154, 100.25, 300, 100.25, 3)]  # a 4 px gap
     mask = draw_cracks((200, 320), pieces)
-    assert len(measure_cracks(mask)) == 2
+    assert len(measure_cracks(mask, bridge_px=0)) == 2
     joined = measure_cracks(mask, bridge_px=2)
     assert len(joined) == 1
     assert joined[0].length_px == pytest.approx(sum(p.length for p in pieces), rel=0.03)  # gaps are not counted

@@ -18,7 +18,8 @@ from cracks.config import DEFAULT_MODEL_DIR, InspectConfig, SurveyConfig
 from cracks.errors import CracksError
 from cracks.inspect import pipeline as inspection
 from cracks.inspect import survey as survey_lib
-from cracks.inspect.segment import cached_predictor, segment_row
+from cracks.inspect.predictor import cached_predictor
+from cracks.inspect.rows import segment_row
 from cracks.models import backends
 
 ROWS_PER_TASK = 2

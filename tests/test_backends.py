@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from cracks.config import ExportConfig
 from cracks.errors import CracksError
-from cracks.inspect.segment import Predictor
+from cracks.inspect.predictor import Predictor
 from cracks.models import artifact, backends
 from cracks.models.export import export_int8
 from cracks.models.export_record import current_export

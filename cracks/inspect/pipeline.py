@@ -28,7 +28,10 @@ import cracks
 from cracks.config import InspectConfig
 from cracks.errors import CracksError, InputError, ModelError
 from cracks.hashing import file_sha256
-from cracks.inspect.segment import Predictor, TilePrediction, run_key, segment_raster
+from cracks.inspect.predictor import Predictor
+from cracks.inspect.resume import run_key
+from cracks.inspect.rows import TilePrediction
+from cracks.inspect.segment import segment_raster
 from cracks.inspect.summary import SiteSummary
 from cracks.measure.raster import measure_raster, scan_mask
 from cracks.measure.records import RecordRules, classify, crack_records

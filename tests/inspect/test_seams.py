@@ -13,7 +13,8 @@ import pytest
 import rasterio
 from rasterio.windows import Window
 
-from cracks.inspect.segment import Predictor, segment_raster
+from cracks.inspect.predictor import Predictor
+from cracks.inspect.segment import segment_raster
 from cracks.models import artifact
 from cracks.models.predict import predict_probabilities
 from tests.rasters import write_geotiff

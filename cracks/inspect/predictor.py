@@ -1,0 +1,48 @@
+"""Tiles through a model backend: batches, the backend chosen once, one loaded model per worker."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import numpy as np
+
+from cracks.models import backends
+from cracks.models.artifact import LoadedModel
+
+log = logging.getLogger(__name__)
+
+
+class Predictor:
+    """Batches tiles through a model backend. Kept separate so flows can run it on other workers."""
+
+    def __init__(self, model: LoadedModel, batch_size: int | None = None, threads: int | None = None,
+                 precision: str = "auto", backend: str = "auto"):
+        self.model = model
+        self.batch_size = batch_size or (8 if model.on_cuda else 1)
+        self.choice = backends.resolve(model, backend, precision)
+        if threads and self.choice.backend == "torch":
+            import torch
+
+            torch.set_num_threads(threads)
+        self.run = backends.make_backend(model, self.choice, threads)
+        log.info("inference: %s", self.choice)
+
+    def __call__(self, tiles: list[np.ndarray]) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for i in range(0, len(tiles), self.batch_size):
+            out.extend(self.run(np.stack(tiles[i : i + self.batch_size])))
+        return out
+
+
+@lru_cache(maxsize=2)
+def cached_predictor(model_path: str, batch_size: int | None = None, threads: int | None = None, precision: str = "auto",
+                     backend: str = "auto", device: str = "auto") -> Predictor:
+    """One loaded model per worker process, for flows that segment on Dask workers. Flows pass the
+    backend and precision the plan was keyed with (``SitePlan.inference``), never ``auto``: a worker
+    on another CPU must run what the resume key says, not choose again."""
+    from cracks.models import artifact
+    from cracks.models.hardware import resolve_device
+
+    model = artifact.load(model_path, device=resolve_device(device), lazy=True)
+    return Predictor(model, batch_size, threads, precision, backend)

@@ -1,0 +1,79 @@
+"""What makes a segmentation resumable: its run key, the finished bands and the stitcher's carry.
+
+Each finished band of rows is saved to the work folder, and the stitcher's carry with the number
+of finished grid rows goes into one atomically written state file; an unreadable state is
+recomputed, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import rasterio.errors
+
+from cracks.atomic import atomic_path
+from cracks.models.artifact import LoadedModel
+from tiling.windows import WindowGrid
+
+log = logging.getLogger(__name__)
+STATE = "state.npz"
+
+
+def run_key(input_sha256: str, model: LoadedModel, grid: WindowGrid, inference: str = "") -> str:
+    """Identifies a segmentation: same input bytes, model, inference path and tiling give the
+    same probabilities (a resumed run never mixes tiles from two backends)."""
+    model_json = (model.path / "model.json").read_bytes() if model.path else b""
+    text = (f"{input_sha256}|{hashlib.sha256(model_json).hexdigest()}|{inference}|{grid.window_width}x{grid.window_height}|{grid.overlap}|"
+            f"{grid.col_starts}|{grid.row_starts}")
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def pending_rows(grid: WindowGrid, key: str, target: Path, work: Path) -> list[int]:
+    """Grid rows still to segment: none if the mask is current, else those after the saved state."""
+    if mask_is_current(target, key):
+        return []
+    state = _load_state(work, key)
+    return list(range(int(state["rows_done"]) if state is not None else 0, len(grid.row_starts)))
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with atomic_path(path, suffix=".npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+
+
+def _load_state(work: Path, key: str) -> dict | None:
+    state_path = work / STATE
+    if not state_path.is_file():
+        return None
+    try:
+        with np.load(state_path) as data:
+            state = {k: data[k] for k in data.files}
+        if str(state["key"]) != key:
+            return None
+        int(state["rows_done"])
+        bands = sorted(work.glob("band_*.npz"))
+        for band in bands:  # a band cut short (disk full, kill during a copy) fails here, not at the end
+            with np.load(band) as data:
+                if not {"y0", "probability", "valid"} <= set(data.files):
+                    raise ValueError(f"{band.name} lacks arrays")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        log.warning("%s: unreadable resume state (%s); starting this raster again", work, exc)
+        print(f"{work}: the saved resume state is unreadable ({exc}); recomputing from the start", flush=True)
+        return None
+    return state
+
+
+def mask_is_current(target: Path, key: str) -> bool:
+    if not target.is_file():
+        return False
+    try:
+        with rasterio.open(target) as src:
+            return src.tags().get("cracks_run_key") == key
+    except rasterio.errors.RasterioIOError:
+        return False

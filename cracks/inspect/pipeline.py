@@ -33,6 +33,7 @@ from cracks.inspect.resume import run_key
 from cracks.inspect.rows import TilePrediction
 from cracks.inspect.segment import segment_raster
 from cracks.inspect.summary import SiteSummary
+from cracks.measure import MeasureSettings
 from cracks.measure.raster import measure_raster, scan_mask
 from cracks.measure.records import RecordRules, classify, crack_records
 from cracks.measure.region import Crack
@@ -196,6 +197,14 @@ def check_truth(path: Path, info: RasterInfo) -> None:
         raise InputError(path, f"ground truth is {shape[1]}x{shape[0]}, the raster {info.width}x{info.height}")
 
 
+def measure_settings(config: InspectConfig, pixel_size_m: float | None) -> MeasureSettings:
+    """The job's measuring settings in this site's pixels. Every region is measured
+    (``min_length_px=0``): the short ones become spots (:mod:`cracks.measure.records`), not nothing."""
+    prune_px = config.prune_mm / 1000 / pixel_size_m if (config.prune_mm and pixel_size_m) else 5.0
+    return MeasureSettings(prune_px=prune_px, min_length_px=0.0, road_axis_deg=config.road_axis_deg,
+                           bridge_px=config.bridge_px)
+
+
 def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) -> SiteMeasurement:
     """Measure every crack in the site's mask, strip by strip (bounded memory, any raster size)."""
     threshold_u8 = round(plan.threshold * 255)
@@ -208,10 +217,7 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
             scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows=strip_rows,
                              bridge_px=config.bridge_px, labels_path=labels)
             pixel = plan.info.pixel_size_m
-            prune_px = config.prune_mm / 1000 / pixel if (config.prune_mm and pixel) else 5.0
-            # every region is measured: the short ones become spots (cracks.measure.records), not silently nothing
-            regions = measure_raster(plan.mask_path, threshold_u8, scan, pixel, prune_px=prune_px, min_length_px=0.0,
-                                     road_axis_deg=config.road_axis_deg, bridge_px=config.bridge_px)
+            regions = measure_raster(plan.mask_path, threshold_u8, scan, pixel, measure_settings(config, pixel))
     finally:
         labels.unlink(missing_ok=True)
         return_freed_memory()

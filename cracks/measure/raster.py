@@ -15,8 +15,10 @@ size, one record per block.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -26,8 +28,8 @@ from rasterio.features import shapes
 from rasterio.windows import Window
 from scipy import ndimage
 
-from cracks.measure import BRIDGE_PX
-from cracks.measure.region import DEFAULT_SEVERITY_MM, Crack, bridged, crack_from_region, default_road_axis
+from cracks.measure import BRIDGE_PX, MeasureSettings
+from cracks.measure.region import Crack, bridged, crack_from_region, default_road_axis
 from cracks.metrics import counts
 
 EIGHT = np.ones((3, 3), bool)
@@ -185,14 +187,17 @@ def region_windows(region: Region, height: int, width: int, max_side: int) -> li
 
 
 def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_size_m: float | None = None,
-                   *, prune_px: float = 5.0, min_length_px: float = 10.0, road_axis_deg: float | None = None,
-                   severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM, bridge_px: int = BRIDGE_PX,
-                   max_region_px: int = 2048) -> list[Crack]:
-    """Pass 2: measure every region from its own window of the mask and of the labels."""
+                   settings: MeasureSettings | None = None, *, max_region_px: int = 2048, **overrides: Any) -> list[Crack]:
+    """Pass 2: measure every region from its own window of the mask and of the labels.
+
+    ``settings`` as in :func:`~cracks.measure.region.measure_cracks` (fields overridable by keyword);
+    ``max_region_px`` bounds memory: larger networks are measured in blocks of that size.
+    """
+    settings = dataclasses.replace(settings or MeasureSettings(), **overrides)
     cracks: list[Crack] = []
     with rasterio.open(mask_path) as src, rasterio.open(scan.labels_path) as labels_src:
-        if road_axis_deg is None:
-            road_axis_deg = default_road_axis(src.height, src.width)
+        if settings.road_axis_deg is None:
+            settings = dataclasses.replace(settings, road_axis_deg=default_road_axis(src.height, src.width))
         for number, region in enumerate(scan.regions, start=1):
             for window in region_windows(region, src.height, src.width, max_region_px):
                 probability, _, binary = _read(src, window, threshold_u8)
@@ -207,8 +212,7 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
                 crop = np.s_[r0 : rows[-1] + 2, c0 : cols[-1] + 2]
                 region_mask, probability = np.pad(region_mask[crop], 1), np.pad(probability[crop], 1)
                 origin = (int(window.row_off) + int(r0) - 1, int(window.col_off) + int(c0) - 1)
-                crack = crack_from_region(region_mask, origin, probability, pixel_size_m, prune_px=prune_px,
-                                          min_length_px=min_length_px, road_axis_deg=road_axis_deg, severity_mm=severity_mm)
+                crack = crack_from_region(region_mask, origin, probability, pixel_size_m, settings)
                 if crack is not None:
                     crack.crack_id = len(cracks) + 1
                     crack.network_id = number  # blocks of one giant network share it

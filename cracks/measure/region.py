@@ -21,7 +21,9 @@ Working region by region keeps memory proportional to the largest crack, not to 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -29,10 +31,9 @@ import shapely.geometry
 from scipy import ndimage
 from skimage.morphology import skeletonize
 
-from cracks.measure import BRIDGE_PX
+from cracks.measure import DEFAULT_SEVERITY_MM, MeasureSettings
 from cracks.measure.skeleton_graph import TIP_JUNCTION, SkeletonGraph, skeleton_graph
 
-DEFAULT_SEVERITY_MM = (0.1, 0.3, 1.0)
 SEVERITY_NAMES = ("hairline", "fine", "medium", "wide")
 
 
@@ -175,11 +176,7 @@ def crack_from_region(
     offset: tuple[int, int],
     probability: np.ndarray | None = None,
     pixel_size_m: float | None = None,
-    *,
-    prune_px: float = 5.0,
-    min_length_px: float = 10.0,
-    road_axis_deg: float = 0.0,
-    severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM,
+    settings: MeasureSettings = MeasureSettings(),
 ) -> Crack | None:
     """Measure one connected crack region (a bool crop at ``offset`` = (row, col) in the raster).
 
@@ -190,12 +187,12 @@ def crack_from_region(
     if probability is not None:
         crop = probability.astype(np.float32) / 255 if probability.dtype == np.uint8 else probability
         soft = np.where(dilate(region_mask, CROSS), crop, 0.0)
-    measured = measure_region(region_mask, offset, soft, prune_px=prune_px)
-    if measured is None or measured["length_px"] < min_length_px:
+    measured = measure_region(region_mask, offset, soft, prune_px=settings.prune_px)
+    if measured is None or measured["length_px"] < settings.min_length_px:
         return None
     crack = Crack(
         crack_id=0,
-        orientation_class=orientation_class(measured["orientation_deg"], road_axis_deg),
+        orientation_class=orientation_class(measured["orientation_deg"], settings.road_axis_deg or 0.0),
         type="network" if measured["n_junctions"] >= 2 or measured["n_branches"] >= 4 else "linear",
         polygon_px=region_polygon(region_mask, offset),
         **measured,
@@ -205,7 +202,7 @@ def crack_from_region(
         crack.width_mean_mm = crack.width_mean_px * pixel_size_m * 1000
         crack.width_max_mm = crack.width_max_px * pixel_size_m * 1000
         crack.width_p95_mm = crack.width_p95_px * pixel_size_m * 1000
-        crack.severity = severity_class(crack.width_p95_mm, severity_mm)
+        crack.severity = severity_class(crack.width_p95_mm, settings.severity_mm)
     return crack
 
 
@@ -241,32 +238,30 @@ def measure_cracks(
     binary: np.ndarray,
     pixel_size_m: float | None = None,
     probability: np.ndarray | None = None,
-    *,
-    prune_px: float = 5.0,
-    min_length_px: float = 10.0,
-    road_axis_deg: float | None = None,
-    severity_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM,
-    bridge_px: int = BRIDGE_PX,
+    settings: MeasureSettings | None = None,
+    **overrides: Any,
 ) -> list[Crack]:
     """One :class:`Crack` per connected crack region of an in-memory mask.
 
     ``pixel_size_m`` converts to real units (``None``: pixel units only, metric fields empty).
     ``probability`` (0-1 floats, or uint8 0-255, same shape) gives sub-pixel mean widths.
-    ``bridge_px`` joins pieces separated by small gaps into one crack (see :func:`bridged`).
+    ``settings`` (:class:`~cracks.measure.MeasureSettings`, default its defaults) with any field
+    overridden by keyword (``min_length_px=0``); ``bridge_px`` joins pieces separated by small gaps
+    into one crack (see :func:`bridged`).
     Large rasters go through :func:`cracks.measure.raster.measure_raster` instead, which reads the
     mask strip by strip and calls the same :func:`crack_from_region`.
     """
-    labels, _ = ndimage.label(bridged(binary, bridge_px), structure=np.ones((3, 3), bool))
-    if road_axis_deg is None:
-        road_axis_deg = default_road_axis(*binary.shape)
+    settings = dataclasses.replace(settings or MeasureSettings(), **overrides)
+    if settings.road_axis_deg is None:
+        settings = dataclasses.replace(settings, road_axis_deg=default_road_axis(*binary.shape))
+    labels, _ = ndimage.label(bridged(binary, settings.bridge_px), structure=np.ones((3, 3), bool))
     cracks: list[Crack] = []
     for label, region in enumerate(ndimage.find_objects(labels), start=1):
         if region is None:
             continue
         grown = tuple(slice(max(0, s.start - 1), s.stop + 1) for s in region)
         crack = crack_from_region((labels[grown] == label) & binary[grown], (grown[0].start, grown[1].start),
-                                  None if probability is None else probability[grown], pixel_size_m, prune_px=prune_px,
-                                  min_length_px=min_length_px, road_axis_deg=road_axis_deg, severity_mm=severity_mm)
+                                  None if probability is None else probability[grown], pixel_size_m, settings)
         if crack is not None:
             crack.crack_id = len(cracks) + 1
             crack.network_id = label

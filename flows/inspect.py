@@ -61,7 +61,8 @@ def run_stage(stage: str, fn, *args):
 def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int | None, threads: int | None,
                  device: str = "auto"):
     backend, precision = plan.inference.split()  # chosen once, by the flow; part of the resume key
-    predictor = cached_predictor(model, batch_size, threads, precision, backend, device)
+    predictor = cached_predictor(model, batch_size=batch_size, threads=threads, precision=precision, backend=backend,
+                                 device=device)
     return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
 
 

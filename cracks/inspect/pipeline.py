@@ -103,6 +103,12 @@ class SiteResult:
         return self.error is None
 
 
+def config_predictor(model: LoadedModel, config: InspectConfig) -> Predictor:
+    """The predictor a job's settings ask for (batch size, threads, precision, backend)."""
+    return Predictor(model, batch_size=config.batch_size, threads=config.threads, precision=config.precision,
+                     backend=config.backend)
+
+
 def load_model(config: InspectConfig) -> LoadedModel:
     if not Path(config.model).exists():
         raise ModelError(config.model, "no such model folder (train one with `cracks train`, or use the shipped models/default)")
@@ -181,7 +187,8 @@ def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]]
                  progress: bool = True) -> Path:
     try:
         with raster_env():
-            return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows, progress,
+            return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows=rows,
+                                  progress=progress,
                                   times=plan.times)
     finally:
         return_freed_memory()
@@ -393,7 +400,7 @@ def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predicto
     """
     started = time.monotonic()
     if inference is None:
-        predictor = predictor or Predictor(model, config.batch_size, config.threads, config.precision, config.backend)
+        predictor = predictor or config_predictor(model, config)
         inference = str(getattr(predictor, "choice", "custom predictor"))
     plan = run_stage("plan", plan_site, Path(path), config, model, inference)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
@@ -424,7 +431,7 @@ def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult
     """Inspect every input; a bad input becomes a failed result, never a stopped run."""
     warm_up_publishing()
     model = load_model(config)
-    predictor = Predictor(model, config.batch_size, config.threads, config.precision, config.backend)
+    predictor = config_predictor(model, config)
     results = []
     for path in config.inputs:
         try:

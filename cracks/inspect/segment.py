@@ -64,6 +64,7 @@ def segment_raster(
     predictor: Callable[[list[np.ndarray]], list[np.ndarray]],
     target: Path,
     work: Path,
+    *,
     rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
     progress: bool = True,
     times: StageTimes | None = None,

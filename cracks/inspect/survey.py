@@ -188,8 +188,7 @@ def local_inspector(progress: bool = False) -> SiteInspector:
     def inspect(path: Path, config: InspectConfig) -> Path:
         if "model" not in loaded:
             loaded["model"] = inspection.load_model(config)
-            loaded["predictor"] = inspection.Predictor(loaded["model"], config.batch_size, config.threads,
-                                                       config.precision, config.backend)
+            loaded["predictor"] = inspection.config_predictor(loaded["model"], config)
         result = inspection.inspect_site(path, config, loaded["model"], loaded["predictor"], progress)
         return result.out_dir / "summary.json"
 

@@ -50,7 +50,7 @@ def test_tiled_matches_whole_image(tmp_path, tile, overlap, width, height, least
     grid = plan_windows(info.width, info.height, tile, overlap)
     assert grid.n_windows >= 4  # the image really is tiled, with borders inside it
     # the reference path on both sides: this measures the seams, not the precision
-    predictor = Predictor(loaded, 4, precision="fp32", backend="torch")
+    predictor = Predictor(loaded, batch_size=4, precision="fp32", backend="torch")
     target = segment_raster(info, grid, "seam-test", predictor, tmp_path / "mask.tif", tmp_path / "work", progress=False)
     with rasterio.open(target) as src:
         tiled = src.read(1)

@@ -22,17 +22,20 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cracks.atomic import write_json
-from cracks.config import ExportConfig
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError
 from cracks.hashing import cached_file_sha256
 from cracks.models import artifact
 from cracks.models.export_record import INT8_FILE, weights_sha256
 from cracks.models.names import STRIDE
+
+if TYPE_CHECKING:  # the job's settings object; models never import the config layer at run time
+    from cracks.config import ExportConfig
 
 log = logging.getLogger(__name__)
 

@@ -99,17 +99,28 @@ def overview_map(info, measurement, classes: list[str], max_side: int = 1400) ->
     return _figure(fig)
 
 
+def width_axis_end(widths: list[float], limits: list[float]) -> float:
+    """Where the width histogram's axis ends: past the widest crack, and past a class limit only
+    when it is near. (ASTM's 75 mm on a road whose cracks are 3-9 mm wide left every bar a
+    white-edged sliver: an empty-looking chart.)"""
+    upper = max(widths, default=1.0) * 1.15 or 1.0
+    return max([upper] + [limit * 1.05 for limit in limits if limit <= upper * 1.5])
+
+
 def charts(measurement, summary) -> io.BytesIO:
     metric = summary.gsd_m is not None
     statistic = summary.standard["width_statistic"].replace("_mm", "")  # width_mean or width_p95
     widths = [getattr(c, f"{statistic}_mm") if metric else getattr(c, f"{statistic}_px") for c in measurement.cracks]
     fig = Figure(figsize=(7.4, 2.6))
     left, right = fig.subplots(1, 2)
+    limits = list(summary.processing["severity_limits_mm"]) if metric else []
+    upper = width_axis_end(widths, limits)
     if widths:
-        left.hist(widths, bins=min(20, max(5, len(widths))), color="#555555", edgecolor="white")
-    if metric:
-        for limit in summary.processing["severity_limits_mm"]:
+        left.hist(widths, bins=np.linspace(0, upper, 21), color="#555555", edgecolor="white", linewidth=0.5)
+    for limit in limits:
+        if limit <= upper:
             left.axvline(limit, color="#d7191c", linestyle="--", linewidth=0.8)
+    left.set_xlim(0, upper)
     label = "mean" if statistic == "width_mean" else "95th percentile"
     left.set_xlabel(f"crack width, {label} (" + ("mm" if metric else "px") + ")")
     left.set_ylabel("cracks")

@@ -300,3 +300,13 @@ def test_summary_is_typed_and_round_trips_through_summary_json(tmp_path):
     (tmp_path / "other.json").write_text('{"site": "x"}')
     with pytest.raises(InputError, match="not a site summary"):
         SiteSummary.read(tmp_path / "other.json")
+
+
+def test_width_histogram_spans_the_cracks_not_far_class_limits():
+    """ASTM's 75 mm limit on a road with 3-9 mm cracks made every bar an invisible sliver."""
+    from reports.pdf import width_axis_end
+
+    road = width_axis_end([3.2, 5.0, 8.9], [10.0, 75.0])
+    assert 10.0 < road < 12.0  # the near limit (10 mm) is in view, the far one (75 mm) is not
+    assert width_axis_end([0.05, 0.4, 2.5], [0.1, 0.3, 1.0]) == pytest.approx(2.5 * 1.15)
+    assert width_axis_end([], [0.1, 0.3, 1.0]) > 1.0

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
 import io
 import os
 import shutil
@@ -34,6 +33,7 @@ from cracks.config import FixConfig
 from cracks.data.layouts import Pair, check_dataset_path, detect_layout, kaggle_root, read_pairs
 from cracks.data.masks import ENCODINGS, read_mask
 from cracks.errors import InputError, SettingError
+from cracks.hashing import file_sha256
 
 MANIFEST = "manifest.csv"
 REPORT = "fix-report.json"
@@ -124,10 +124,6 @@ def _mask_problem(path: Path, im: Image.Image, threshold: int) -> str | None:
     return None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _plan_pair(pair: Pair, report: FixReport, rel) -> _Checked | None:
     image, image_problem = _open_image(pair.image)
     if image_problem:
@@ -136,7 +132,7 @@ def _plan_pair(pair: Pair, report: FixReport, rel) -> _Checked | None:
             report.actions.append(Action("quarantine", rel(pair.mask), f"its image is broken: {image_problem}"))
         return None
     if pair.mask is None:
-        return _Checked(pair, image.width, image.height, None, _sha256(pair.image))
+        return _Checked(pair, image.width, image.height, None, file_sha256(pair.image))
     if pair.mask.suffix.lower() == ".mat":
         try:
             truth = read_mask(pair.mask, pair.mask_threshold)
@@ -162,7 +158,7 @@ def _plan_pair(pair: Pair, report: FixReport, rel) -> _Checked | None:
     if conversion:
         target = pair.mask.with_suffix(".png")
         report.actions.append(Action("convert_mask", rel(pair.mask), conversion, rel(target)))
-    return _Checked(pair, image.width, image.height, fraction, _sha256(pair.image), conversion)
+    return _Checked(pair, image.width, image.height, fraction, file_sha256(pair.image), conversion)
 
 
 def _flag_suspicious(checked: list[_Checked], report: FixReport, rel) -> None:

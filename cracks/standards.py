@@ -8,17 +8,22 @@ crack density, with the rule that fired written into the summary and the report.
 
 These are faithful to the standards' width limits; the site-level rating is this project's
 mapping onto them (ASTM D6433's PCI needs every distress type, not cracks alone; AASHTO rates
-element quantities per condition state; spacing criteria need crack spacing, which is not
-computed yet): the report says so.
+element quantities per condition state): the report says so. Where a standard also has spacing
+limits (AASHTO 1130), a crack's class is the worse of its width class and its spacing class
+(spacing: :mod:`cracks.measure.spacing`), and the record says which decided.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cracks.errors import SettingError
+
+if TYPE_CHECKING:
+    from cracks.measure.region import Crack
 
 
 @dataclass(frozen=True)
@@ -32,11 +37,40 @@ class Standard:
     fair_density: float = 0.5  # m of crack per m2
     poor_density: float = 2.0
     note: str = ""
+    # Spacing limits, ascending: a crack closer than limits[0] to its neighbours is of the worst
+    # class, closer than limits[1] of the second worst, and so on; () when width alone decides.
+    spacing_limits_m: tuple[float, ...] = ()
 
     def severity(self, width_mm: float | None) -> str:
+        """The class of a width (mm) alone."""
         if width_mm is None:
             return "unknown"
         return self.classes[int(np.searchsorted(self.limits_mm, width_mm, side="right"))]
+
+    def width_class(self, crack: Crack) -> str:
+        return self.severity(getattr(crack, self.width_field))
+
+    def spacing_class(self, spacing_m: float | None) -> str | None:
+        """The class a spacing gives, or None where spacing does not count (no limits, no neighbour near)."""
+        if not self.spacing_limits_m or spacing_m is None:
+            return None
+        closer_than = int(np.searchsorted(self.spacing_limits_m, spacing_m, side="right"))
+        return self.classes[len(self.classes) - 1 - closer_than]
+
+    def grade(self, crack: Crack) -> tuple[str, str]:
+        """(class, basis): the worse of the width class and the spacing class, and which decided."""
+        by_width = self.width_class(crack)
+        by_spacing = self.spacing_class(crack.spacing_m)
+        if by_spacing is not None and by_width != "unknown" and self.classes.index(by_spacing) > self.classes.index(by_width):
+            return by_spacing, "spacing"
+        return by_width, "width"
+
+    def _criterion(self, name: str) -> str:
+        """``>= 1.27 mm or spaced < 0.3 m``: what puts a crack in class ``name``."""
+        lower = dict(zip(self.classes[1:], self.limits_mm))
+        text = f">= {lower[name]:g} mm"
+        closer = dict(zip(reversed(self.classes), self.spacing_limits_m))
+        return f"{text} or spaced < {closer[name]:g} m" if name in closer else text
 
     @property
     def worst(self) -> str:
@@ -61,14 +95,13 @@ class Standard:
                     "standard": self.key}
         worst = by_severity.get(self.worst, {}).get("count", 0)
         second = by_severity.get(self.second_worst, {}).get("count", 0)
-        lower = dict(zip(self.classes[1:], self.limits_mm))
         if worst or density_m_per_m2 >= self.poor_density:
-            why = (f"{worst} {self.worst} crack(s) (>= {lower[self.worst]:g} mm)" if worst
+            why = (f"{worst} {self.worst} crack(s) ({self._criterion(self.worst)})" if worst
                    else f"density {density_m_per_m2:.2f} m/m2 >= {self.poor_density}")
             rule = f"poor: {why} (poor if any {self.worst} crack or density >= {self.poor_density} m/m2)"
             return {"rating": "poor", "rule": f"{rule}; {self.title}", "standard": self.key}
         if second or density_m_per_m2 >= self.fair_density:
-            why = (f"{second} {self.second_worst} crack(s) (>= {lower[self.second_worst]:g} mm)" if second
+            why = (f"{second} {self.second_worst} crack(s) ({self._criterion(self.second_worst)})" if second
                    else f"density {density_m_per_m2:.2f} m/m2 >= {self.fair_density}")
             rule = f"fair: {why} (fair if any {self.second_worst} crack or density >= {self.fair_density} m/m2)"
             return {"rating": "fair", "rule": f"{rule}; {self.title}", "standard": self.key}
@@ -93,10 +126,13 @@ STANDARDS: dict[str, Standard] = {s.key: s for s in (
     ),
     Standard(
         key="aashto-1130", title="AASHTO bridge element inspection, reinforced concrete cracking (defect 1130)",
-        source="AASHTO Manual for Bridge Element Inspection, defect 1130 (cracking, RC): CS1 < 0.012 in "
-               "(0.30 mm), CS2 0.012-0.05 in (0.30-1.27 mm), CS3 > 0.05 in (1.27 mm)",
+        source="AASHTO Manual for Bridge Element Inspection, defect 1130 (cracking, RC): CS1 width < 0.012 in "
+               "(0.30 mm) or spacing > 3.0 ft (0.91 m), CS2 0.012-0.05 in (0.30-1.27 mm) or 1.0-3.0 ft, "
+               "CS3 > 0.05 in (1.27 mm) or spacing < 1.0 ft (0.30 m)",
         classes=("CS1", "CS2", "CS3"), limits_mm=(0.30, 1.27), width_field="width_p95_mm",
-        note="spacing criteria (CS1 > 3 ft, CS2 1-3 ft, CS3 < 1 ft) are not evaluated yet",
+        spacing_limits_m=(0.3048, 0.9144),
+        note="a crack's state is the worse of its width and spacing states; spacing is the median distance "
+             "along the crack to the nearest crack it does not touch (searched to 1 m)",
     ),
 )}
 

@@ -149,7 +149,8 @@ def _crack_rows(info, cracks, key, n=8) -> list[list[str]]:
         length = f"{c.length_m:.2f} m" if metric else f"{c.length_px:.0f} px"
         mean = f"{c.width_mean_mm:.2f} mm" if metric else f"{c.width_mean_px:.1f} px"
         p95 = f"{c.width_p95_mm:.2f} mm" if metric else f"{c.width_p95_px:.1f} px"
-        rows.append([str(c.crack_id), length, mean, p95, c.severity, f"{c.orientation_class} ({round(c.orientation_deg) % 180}°)",
+        severity = f"{c.severity} (spacing)" if c.severity_basis == "spacing" else c.severity
+        rows.append([str(c.crack_id), length, mean, p95, severity, f"{c.orientation_class} ({round(c.orientation_deg) % 180}°)",
                      f"{x:,.2f}", f"{y:,.2f}"])
     return rows
 
@@ -159,7 +160,12 @@ def _classes(standard: dict) -> str:
     for limit, name in zip(standard["limits_mm"], standard["classes"][1:]):
         parts.append(f"< {limit:g} mm ≤ {name}")
     statistic = "mean width" if standard["width_statistic"] == "width_mean_mm" else "95th percentile of the width"
-    return " ".join(parts) + f" (by {statistic} along the centerline)"
+    text = " ".join(parts) + f" (by {statistic} along the centerline)"
+    spacing = standard.get("spacing_limits_m") or []
+    if spacing:  # closest first: the worst class
+        limits = ", ".join(f"{name} if spaced < {limit:g} m" for name, limit in zip(reversed(standard["classes"]), spacing))
+        text += f"; or by spacing: {limits}, whichever is worse"
+    return text
 
 
 def _on_page(canvas, doc, site: str, date: str) -> None:

@@ -33,7 +33,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 
-from cracks.data.dataset import CrackDataset
+from cracks.data.dataset import CrackDataset, init_loader_worker
 from cracks.data.layouts import gather_pairs
 from cracks.models import artifact
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, normalization_for
@@ -135,7 +135,8 @@ def main() -> None:
     dataset = CrackDataset(pairs, normalization, transform)
     batches = EndlessBatches(len(dataset), args.batch_size, args.seed, weights, chunk=len(dataset))
     loader = DataLoader(dataset, batch_sampler=batches, num_workers=args.workers, pin_memory=device.type == "cuda",
-                        prefetch_factor=6 if args.workers else None, persistent_workers=args.workers > 0)
+                        prefetch_factor=6 if args.workers else None, persistent_workers=args.workers > 0,
+                        worker_init_fn=init_loader_worker)
     loss_fn = build_loss(args.loss)
     runs = []
     for name, init, lr in args.run:

@@ -37,6 +37,7 @@ from cracks.measure import MeasureSettings
 from cracks.measure.raster import measure_raster, scan_mask
 from cracks.measure.records import RecordRules, classify, crack_records
 from cracks.measure.region import Crack
+from cracks.measure.spacing import crack_spacings
 from cracks.memory import return_freed_memory
 from cracks.metrics import Scores
 from cracks.models import artifact
@@ -49,6 +50,7 @@ from tiling.windows import WindowGrid, plan_windows
 
 log = logging.getLogger(__name__)
 LINK_MIN_GAP_PX = 6.0  # at coarse GSDs a gap in mm is under a pixel; fragments this close are always candidates
+SPACING_REACH_M = 1.0  # spacing is searched this far: past AASHTO's widest limit (3 ft), so every class is decided
 TRUTH_TOLERANCE_PX = 2  # hand-drawn crack outlines are uncertain by about this much (CrackForest protocol)
 
 
@@ -249,8 +251,7 @@ def crack_level(found: list[Crack], truth: Path, plan: SitePlan, config: Inspect
         truth_mask = src.read(1) > 127
     standard = site_standard(config)
     pixel = plan.info.pixel_size_m
-    scores = crack_level_scores(found, truth_mask, pixel_size_m=pixel,
-                                severity=(lambda c: standard.severity(getattr(c, standard.width_field))) if pixel else None)
+    scores = crack_level_scores(found, truth_mask, pixel_size_m=pixel, severity=standard.width_class if pixel else None)
     return scores.to_dict()
 
 
@@ -265,9 +266,11 @@ def site_records(regions: list[Crack], config: InspectConfig, pixel_size_m: floa
                         min_length_px=max(config.min_length_px, mm_to_px(config.min_crack_mm)),
                         min_elongation=config.min_elongation)
     cracks, spots = crack_records(regions, rules)
-    standard = site_standard(config)
-    severity = lambda c: standard.severity(getattr(c, standard.width_field))  # noqa: E731
-    return classify(cracks, severity), classify(spots, lambda c: "spot")
+    if pixel_size_m:
+        spacings = crack_spacings(cracks, reach_px=SPACING_REACH_M / pixel_size_m)
+        for crack, spacing_px in zip(cracks, spacings):
+            crack.spacing_m = None if spacing_px is None else spacing_px * pixel_size_m
+    return classify(cracks, site_standard(config).grade), classify(spots, lambda c: ("spot", "shape"))
 
 
 def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedModel, config: InspectConfig,
@@ -311,7 +314,8 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
         condition=standard.rate(by_severity, density),
         standard={"key": standard.key, "title": standard.title, "source": standard.source,
                   "classes": list(standard.classes), "limits_mm": list(standard.limits_mm),
-                  "width_statistic": standard.width_field, "note": standard.note},
+                  "width_statistic": standard.width_field, "spacing_limits_m": list(standard.spacing_limits_m),
+                  "note": standard.note},
         truth=measurement.truth_scores,
         model={"path": str(model.path), "arch": model.meta.arch, "encoder": model.meta.encoder,
                "threshold": plan.threshold, "trained": model.meta.created,

@@ -156,12 +156,13 @@ def split_spots(cracks: list[Crack], *, min_length_px: float, min_elongation: fl
     return kept, spots
 
 
-def classify(cracks: list[Crack], severity: Callable[[Crack], str]) -> list[Crack]:
-    """Set each crack's severity and number the records 1..n in reading order."""
+def classify(cracks: list[Crack], grade: Callable[[Crack], tuple[str, str]]) -> list[Crack]:
+    """Set each crack's severity and its basis, ``grade(crack) -> (severity, basis)``, and number the
+    records 1..n in reading order."""
     ordered = sorted(cracks, key=lambda c: (float(np.min(np.vstack(c.paths)[:, 0])), float(np.min(np.vstack(c.paths)[:, 1]))))
     for number, crack in enumerate(ordered, start=1):
         crack.crack_id = number
-        crack.severity = severity(crack)
+        crack.severity, crack.severity_basis = grade(crack)
     return ordered
 
 

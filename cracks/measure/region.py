@@ -61,6 +61,8 @@ class Crack:
     network_id: int = 0  # the connected region it was measured from: shared by the 2048 px blocks of a giant network
     gap_length_px: float = 0.0  # summed gaps between the linked fragments (not part of length_px)
     gaps: list[np.ndarray] = field(repr=False, default_factory=list)  # 2x2 (row, col) end-to-end segments
+    spacing_m: float | None = None  # median distance to the nearest crack it does not touch (cracks.measure.spacing)
+    severity_basis: str = "width"  # what decided the severity under the standard: width | spacing
 
 
 def severity_class(width_mm: float | None, limits_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM) -> str:

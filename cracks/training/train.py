@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from cracks.atomic import atomic_path, write_json
 from cracks.config import TrainConfig
-from cracks.data.dataset import CrackDataset
+from cracks.data.dataset import CrackDataset, init_loader_worker
 from cracks.data.layouts import Pair, gather_pairs
 from cracks.errors import ModelError, SettingError
 from cracks.metrics import ThresholdSweep, macro_best_threshold
@@ -165,7 +165,7 @@ def train(config: TrainConfig) -> TrainResult:
     for epoch in range(state["epoch"], config.epochs):
         batches = batches_of(epoch)
         loader = DataLoader(dataset, batch_sampler=batches[state["step"]:], num_workers=config.workers,
-                            persistent_workers=False)
+                            worker_init_fn=init_loader_worker, persistent_workers=False)
         model.train()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
                    initial=state["step"], total=len(batches))

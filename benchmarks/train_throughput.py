@@ -16,7 +16,7 @@ import torch
 
 from cracks.models.factory import build_model
 from cracks.training.losses import build_loss
-from cracks.training.train import train_step
+from cracks.training.step import train_step
 
 EPOCH_IMAGES = 2908 + 5270
 

@@ -15,7 +15,6 @@ With several snapshots the best by mean Dice is adopted; ``--out`` is optional (
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 from pathlib import Path
 
@@ -24,23 +23,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from cracks.data.layouts import gather_pairs
-from cracks.metrics import ThresholdSweep, macro_best_threshold
 from cracks.models import artifact
 from cracks.models.factory import build_model, normalization_for
-from cracks.training.evaluate import iter_predictions
+from cracks.training.evaluate import score_validation
 from cracks.training.sampling import domain_name, spread
-
-
-def score(model: torch.nn.Module, valid: dict[str, list], normalization: dict) -> tuple[float, float, dict, dict]:
-    """The shared threshold (best mean Dice over domains), that mean, per-domain and pooled scores."""
-    sweeps = {name: ThresholdSweep() for name in valid}
-    with torch.inference_mode():
-        for name, pairs in valid.items():
-            for _, truth, probability in iter_predictions(model, pairs, normalization):
-                sweeps[name].add(probability, truth)
-    threshold, macro = macro_best_threshold(list(sweeps.values()))
-    pooled = dataclasses.replace(ThresholdSweep.merged(list(sweeps.values())).result(threshold), dice=macro)
-    return threshold, macro, {name: sweep.result(threshold) for name, sweep in sweeps.items()}, pooled.to_dict()
 
 
 def main() -> None:
@@ -68,7 +54,8 @@ def main() -> None:
                                    for k, v in load_file(str(path)).items()})
         model.eval()
         normalization = normalization_for(arch, encoder)
-        threshold, macro, per_domain, pooled = score(model, valid, normalization)
+        scores = score_validation(model, valid, normalization)
+        threshold, macro, per_domain, pooled = scores.threshold, scores.macro_dice, scores.per_domain, scores.pooled.to_dict()
         print(f"{path.name}: mean Dice {macro:.4f} at {threshold:.2f}; "
               + ", ".join(f"{n} {r.dice:.4f}" for n, r in per_domain.items()), flush=True)
         if best is None or macro > best[1]:

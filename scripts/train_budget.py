@@ -40,6 +40,7 @@ from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, no
 from cracks.training.augment import train_transform
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights
+from cracks.training.step import train_step
 
 
 @dataclass
@@ -178,11 +179,8 @@ def main() -> None:
         for run in runs:
             for group in run.optimizer.param_groups:
                 group["lr"] = run.lr * factor
-            run.optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = loss_fn(run.model(images), masks)
-            loss.backward()
-            run.optimizer.step()
+            loss = train_step(run.model, images, masks, loss_fn, run.optimizer, None, device.type, amp,
+                              amp_dtype=torch.bfloat16)
             run.loss = loss.item() if step == 0 else 0.98 * run.loss + 0.02 * loss.item()
         step += 1
         samples += len(images)

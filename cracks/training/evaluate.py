@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from cracks.data.layouts import Pair, gather_pairs
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError
 from cracks.measure.records import RecordRules, crack_records
-from cracks.metrics import EvaluationResult, ThresholdSweep
+from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshold
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
 
@@ -43,6 +44,40 @@ def sweep(
     for _, truth, probability in iter_predictions(model, pairs, normalization, progress):
         result.add(probability, truth)
     return result
+
+
+@dataclass
+class ValidationScores:
+    """Scores on several validation domains at the one threshold chosen for all of them."""
+
+    threshold: float
+    macro_dice: float  # mean Dice over the domains at ``threshold``
+    per_domain: dict[str, EvaluationResult]
+    pooled: EvaluationResult  # pooled pixel counts, with ``dice`` the macro Dice where there are several domains
+
+
+def score_validation(
+    model: nn.Module, valid_by_domain: dict[str, Sequence[Pair]], normalization: dict[str, list[float]],
+    *, on_prediction: Callable[[str, int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+) -> ValidationScores:
+    """One threshold for every domain: the best mean Dice over domains, so no domain's size rules it.
+
+    The rule ``cracks train`` selects epochs by and ``scripts/adopt_snapshot.py`` adopts GPU
+    snapshots by. ``on_prediction(domain, index, image, truth, probability)`` sees each prediction
+    (the trainer logs overlays with it).
+    """
+    sweeps = {name: ThresholdSweep() for name in valid_by_domain}
+    for name, pairs in valid_by_domain.items():
+        for i, (image, truth, probability) in enumerate(iter_predictions(model, pairs, normalization)):
+            sweeps[name].add(probability, truth)
+            if on_prediction is not None:
+                on_prediction(name, i, image, truth, probability)
+    threshold, macro_dice = macro_best_threshold(list(sweeps.values()))
+    pooled = ThresholdSweep.merged(list(sweeps.values())).result(threshold)
+    if len(sweeps) > 1:
+        pooled = dataclasses.replace(pooled, dice=macro_dice)
+    return ValidationScores(threshold, macro_dice, {name: sweep.result(threshold) for name, sweep in sweeps.items()},
+                            pooled)
 
 
 def domain_of(root: Path, pair: Pair) -> str:

@@ -27,14 +27,14 @@ from cracks.config import TrainConfig
 from cracks.data.dataset import CrackDataset, init_loader_worker
 from cracks.data.layouts import Pair, gather_pairs
 from cracks.errors import ModelError, SettingError
-from cracks.metrics import ThresholdSweep, macro_best_threshold
 from cracks.models import artifact
 from cracks.models.factory import build_model, normalization_for
 from cracks.models.predict import pick_device
 from cracks.training.augment import train_transform
-from cracks.training.evaluate import iter_predictions
+from cracks.training.evaluate import score_validation
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights, spread
+from cracks.training.step import train_step
 from cracks.training.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -65,17 +65,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def train_step(model, images, masks, loss_fn, optimizer, scaler, device_type: str, amp: bool) -> torch.Tensor:
-    """One optimizer step (forward, loss, backward, AdamW), mixed precision when ``amp``."""
-    optimizer.zero_grad(set_to_none=True)
-    with torch.autocast(device_type, enabled=amp):
-        loss = loss_fn(model(images), masks)
-    scaler.scale(loss).backward()
-    scaler.step(optimizer)
-    scaler.update()
-    return loss
 
 
 def _scheduler(config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int):
@@ -183,17 +172,12 @@ def train(config: TrainConfig) -> TrainResult:
             if config.checkpoint_every and state["step"] % config.checkpoint_every == 0:
                 save_checkpoint()
 
-        sweeps = {name: ThresholdSweep() for name in valid_by_domain}
-        for name, pairs in valid_by_domain.items():
-            for i, (image, truth, probability) in enumerate(iter_predictions(model, pairs, normalization)):
-                sweeps[name].add(probability, truth)
-                if i < 2:
-                    tracker.log_overlay(f"valid-{name}-{i}", image, truth, probability >= state["threshold"], epoch + 1)
-        # One threshold for every domain: the best mean Dice over domains, so no domain's size rules it.
-        threshold, macro_dice = macro_best_threshold(list(sweeps.values()))
-        per_domain = {name: sweep.result(threshold) for name, sweep in sweeps.items()}
-        pooled = ThresholdSweep.merged(list(sweeps.values())).result(threshold)
-        scores = dataclasses.replace(pooled, dice=macro_dice) if len(sweeps) > 1 else pooled
+        def overlay(name: str, i: int, image, truth, probability) -> None:
+            if i < 2:
+                tracker.log_overlay(f"valid-{name}-{i}", image, truth, probability >= state["threshold"], epoch + 1)
+
+        validation = score_validation(model, valid_by_domain, normalization, on_prediction=overlay)
+        threshold, per_domain, scores = validation.threshold, validation.per_domain, validation.pooled
         metrics = {"loss": running, "val_dice": scores.dice, "val_iou": scores.iou, "val_precision": scores.precision,
                    "val_recall": scores.recall, "val_ois_f1": scores.ois_f1, "threshold": threshold,
                    **{f"val_dice_{name}": result.dice for name, result in per_domain.items()}}

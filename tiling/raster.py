@@ -27,7 +27,6 @@ from affine import Affine
 from rasterio.enums import ColorInterp
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
-from scipy import ndimage
 
 from cracks.errors import InputError
 
@@ -78,7 +77,7 @@ def _pixel_size_m(src, gsd_mm: float | None) -> float | None:
         raise InputError(src.name, "degenerate geotransform (a pixel has no ground size)")
     size = math.sqrt(x_size * y_size)
     if src.crs.is_geographic:  # degrees: convert at the raster's centre latitude
-        lat = (src.transform * (src.width / 2, src.height / 2))[1]
+        lat = (src.transform @ (src.width / 2, src.height / 2))[1]
         return size * 111_320 * math.sqrt(abs(math.cos(math.radians(lat))))
     factor = src.crs.linear_units_factor[1] if src.crs.linear_units_factor else 1.0
     return size * factor
@@ -175,6 +174,8 @@ def fill_invalid(rgb: np.ndarray, valid: np.ndarray) -> np.ndarray:
     reached = norms > 1e-3
     mean = np.where(reached[..., None], sums / np.maximum(norms, 1e-3)[..., None], 0)
     if not reached.all():  # far from any data: the nearest reached mean colour
+        from scipy import ndimage  # deferred: half a second of start-up, needed deep inside collars only
+
         _, (rows, cols) = ndimage.distance_transform_edt(~reached, return_indices=True)
         mean = mean[rows, cols]
     spread = (rgb.astype(np.float32) - mean)[valid].std(axis=0)

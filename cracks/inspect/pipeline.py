@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import rasterio
 import shapely
@@ -34,10 +34,6 @@ from cracks.inspect.rows import TilePrediction
 from cracks.inspect.segment import segment_raster
 from cracks.inspect.summary import SiteSummary
 from cracks.measure import MeasureSettings
-from cracks.measure.raster import measure_raster, scan_mask
-from cracks.measure.records import RecordRules, classify, crack_records
-from cracks.measure.region import Crack
-from cracks.measure.spacing import crack_spacings
 from cracks.memory import return_freed_memory
 from cracks.metrics import Scores
 from cracks.models import artifact
@@ -47,6 +43,13 @@ from cracks.standards import Standard, get_standard
 from cracks.timing import StageTimes
 from tiling.raster import RasterInfo, open_raster
 from tiling.windows import WindowGrid, plan_windows
+
+if TYPE_CHECKING:
+    from cracks.measure.region import Crack
+
+# The measuring modules (scipy, scikit-image: about 0.7 s to import) are imported where the
+# measure stage runs, not here: that keeps them off the path to the first tile, and
+# warm_up_stages() imports them on a thread while the model segments.
 
 log = logging.getLogger(__name__)
 LINK_MIN_GAP_PX = 6.0  # at coarse GSDs a gap in mm is under a pixel; fragments this close are always candidates
@@ -216,6 +219,8 @@ def measure_settings(config: InspectConfig, pixel_size_m: float | None) -> Measu
 
 def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) -> SiteMeasurement:
     """Measure every crack in the site's mask, strip by strip (bounded memory, any raster size)."""
+    from cracks.measure.raster import measure_raster, scan_mask
+
     threshold_u8 = round(plan.threshold * 255)
     truth = Path(config.truth) if config.truth else None
     if truth is not None:
@@ -261,6 +266,9 @@ def site_standard(config: InspectConfig) -> Standard:
 
 def site_records(regions: list[Crack], config: InspectConfig, pixel_size_m: float | None) -> tuple[list[Crack], list[Crack]]:
     """Measured regions -> (cracks, spots): the configured mm rules in this site's pixels, severity by the standard."""
+    from cracks.measure.records import RecordRules, classify, crack_records
+    from cracks.measure.spacing import crack_spacings
+
     mm_to_px = (lambda mm: mm / 1000 / pixel_size_m) if pixel_size_m else (lambda mm: 0.0)
     rules = RecordRules(link_gap_px=max(mm_to_px(config.link_gap_mm), LINK_MIN_GAP_PX) if config.link_gap_mm else 0,
                         min_length_px=max(config.min_length_px, mm_to_px(config.min_crack_mm)),
@@ -416,24 +424,28 @@ def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predicto
     return SiteResult(Path(path), plan.site, plan.out_dir, outputs, summary, seconds=time.monotonic() - started)
 
 
-def warm_up_publishing() -> threading.Thread:
-    """Import what the last stages need (matplotlib, reportlab, geopandas: over a second) on a
-    background thread, while the model segments and the main thread mostly waits for it."""
+def warm_up_stages() -> threading.Thread:
+    """Import what the stages after segmentation need (scipy and scikit-image for measuring,
+    matplotlib, reportlab, geopandas for publishing: about two seconds) on a background thread,
+    while the model segments and the main thread mostly waits for it."""
     def work() -> None:
         try:
+            import cracks.measure.raster  # noqa: F401
+            import cracks.measure.records  # noqa: F401
+            import cracks.measure.spacing  # noqa: F401
             import reports.pdf  # noqa: F401
             import reports.vector  # noqa: F401
         except Exception:  # noqa: BLE001 - the stage that needs it will import again and report
             pass
 
-    thread = threading.Thread(target=work, name="warm-up-publishing", daemon=True)
+    thread = threading.Thread(target=work, name="warm-up-stages", daemon=True)
     thread.start()
     return thread
 
 
 def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult]:
     """Inspect every input; a bad input becomes a failed result, never a stopped run."""
-    warm_up_publishing()
+    warm_up_stages()
     model = load_model(config)
     predictor = config_predictor(model, config)
     results = []

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 
 
+@functools.cache
 def cpu_has_native_bf16() -> bool:
-    """AVX-512 BF16 or AMX: bf16 convolutions run natively instead of being emulated."""
+    """AVX-512 BF16 or AMX: bf16 convolutions run natively instead of being emulated.
+
+    Cached: the processor does not change while the process runs, and backends are resolved per
+    site and per worker."""
     try:
         with open("/proc/cpuinfo") as f:
             flags = f.read()

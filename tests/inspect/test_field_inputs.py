@@ -70,7 +70,7 @@ def collared_sites(tmp_path_factory):
     big[:, m:-m, m:-m] = image
     valid = np.zeros(big.shape[1:], np.uint8)
     valid[m:-m, m:-m] = 1
-    outer = transform * Affine.translation(-m, -m)
+    outer = transform @ Affine.translation(-m, -m)
     straight_collar = _write(root / "straight.tif", big, outer, alpha=valid)
     noise = ndimage.gaussian_filter(np.random.default_rng(0).standard_normal(big.shape[1:]), 12)
     rows, cols = np.mgrid[: big.shape[1], : big.shape[2]]
@@ -152,7 +152,7 @@ def test_an_input_is_never_overwritten(tmp_path):
 def test_rotated_rasters_measure_like_north_up_ones(tmp_path, degrees):
     crack = straight(20, 100.25, 280, 100.25, 4)  # 260 px at 1 mm: 0.26 m
     image, _ = scene(200, 300, [crack])
-    transform = Affine.translation(*ORIGIN) * Affine.rotation(degrees) * Affine.scale(0.001, -0.001)
+    transform = Affine.translation(*ORIGIN) @ Affine.rotation(degrees) @ Affine.scale(0.001, -0.001)
     path = _write(tmp_path / f"rot{degrees}.tif", np.moveaxis(image, -1, 0), transform, crs=UTM)
     assert pixel_sizes(open_raster(path).transform) == pytest.approx((0.001, 0.001))
     result = run_site(path, tmp_path / "out")
@@ -174,7 +174,7 @@ def test_palette_raster_is_read_through_its_colour_map(tmp_path):
     levels = (grey // 4).astype(np.uint8)  # 64 palette entries; index values alone would be dark
     path = tmp_path / "palette.tif"
     with rasterio.open(path, "w", driver="GTiff", width=300, height=200, count=1, dtype="uint8", crs=UTM,
-                       transform=Affine.translation(*ORIGIN) * Affine.scale(0.001, -0.001)) as dst:
+                       transform=Affine.translation(*ORIGIN) @ Affine.scale(0.001, -0.001)) as dst:
         dst.write(levels, 1)
         dst.write_colormap(1, {i: (i * 4, i * 4, i * 4, 255) for i in range(256)})
     assert open_raster(path).palette is not None
@@ -185,7 +185,7 @@ def test_palette_raster_is_read_through_its_colour_map(tmp_path):
 def test_untagged_fourth_band_is_ignored_not_taken_for_alpha(tmp_path):
     image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
     bands = np.concatenate([np.moveaxis(image, -1, 0), np.zeros((1, 200, 300), np.uint8)])  # e.g. NIR = 0
-    path = _write(tmp_path / "rgbn.tif", bands, Affine.translation(*ORIGIN) * Affine.scale(0.001, -0.001), crs=UTM)
+    path = _write(tmp_path / "rgbn.tif", bands, Affine.translation(*ORIGIN) @ Affine.scale(0.001, -0.001), crs=UTM)
     assert not open_raster(path).has_alpha
     s = run_site(path, tmp_path / "out").summary
     assert s.analysed_area_m2 == pytest.approx(0.06) and s.n_cracks == 1

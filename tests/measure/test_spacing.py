@@ -7,6 +7,7 @@ import dataclasses
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 
 from cracks.measure.region import measure_cracks
 from cracks.measure.spacing import crack_spacings
@@ -44,6 +45,21 @@ def test_a_crack_s_own_spurs_do_not_count_but_the_cells_of_a_network_do():
     network = measure_cracks(draw_cracks((280, 280), grid))
     assert len(network) == 1 and network[0].type == "network"
     assert crack_spacings(network, reach_px=100)[0] == pytest.approx(48, abs=8)  # the cell size
+
+
+def test_spacing_agrees_with_exact_polyline_distances():
+    rng = np.random.default_rng(5)
+    lines = [straight(rng.uniform(10, 60), y + rng.uniform(-8, 8), rng.uniform(330, 390), y + rng.uniform(-8, 8), 3)
+             for y in range(30, 380, 45)]
+    cracks = measure_cracks(draw_cracks((400, 400), lines))
+    assert len(cracks) == len(lines)
+    fast = crack_spacings(cracks, reach_px=120)
+    branches = [shapely.MultiLineString([p[:, ::-1] for p in c.paths if len(p) >= 2]) for c in cracks]
+    for i, crack in enumerate(cracks):
+        others = shapely.union_all([b for j, b in enumerate(branches) if j != i])
+        points = shapely.points(np.vstack([p[::4, ::-1] for p in crack.paths]))
+        exact = np.where((d := shapely.distance(points, others)) <= 120, d, np.inf)
+        assert fast[i] == pytest.approx(float(np.median(exact)), abs=1.0)
 
 
 @pytest.mark.parametrize("width_mm, spacing_m, expected", [

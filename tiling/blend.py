@@ -14,6 +14,7 @@ at 512 px tiles with 64 / 128 px overlap; its fourth power 0.984 / 0.997 (the sh
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -22,17 +23,34 @@ FLOOR = 1e-3
 
 
 @lru_cache(maxsize=16)
+def ramp(length: int, overlap: int) -> np.ndarray:
+    """1-D weights of one window side: a raised-cosine^4 rise over ``overlap`` pixels at both ends."""
+    w = np.ones(length, np.float32)
+    if overlap > 0:
+        k = min(overlap, length // 2)
+        edge = (0.5 - 0.5 * np.cos(np.pi * (np.arange(k, dtype=np.float32) + 0.5) / k)) ** 4
+        w[:k] = edge
+        w[length - k :] = edge[::-1]
+    w = np.maximum(w, FLOOR)
+    w.setflags(write=False)
+    return w
+
+
+@lru_cache(maxsize=16)
 def blend_weights(height: int, width: int, overlap: int) -> np.ndarray:
     """HxW float32 weights: a raised-cosine^4 ramp over ``overlap`` pixels at every border."""
-    def ramp(n: int) -> np.ndarray:
-        w = np.ones(n, np.float32)
-        if overlap > 0:
-            k = min(overlap, n // 2)
-            edge = (0.5 - 0.5 * np.cos(np.pi * (np.arange(k, dtype=np.float32) + 0.5) / k)) ** 4
-            w[:k] = edge
-            w[n - k :] = edge[::-1]
-        return np.maximum(w, FLOOR)
-
-    weights = np.outer(ramp(height), ramp(width))
+    weights = np.outer(ramp(height, overlap), ramp(width, overlap))
     weights.setflags(write=False)
     return weights
+
+
+def axis_weights(length: int, starts: Sequence[int], size: int, overlap: int) -> np.ndarray:
+    """The summed ramps of windows of ``size`` px at ``starts`` along an axis of ``length`` px.
+
+    Blend weights are separable, so on a full grid of windows the total weight at pixel (y, x)
+    is ``axis_weights(rows)[y] * axis_weights(columns)[x]``: no 2-D sum of weights is needed.
+    """
+    total = np.zeros(length, np.float32)
+    for start in starts:
+        total[start : start + size] += ramp(min(size, length - start), overlap)
+    return total

@@ -4,6 +4,11 @@ Memory holds one band of tile rows (``tile x width`` weighted sums), never the w
 when a grid row is done, every raster row above the next grid row is final and is handed out;
 the overlap below is carried to the next band. The carry can be saved and restored, which is
 what lets an interrupted inspection resume from its last finished grid row.
+
+The sum of the blend weights at a pixel is not accumulated: the weights are separable
+(``ramp(y) * ramp(x)``) and the windows form a full grid, so that sum is the product of a row
+profile and a column profile (:func:`tiling.blend.axis_weights`), two 1-D arrays. That saves a
+float32 band the size of the probabilities (90 MB on a 20,000 px wide orthophoto).
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from rasterio.windows import Window
 
-from tiling.blend import blend_weights
+from tiling.blend import axis_weights, blend_weights
+from tiling.windows import WindowGrid
+
+FINISH_CHUNK_ROWS = 256  # rows normalized at a time: float temporaries stay a few MB wide
 
 
 @dataclass
@@ -24,55 +32,59 @@ class FinishedRows:
 
 
 class RowStitcher:
-    def __init__(self, width: int, band_height: int, overlap: int, band_y0: int = 0):
-        self.width = width
-        self.overlap = overlap
+    def __init__(self, grid: WindowGrid, band_y0: int = 0):
+        self.width = grid.width
+        self.overlap = grid.overlap
         self.band_y0 = band_y0
-        self.weighted = np.zeros((band_height, width), np.float32)
-        self.weights = np.zeros((band_height, width), np.float32)
-        self.valid = np.zeros((band_height, width), bool)
+        self.row_weights = axis_weights(grid.height, grid.row_starts, grid.window_height, grid.overlap)
+        self.col_weights = axis_weights(grid.width, grid.col_starts, grid.window_width, grid.overlap)
+        self.weighted = np.zeros((grid.window_height, grid.width), np.float32)
+        self.valid = np.zeros((grid.window_height, grid.width), bool)
+        self.filled = 0  # rows of the band that hold anything (what a carry must keep)
 
     def add(self, window: Window, probability: np.ndarray, valid: np.ndarray) -> None:
         """Blend one tile's probabilities (HxW floats 0-1) into the band."""
         y = int(window.row_off) - self.band_y0
         x = int(window.col_off)
         h, w = probability.shape
-        weight = blend_weights(h, w, self.overlap)
-        self.weighted[y : y + h, x : x + w] += weight * probability
-        self.weights[y : y + h, x : x + w] += weight
-        self.valid[y : y + h, x : x + w] |= valid
+        self.weighted[y : y + h, x : x + w] += blend_weights(h, w, self.overlap) * probability
+        self.mark_valid(window, valid)
 
     def mark_valid(self, window: Window, valid: np.ndarray) -> None:
-        """Record validity for a window that was skipped (no valid pixels to segment)."""
+        """Record validity for a window (also one skipped for having no valid pixels to segment)."""
         y = int(window.row_off) - self.band_y0
         x = int(window.col_off)
         h, w = valid.shape
         self.valid[y : y + h, x : x + w] |= valid
+        self.filled = max(self.filled, y + h)
 
     def finish(self, next_y0: int) -> FinishedRows:
         """Hand out rows ``[band_y0, next_y0)`` and shift the carry to the top of the band."""
         n = next_y0 - self.band_y0
-        probability = np.zeros((n, self.width), np.float32)  # in place from here: bands can be ~100 MB
-        np.divide(self.weighted[:n], self.weights[:n], out=probability, where=self.weights[:n] > 0)
-        probability *= 255
-        np.rint(probability, out=probability)
-        valid = self.valid[:n].copy()
-        probability[~valid] = 0  # pixels without data carry no crack probability
-        out = FinishedRows(self.band_y0, probability.astype(np.uint8), valid)
-        for array in (self.weighted, self.weights, self.valid):
+        probability = np.empty((n, self.width), np.uint8)
+        for a in range(0, n, FINISH_CHUNK_ROWS):
+            b = min(n, a + FINISH_CHUNK_ROWS)
+            rows = self.row_weights[self.band_y0 + a : self.band_y0 + b, None]
+            chunk = self.weighted[a:b] / (rows * self.col_weights[None, :])
+            chunk *= 255
+            np.rint(chunk, out=chunk)
+            chunk[~self.valid[a:b]] = 0  # pixels without data carry no crack probability
+            probability[a:b] = chunk
+        out = FinishedRows(self.band_y0, probability, self.valid[:n].copy())
+        for array in (self.weighted, self.valid):
             array[: len(array) - n] = array[n:].copy()
             array[len(array) - n :] = 0
         self.band_y0 = next_y0
+        self.filled = max(0, self.filled - n)
         return out
 
     def carry(self) -> dict[str, np.ndarray]:
         """The state that must survive an interruption: the overlap rows below the last finish."""
-        rows = np.flatnonzero(self.weights.any(axis=1) | self.valid.any(axis=1))
-        n = int(rows.max()) + 1 if len(rows) else 0
-        return {"weighted": self.weighted[:n], "weights": self.weights[:n], "valid": self.valid[:n],
+        return {"weighted": self.weighted[: self.filled], "valid": self.valid[: self.filled],
                 "band_y0": np.array(self.band_y0)}
 
     def restore(self, carry: dict[str, np.ndarray]) -> None:
-        n = len(carry["weights"])
+        n = len(carry["weighted"])
         self.band_y0 = int(carry["band_y0"])
-        self.weighted[:n], self.weights[:n], self.valid[:n] = carry["weighted"], carry["weights"], carry["valid"]
+        self.weighted[:n], self.valid[:n] = carry["weighted"], carry["valid"]
+        self.filled = n

@@ -66,9 +66,6 @@ class WindowGrid:
         """Pixels the model processes for the whole grid."""
         return self.n_windows * self.window_width * self.window_height
 
-    def tile_height(self) -> int:
-        return self.window_height
-
     def row(self, index: int) -> list[Window]:
         """The windows of one grid row, left to right."""
         y = self.row_starts[index]

@@ -80,7 +80,7 @@ def segment_raster(
         log.info("%s: probability mask is current, not recomputed", target)
         return target
     work.mkdir(parents=True, exist_ok=True)
-    stitcher = RowStitcher(info.width, grid.tile_height(), grid.overlap)
+    stitcher = RowStitcher(grid)
     state = _load_state(work, key)
     start = 0
     if state is not None:

@@ -21,7 +21,7 @@ from cracks.config import InspectConfig
 from cracks.inspect.pipeline import SiteResult, inspect_site, plan_site, segment_site
 from cracks.synthetic import random_walk, straight
 from tests.rasters import CountingPredictor, dark_pixel_predictor, scene, write_geotiff
-from tiling.blend import blend_weights
+from tiling.blend import axis_weights, blend_weights
 from tiling.windows import plan_windows
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,6 +72,20 @@ def test_fitted_windows_save_model_pixels():
     assert len(grid.col_starts) == 12 and grid.window_width == 960  # not 12 x 1024 with the last shifted back
     small = plan_windows(100, 80, 512, 64)
     assert small.n_windows == 1 and small.row(0)[0].width == 100 and small.row(0)[0].height == 80
+
+
+def test_summed_weights_of_a_grid_are_the_product_of_two_axis_profiles():
+    """What lets the stitcher keep no 2-D array of summed weights."""
+    grid = plan_windows(1000, 700, tile=256, overlap=64)
+    total = np.zeros((grid.height, grid.width), np.float64)
+    for y in grid.row_starts:
+        for x in grid.col_starts:
+            total[y : y + grid.window_height, x : x + grid.window_width] += blend_weights(
+                grid.window_height, grid.window_width, grid.overlap)
+    rows = axis_weights(grid.height, grid.row_starts, grid.window_height, grid.overlap)
+    cols = axis_weights(grid.width, grid.col_starts, grid.window_width, grid.overlap)
+    assert len(grid.row_starts) > 2 and len(grid.col_starts) > 3
+    assert np.allclose(np.outer(rows, cols), total, rtol=1e-5)
 
 
 def test_blend_weights_ramp_to_one():

@@ -26,6 +26,27 @@ def _libc():
         return None
 
 
+M_MMAP_THRESHOLD = -3  # mallopt parameters (malloc.h)
+M_ARENA_MAX = -8
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def keep_large_arrays_out_of_the_heap() -> bool:
+    """Serve every allocation of 1 MB or more by its own ``mmap`` and cap the arenas at two.
+
+    glibc raises its mmap threshold each time a large block is freed (up to 32 MB), after which
+    tile-sized arrays come from the heap, where freed space is fragmented and stays resident;
+    each thread that allocates may also get its own arena. Tile arrays (1-12 MB) allocated and
+    freed by the reader, model and stitching threads then grow RSS steadily over a long raster.
+    A fixed threshold returns each such array to the OS when it is freed. Call it before the
+    worker threads start. True where it took effect (glibc).
+    """
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)) and bool(libc.mallopt(M_ARENA_MAX, 2))
+
+
 def return_freed_memory() -> bool:
     """``malloc_trim(0)``: True if memory was handed back."""
     libc = _libc()

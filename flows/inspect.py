@@ -20,6 +20,7 @@ from cracks.inspect import pipeline as inspection
 from cracks.inspect import survey as survey_lib
 from cracks.inspect.predictor import cached_predictor
 from cracks.inspect.rows import segment_row
+from cracks.memory import keep_large_arrays_out_of_the_heap
 from cracks.models import backends
 
 ROWS_PER_TASK = 2
@@ -110,6 +111,7 @@ def inspect(
     config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,
                            batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=Path(truth) if truth else None,
                            precision=precision, backend=backend)
+    keep_large_arrays_out_of_the_heap()
     model = inspection.load_model(config)
     results = []
     for path in config.inputs:

@@ -34,7 +34,7 @@ from cracks.inspect.rows import TilePrediction
 from cracks.inspect.segment import segment_raster
 from cracks.inspect.summary import SiteSummary
 from cracks.measure import MeasureSettings
-from cracks.memory import return_freed_memory
+from cracks.memory import keep_large_arrays_out_of_the_heap, return_freed_memory
 from cracks.metrics import Scores
 from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
@@ -445,6 +445,7 @@ def warm_up_stages() -> threading.Thread:
 
 def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult]:
     """Inspect every input; a bad input becomes a failed result, never a stopped run."""
+    keep_large_arrays_out_of_the_heap()  # before any worker thread exists
     warm_up_stages()
     model = load_model(config)
     predictor = config_predictor(model, config)

@@ -50,11 +50,11 @@ def crack_spacings(cracks: list[Crack], *, reach_px: float) -> list[float | None
     sample_branch = np.repeat(np.arange(len(paths)), [len(s) for s in samples])
     sample_points = np.vstack([path[s] for (_, path), s in zip(paths, samples)])
     distance = _nearest_allowed(cKDTree(pixels), sample_points, sample_branch, pixel_branch, owner, meets, reach_px)
+    sample_owner = owner[sample_branch]  # ascending: paths are listed crack by crack
+    bounds = np.searchsorted(sample_owner, np.arange(len(cracks) + 1))
     spacings: list[float | None] = []
-    sample_owner = owner[sample_branch]
-    for index in range(len(cracks)):
-        mine = distance[sample_owner == index]
-        median = float(np.median(mine)) if len(mine) else float("inf")
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        median = float(np.median(distance[start:end])) if end > start else float("inf")
         spacings.append(median if np.isfinite(median) else None)
     return spacings
 

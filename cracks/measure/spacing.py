@@ -65,8 +65,8 @@ def _alone(cracks: list[Crack], paths: list[tuple[int, np.ndarray]], owner: np.n
     spacing, known without asking the tree (a long lone crack would make every point wade through
     its own pixels)."""
     boxes = []
-    for index in range(len(cracks)):
-        mine = [path for i, path in paths if i == index]
+    for crack in cracks:
+        mine = [path for path in crack.paths if len(path) >= 2]
         lo, hi = (np.vstack(mine).min(axis=0), np.vstack(mine).max(axis=0)) if mine else (np.zeros(2), np.zeros(2))
         boxes.append(shapely.box(lo[1], lo[0], hi[1], hi[0]))
     tree = shapely.STRtree(boxes)

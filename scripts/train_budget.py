@@ -33,7 +33,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 
-from cracks.data.dataset import CrackDataset, init_loader_worker
+from cracks.data.dataset import CrackDataset, init_loader_worker, normalize_batch
 from cracks.data.layouts import gather_pairs
 from cracks.models import artifact
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, normalization_for
@@ -108,6 +108,8 @@ def main() -> None:
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--scale", default="0.5,2")
     parser.add_argument("--hard-negatives", type=float, default=0.5)
+    parser.add_argument("--hard-negative-weights", default=None,
+                        help="KIND=W,... relative weights of artefact kinds (default: all 1)")
     parser.add_argument("--no-field-photometry", action="store_true")
     parser.add_argument("--loss", default="dice_bce")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
@@ -131,9 +133,13 @@ def main() -> None:
     shares = [float(w) for w in args.data_weights.split(",")] if args.data_weights else None
     weights = sample_weights([len(ps) for ps in by_domain.values()], shares)
     scale = tuple(float(s) for s in args.scale.split(","))
+    kind_weights = dict((k, float(w)) for k, w in (item.split("=") for item in args.hard_negative_weights.split(","))) \
+        if args.hard_negative_weights else None
     transform = train_transform(args.crop, scale=scale, hard_negatives=args.hard_negatives,
-                                field_photometry=not args.no_field_photometry)
-    dataset = CrackDataset(pairs, normalization, transform)
+                                field_photometry=not args.no_field_photometry, hard_negative_weights=kind_weights)
+    # Decoded once here and shared with the forked workers; bytes, not floats, through their queues.
+    dataset = CrackDataset(pairs, normalization, transform, preload=True, normalize=False, threads=16)
+    print(f"decoded {len(dataset)} pairs in {time.monotonic() - started:.1f} s", flush=True)
     batches = EndlessBatches(len(dataset), args.batch_size, args.seed, weights, chunk=len(dataset))
     loader = DataLoader(dataset, batch_sampler=batches, num_workers=args.workers, pin_memory=device.type == "cuda",
                         prefetch_factor=6 if args.workers else None, persistent_workers=args.workers > 0,
@@ -142,8 +148,8 @@ def main() -> None:
     runs = []
     for name, init, lr in args.run:
         model = initial_model(init, arch, encoder).to(device).to(memory_format=torch.channels_last).train()
-        runs.append(Run(name, init, lr, model, torch.optim.AdamW(model.parameters(), lr=lr,
-                                                                   weight_decay=args.weight_decay)))
+        runs.append(Run(name, init, lr, model, torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay,
+                                                                   fused=device.type == "cuda")))
     cpu = platform.processor() or platform.machine()
     gpu = torch.cuda.get_device_name() if device.type == "cuda" else "none"
     print(f"device {device} ({gpu}), cpu {cpu}; {len(pairs)} pairs: "
@@ -163,8 +169,13 @@ def main() -> None:
                     "fraction": f"{fraction:.2f}", "step": str(step), "settings": json.dumps(settings)}
             save_file(state, str(args.out / f"{run.name}-{round(fraction * 100):03d}.safetensors"), metadata=meta)
 
-    step, samples, t0 = 0, 0, None
-    for images, masks in loader:
+    step, samples, t0, waited = 0, 0, None, 0.0
+    batches_in = iter(loader)
+    while True:
+        asked = time.monotonic()
+        images, masks = next(batches_in)
+        if t0 is not None:
+            waited += time.monotonic() - asked  # time the GPU could have worked but had no batch
         if t0 is None:
             t0 = time.monotonic()  # the budget counts training, not worker start-up
             print(f"first batch after {t0 - started:.1f} s", flush=True)
@@ -173,21 +184,24 @@ def main() -> None:
             snapshot(snapshots.pop(0), step)
         if not snapshots:
             break
-        images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-        masks = masks.to(device, non_blocking=True)
+        images, masks = normalize_batch(images.to(device, non_blocking=True), masks.to(device, non_blocking=True),
+                                        normalization)
+        images = images.contiguous(memory_format=torch.channels_last)
         factor = lr_factor(step, fraction, args.warmup_steps)
         for run in runs:
             for group in run.optimizer.param_groups:
                 group["lr"] = run.lr * factor
             loss = train_step(run.model, images, masks, loss_fn, run.optimizer, None, device.type, amp,
                               amp_dtype=torch.bfloat16)
-            run.loss = loss.item() if step == 0 else 0.98 * run.loss + 0.02 * loss.item()
+            # a running mean kept on the device: reading it every step would stall the GPU queue
+            run.loss = loss.detach() if step == 0 else 0.98 * run.loss + 0.02 * loss.detach()
         step += 1
         samples += len(images)
         if step % 100 == 0:
             elapsed = time.monotonic() - t0
             history.append({"step": step, "seconds": round(elapsed, 1), "samples_per_s": round(samples / elapsed, 1),
-                            "lr_factor": round(factor, 4), **{f"loss_{r.name}": round(r.loss, 4) for r in runs}})
+                            "waiting_for_data": round(waited / elapsed, 3), "lr_factor": round(factor, 4),
+                            **{f"loss_{r.name}": round(float(r.loss), 4) for r in runs}})
             print(json.dumps(history[-1]), flush=True)
     seconds = time.monotonic() - (t0 or started)
     summary = {"settings": settings, "device": str(device), "gpu": gpu, "cpu": cpu, "steps": step, "samples": samples,

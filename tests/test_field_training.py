@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from cracks.config import FixConfig
-from cracks.data.dataset import CrackDataset
+from cracks.errors import SettingError
+from cracks.data.dataset import CrackDataset, normalize_batch
 from cracks.data.fix import fix_dataset
 from cracks.data.layouts import read_pairs
 from cracks.data.masks import read_mask
@@ -72,6 +73,21 @@ def test_dataset_yields_cracks_from_0_1_masks(tmp_path):
     dataset = CrackDataset(read_pairs(root).annotated, NORMALIZATION)
     _, mask = dataset[0]
     assert mask.sum() > 20
+
+
+def test_preloaded_uint8_batches_normalize_to_what_the_dataset_yields(tmp_path):
+    """The GPU runs' fast path (decoded once, bytes through the workers) trains on the same tensors."""
+    import torch
+
+    pairs = read_pairs(_folders_dataset(tmp_path / "d", scale=1)).annotated
+    plain = CrackDataset(pairs, NORMALIZATION)
+    fast = CrackDataset(pairs, NORMALIZATION, preload=True, normalize=False, threads=2)
+    images, masks = zip(*(fast[i] for i in range(len(fast))))
+    assert images[0].dtype == torch.uint8 and masks[0].dtype == torch.uint8
+    x, y = normalize_batch(torch.stack(images), torch.stack(masks), NORMALIZATION)
+    expected_x, expected_y = zip(*(plain[i] for i in range(len(plain))))
+    assert torch.allclose(x, torch.stack(expected_x), atol=1e-5)
+    assert torch.equal(y, torch.stack(expected_y)) and y.sum() > 100
 
 
 def test_fix_rewrites_0_1_masks_as_0_255_and_reports_the_encoding(tmp_path):
@@ -182,3 +198,22 @@ def test_fix_reports_dangling_links_and_refuses_a_second_concurrent_run(tmp_path
     fix_dataset(FixConfig(root))
     assert not (root / "images" / "ghost.png").is_symlink() and not (root / ".cracks-fix.lock").exists()
     assert (tmp_path / "d.quarantine" / "images" / "ghost.png").is_symlink()  # quarantined, not deleted
+
+
+def test_hard_negative_weights_choose_the_artefacts():
+    """A kind weighted 0 is never painted: only nodata collars leave pure black or white pixels."""
+    grey = np.full((64, 64, 3), 128, np.uint8)
+    empty = np.zeros((64, 64), np.uint8)
+
+    def painted(kind: str) -> list[bool]:
+        weights = [1.0 if k == kind else 0.0 for k in PAINTERS]
+        transform = HardNegatives(kinds=tuple(PAINTERS), weights=weights, p=1.0)
+        transform.set_random_seed(3)
+        return [bool(np.isin(transform(image=grey, mask=empty)["image"], (0, 255)).any()) for _ in range(8)]
+
+    assert all(painted("nodata_collar"))
+    assert not any(painted("sawn_joint"))
+    with pytest.raises(SettingError):
+        HardNegatives(weights=[0.0] * len(PAINTERS))
+    with pytest.raises(SettingError):
+        train_transform(64, hard_negatives=0.5, hard_negative_weights={"puddle": 2.0})

@@ -10,17 +10,20 @@ from __future__ import annotations
 import albumentations as A
 import cv2
 
+from cracks.errors import SettingError
 from cracks.training.hard_negatives import PAINTERS, HardNegatives
 
 
 def train_transform(
     crop: int, *, scale: tuple[float, float] = (1.0, 1.0), hard_negatives: float = 0.0, field_photometry: bool = False,
+    hard_negative_weights: dict[str, float] | None = None,
 ) -> A.Compose:
     """Geometry that crack orientation does not care about, plus photometric camera effects.
 
     ``scale``: random rescale range (field imagery comes at many ground sample distances; 0.5-2x
     teaches a thin drone-scale crack and a wide close-up one alike). ``hard_negatives``: the
-    probability of painting field artefacts that are not cracks (:mod:`hard_negatives`).
+    probability of painting field artefacts that are not cracks (:mod:`hard_negatives`), each kind
+    drawn in proportion to ``hard_negative_weights`` (kinds not named weigh 1).
     ``field_photometry``: sun, shadow, wet and dry surfaces, colour casts of other cameras.
     """
     steps: list[A.BasicTransform] = []
@@ -36,7 +39,13 @@ def train_transform(
         A.RandomRotate90(),
     ]
     if hard_negatives > 0:
-        steps.append(HardNegatives(kinds=tuple(PAINTERS), p=hard_negatives))
+        weights = hard_negative_weights or {}
+        unknown = set(weights) - PAINTERS.keys()
+        if unknown:
+            raise SettingError("hard_negative_weights", ", ".join(sorted(unknown)),
+                               f"unknown hard negatives (choose from {', '.join(PAINTERS)})")
+        steps.append(HardNegatives(kinds=tuple(PAINTERS), weights=[weights.get(kind, 1.0) for kind in PAINTERS],
+                                   p=hard_negatives))
     steps += [
         A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=0.25, p=0.6),
         A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=5)], p=0.2),

@@ -189,14 +189,23 @@ def paint(image: np.ndarray, mask: np.ndarray, kind: str, rng: np.random.Generat
 
 
 class HardNegatives(A.DualTransform):
-    """albumentations transform: with probability ``p``, paint 1-``max_artefacts`` random artefacts."""
+    """albumentations transform: with probability ``p``, paint 1-``max_artefacts`` random artefacts.
 
-    def __init__(self, kinds: Sequence[str] = tuple(PAINTERS), max_artefacts: int = 2, p: float = 0.5):
+    ``weights``: how often each of ``kinds`` is drawn, relatively (default: equally often); weigh up
+    the artefacts a model still falls for.
+    """
+
+    def __init__(self, kinds: Sequence[str] = tuple(PAINTERS), max_artefacts: int = 2, p: float = 0.5,
+                 weights: Sequence[float] | None = None):
         super().__init__(p=p)
         unknown = set(kinds) - PAINTERS.keys()
         if unknown:
             raise SettingError("hard_negatives", ", ".join(sorted(unknown)), f"unknown hard negatives (choose from {', '.join(PAINTERS)})")
+        weights = [1.0] * len(kinds) if weights is None else [float(w) for w in weights]
+        if len(weights) != len(kinds) or any(w < 0 for w in weights) or not sum(weights) > 0:
+            raise SettingError("hard_negative_weights", weights, f"give one weight >= 0 per kind ({len(kinds)}), not all 0")
         self.kinds = tuple(kinds)
+        self.weights = tuple(weights)
         self.max_artefacts = max_artefacts
 
     def get_params_dependent_on_data(self, params, data):
@@ -204,7 +213,8 @@ class HardNegatives(A.DualTransform):
         if mask is None:
             mask = np.zeros(image.shape[:2], np.uint8)
         count = int(self.random_generator.integers(1, self.max_artefacts + 1))
-        for kind in self.random_generator.choice(self.kinds, size=count):
+        chance = np.asarray(self.weights) / sum(self.weights)
+        for kind in self.random_generator.choice(self.kinds, size=count, p=chance):
             image, mask = paint(image, mask, str(kind), self.random_generator)
         return {"painted_image": image, "painted_mask": mask}
 
@@ -215,4 +225,4 @@ class HardNegatives(A.DualTransform):
         return painted_mask
 
     def get_transform_init_args_names(self):
-        return ("kinds", "max_artefacts")
+        return ("kinds", "max_artefacts", "weights")

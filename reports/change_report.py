@@ -4,36 +4,47 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib.figure import Figure
+import numpy as np
+import shapely
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
 
 from cracks.atomic import atomic_path
-from reports.pdf import SMALL, STYLES, TABLE_STYLE, _figure
+from reports.figures import MapLayer, OverviewMap, nice_length
+from reports.pdf import SMALL, STYLES, TABLE_STYLE
 
 CHANGE_COLOURS = {"new": "#d7191c", "extended": "#fdae61", "widened": "#7b3294", "gone": "#2c7bb6",
                   "unchanged": "#9e9e9e"}
 
 
-def _map(result) -> object:
+def _lines(geometries, x0: float, y1: float) -> list[np.ndarray]:
+    """Map-coordinate lines as arrays measured from the map's top-left corner, y down."""
+    parts = shapely.get_parts(np.asarray(list(geometries), dtype=object))
+    return [np.column_stack([xy[:, 0] - x0, y1 - xy[:, 1]])
+            for xy in (shapely.get_coordinates(line) for line in parts) if len(xy) >= 2]
+
+
+def _map(result, *, width: float = 180 * mm, max_height: float = 120 * mm) -> OverviewMap:
+    """Both epochs' cracks coloured by change, the length added to extended cracks in black."""
     frame = result.changes
-    fig = Figure(figsize=(7.2, 4.8))
-    ax = fig.subplots()
+    crack = frame["part"].fillna("crack") == "crack"
+    minx, miny, maxx, maxy = frame.total_bounds if len(frame) else (0.0, 0.0, 1.0, 1.0)
+    pad = 0.03 * max(maxx - minx, maxy - miny, 1e-9)
+    x0, y1, extent = minx - pad, maxy + pad, (maxx - minx + 2 * pad, maxy - miny + 2 * pad)
+    layers = []
     for change, colour in CHANGE_COLOURS.items():
-        part = frame[(frame["change"] == change) & (frame["part"].fillna("crack") == "crack")]
-        if len(part):
-            part.plot(ax=ax, color=colour, linewidth=1.4, label=f"{change} ({len(part)})")
+        part = frame[(frame["change"] == change) & crack]
+        layers.append(MapLayer(f"{change} ({len(part)})", colour, _lines(part.geometry, x0, y1)))
     added = frame[frame["part"] == "added"]
-    if len(added):
-        added.plot(ax=ax, color="#000000", linewidth=2.4, label="added length")
-    ax.set_aspect("equal")
-    ax.legend(loc="upper left", fontsize=7, framealpha=0.8)
-    ax.tick_params(labelsize=7)
-    return _figure(fig)
+    layers.append(MapLayer("added length", "#000000", _lines(added.geometry, x0, y1), line_width=2.4))
+    height = min(max_height, width * extent[1] / extent[0])
+    scale_bar = None
+    if frame.crs is not None and frame.crs.axis_info and frame.crs.axis_info[0].unit_name in ("metre", "meter"):
+        bar = nice_length(extent[0] / 5)
+        scale_bar = (f"{bar:g} m" if bar >= 1 else f"{bar * 100:g} cm", bar)
+    return OverviewMap(None, extent, layers, width=min(width, height * extent[0] / extent[1]), height=height,
+                       scale_bar=scale_bar, north_arrow=frame.crs is not None, line_width=1.4, legend_title="change")
 
 
 def write_change_report(result, target: Path) -> Path:
@@ -48,7 +59,7 @@ def write_change_report(result, target: Path) -> Path:
         Table([["Change", "Cracks", "Length"]] + [[c, str(counts[c]), f"{summary['length_m'][c]:.2f} m"] for c in counts],
               style=TABLE_STYLE),
         Spacer(1, 3 * mm),
-        Image(_map(result), width=180 * mm, height=120 * mm),
+        _map(result),
         Paragraph(f"Registration ({reg['source']} phase correlation): the new epoch was shifted by "
                   f"{reg['shift_m'][0] * 1000:+.1f} mm east, {reg['shift_m'][1] * 1000:+.1f} mm north "
                   f"({reg['shift_px'][1]:+.1f}, {reg['shift_px'][0]:+.1f} px) before matching. Matching tolerance "

@@ -1,4 +1,4 @@
-"""The per-site PDF condition report (reportlab for layout, matplotlib for figures).
+"""The per-site PDF condition report (reportlab: layout, and figures drawn as vectors by reports.figures).
 
 Page 1: what was inspected and with what, the condition rating and why, the overview map
 (orthophoto, cracks coloured by severity, scale bar and north arrow when georeferenced) and the
@@ -8,22 +8,20 @@ with coordinates, and the processing details an engineer needs to sign off or re
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
 import numpy as np
 import rasterio
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
 from reportlab import rl_config
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cracks.atomic import atomic_path
+from reports.figures import Bars, ChartRow, Histogram, MapLayer, OverviewMap, nice_length
 from reports.styles import severity_colours
 
 # Images go into the PDF as binary streams: reportlab's ASCII85 text encoding runs in pure Python
@@ -50,53 +48,24 @@ def _fmt(value, digits: int = 2, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
-def _figure(fig) -> io.BytesIO:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")  # a bare Figure: no pyplot state
-    buffer.seek(0)
-    return buffer
-
-
-def _nice_length(target: float) -> float:
-    exponent = 10 ** math.floor(math.log10(target))
-    return max(m * exponent for m in (1, 2, 5) if m * exponent <= target)
-
-
-def overview_map(info, measurement, classes: list[str], max_side: int = 1400) -> io.BytesIO:
+def overview_map(info, measurement, classes: list[str], *, width: float, height: float,
+                 max_side: int = 1400) -> OverviewMap:
+    """The orthophoto, read decimated to at most ``max_side`` px, under the cracks coloured by severity."""
     step = max(1, math.ceil(max(info.width, info.height) / max_side))
     with rasterio.open(info.path) as src:
         shape = (max(1, info.height // step), max(1, info.width // step))
         data = src.read(info.rgb_bands, out_shape=(3, *shape))
     image = np.moveaxis(np.clip(data.astype(np.float32) * info.scale, 0, 255).astype(np.uint8), 0, -1)
-    fig = Figure(figsize=(7.2, 7.2 * info.height / info.width if info.width >= info.height else 6.0))
-    ax = fig.subplots()
-    ax.imshow(image, extent=(0, info.width, info.height, 0), interpolation="bilinear")
     colours = severity_colours(classes)
-    for severity in (*classes, "unknown"):
-        segments = [p[:, ::-1] + 0.5 for c in measurement.cracks if c.severity == severity for p in c.paths]
-        if segments:
-            ax.add_collection(LineCollection(segments, colors=colours[severity], linewidths=1.6, label=severity))
-    ax.set_xlim(0, info.width)
-    ax.set_ylim(info.height, 0)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    layers = [MapLayer(severity, colours[severity],
+                       [p[:, ::-1] + 0.5 for c in measurement.cracks if c.severity == severity for p in c.paths])
+              for severity in (*classes, "unknown")]
+    scale_bar = None
     if info.pixel_size_m:
-        bar_m = _nice_length(info.width * info.pixel_size_m / 5)
-        bar_px = bar_m / info.pixel_size_m
-        x0, y0 = info.width * 0.04, info.height * 0.95
-        ax.plot([x0, x0 + bar_px], [y0, y0], color="black", linewidth=4, solid_capstyle="butt")
-        ax.plot([x0, x0 + bar_px], [y0, y0], color="white", linewidth=2, solid_capstyle="butt")
-        label = f"{bar_m:g} m" if bar_m >= 1 else f"{bar_m * 100:g} cm"
-        ax.text(x0 + bar_px / 2, y0 - info.height * 0.015, label, ha="center", va="bottom", fontsize=9,
-                color="black", bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
-    if info.georeferenced:
-        ax.annotate("N", xy=(0.94, 0.95), xytext=(0.94, 0.83), xycoords="axes fraction", ha="center", va="center",
-                    fontsize=12, fontweight="bold",
-                    arrowprops={"arrowstyle": "-|>", "color": "black", "linewidth": 2},
-                    bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
-    if measurement.cracks:
-        ax.legend(loc="upper left", fontsize=8, framealpha=0.8, title="severity", title_fontsize=8)
-    return _figure(fig)
+        bar_m = nice_length(info.width * info.pixel_size_m / 5)
+        scale_bar = (f"{bar_m:g} m" if bar_m >= 1 else f"{bar_m * 100:g} cm", bar_m / info.pixel_size_m)
+    return OverviewMap(image, (info.width, info.height), layers, width=width, height=height,
+                       scale_bar=scale_bar, north_arrow=info.georeferenced)
 
 
 def width_axis_end(widths: list[float], limits: list[float]) -> float:
@@ -107,36 +76,24 @@ def width_axis_end(widths: list[float], limits: list[float]) -> float:
     return max([upper] + [limit * 1.05 for limit in limits if limit <= upper * 1.5])
 
 
-def charts(measurement, summary) -> io.BytesIO:
+def charts(measurement, summary, *, width: float, height: float) -> ChartRow:
+    """Width distribution (class limits dashed) and crack length by severity."""
     metric = summary.gsd_m is not None
     statistic = summary.standard["width_statistic"].replace("_mm", "")  # width_mean or width_p95
     widths = [getattr(c, f"{statistic}_mm") if metric else getattr(c, f"{statistic}_px") for c in measurement.cracks]
-    fig = Figure(figsize=(7.4, 2.6))
-    left, right = fig.subplots(1, 2)
     limits = list(summary.processing["severity_limits_mm"]) if metric else []
     upper = width_axis_end(widths, limits)
-    if widths:
-        left.hist(widths, bins=np.linspace(0, upper, 21), color="#555555", edgecolor="white", linewidth=0.5)
-    for limit in limits:
-        if limit <= upper:
-            left.axvline(limit, color="#d7191c", linestyle="--", linewidth=0.8)
-    left.set_xlim(0, upper)
     label = "mean" if statistic == "width_mean" else "95th percentile"
-    left.set_xlabel(f"crack width, {label} (" + ("mm" if metric else "px") + ")")
-    left.set_ylabel("cracks")
-    left.set_title("Width distribution", fontsize=9)
-    names = [n for n in summary.by_severity]
+    names = list(summary.by_severity)
     lengths = [summary.by_severity[n]["length_m"] for n in names] if metric else [
         sum(c.length_px for c in measurement.cracks if c.severity == n) for n in names]
     colours = severity_colours(summary.standard["classes"])
-    right.bar(names, lengths, color=[colours[n] for n in names])
-    right.set_ylabel("length (" + ("m" if metric else "px") + ")")
-    right.set_title("Crack length by severity", fontsize=9)
-    for ax in (left, right):
-        ax.tick_params(labelsize=8)
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return _figure(fig)
+    return ChartRow([
+        Histogram(widths, np.linspace(0, upper, 21), [lim for lim in limits if lim <= upper],
+                  f"crack width, {label} (" + ("mm" if metric else "px") + ")", "cracks", "Width distribution"),
+        Bars(names, lengths, [colours[n] for n in names], "length (" + ("m" if metric else "px") + ")",
+             "Crack length by severity"),
+    ], width=width, height=height)
 
 
 def _crack_rows(info, cracks, key, n=8) -> list[list[str]]:
@@ -199,10 +156,11 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
             "<b>Not georeferenced:</b> the input has no CRS or transform. Coordinates are pixel columns and rows"
             + (f"; lengths and widths use the given ground sample distance ({summary.gsd_m * 1000:g} mm/px)." if metric
                else "; lengths and widths are in pixels and no condition rating is possible."), SMALL))
-    width_in = 180 * mm
-    height = width_in * min(info.height / info.width, 1.1)
-    story += [Image(overview_map(info, measurement, summary.standard["classes"]), width=width_in if info.height <= info.width * 1.1 else height / (info.height / info.width),
-                    height=height), Spacer(1, 2 * mm)]
+    full_width = 180 * mm
+    height = full_width * min(info.height / info.width, 1.1)  # tall sites: at most 1.1 widths high
+    width = min(full_width, height * info.width / info.height)
+    story += [overview_map(info, measurement, summary.standard["classes"], width=width, height=height),
+              Spacer(1, 2 * mm)]
     length_unit = "m" if metric else "px"
     facts = [
         ["Figure", "Value"],
@@ -237,7 +195,7 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
                 f"against the drawn centerlines; severity class agrees for {agreement} of the matched records "
                 f"(tolerance {c['tolerance_px']:g} px).", STYLES["BodyText"]))
     story += [KeepTogether([Paragraph("Crack statistics", STYLES["Heading2"]),
-                            Image(charts(measurement, summary), width=180 * mm, height=63 * mm)])]
+                            charts(measurement, summary, width=180 * mm, height=63 * mm)])]
     coords = "map coordinates (" + (summary.crs or "") + ")" if info.georeferenced else "pixel column / row"
     width_px = summary.standard["width_statistic"].replace("_mm", "_px")  # the statistic the standard grades by
     for title, key in (("Widest cracks", (lambda c: getattr(c, width_px))), ("Longest cracks", (lambda c: c.length_px))):

@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader
 
 from cracks.data.dataset import CrackDataset, init_loader_worker, normalize_batch
 from cracks.data.layouts import gather_pairs
+from cracks.hashing import file_sha256
 from cracks.models import artifact
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, normalization_for
 from cracks.training.augment import train_transform
@@ -80,6 +81,15 @@ def initial_model(init: str, arch: str, encoder: str) -> torch.nn.Module:
         state = loaded.model.state_dict()
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     return model
+
+
+def init_sha256(init: str) -> str:
+    """The SHA-256 of the weights a run starts from ("" for ImageNet): a model folder's name is reused
+    when a new model ships, its hash is not."""
+    if init == "imagenet":
+        return ""
+    path = Path(init)
+    return file_sha256(path / "model.safetensors" if path.is_dir() else path)
 
 
 def parse_run(text: str) -> tuple[str, str, float]:
@@ -165,7 +175,8 @@ def main() -> None:
         for run in runs:
             state = {k: v.detach().half().cpu().contiguous() if v.is_floating_point() else v.detach().cpu().contiguous()
                      for k, v in run.model.state_dict().items()}
-            meta = {"arch": arch, "encoder": encoder, "run": run.name, "init": run.init, "lr": str(run.lr),
+            meta = {"arch": arch, "encoder": encoder, "run": run.name, "init": run.init,
+                    "init_sha256": init_sha256(run.init), "lr": str(run.lr),
                     "fraction": f"{fraction:.2f}", "step": str(step), "settings": json.dumps(settings)}
             save_file(state, str(args.out / f"{run.name}-{round(fraction * 100):03d}.safetensors"), metadata=meta)
 

@@ -33,6 +33,7 @@ from cracks.inspect.resume import run_key
 from cracks.inspect.rows import TilePrediction
 from cracks.inspect.segment import segment_raster
 from cracks.inspect.summary import SiteSummary
+from cracks.inspect.truth import prepare_in_background, prepared_truth
 from cracks.measure import MeasureSettings
 from cracks.memory import keep_large_arrays_out_of_the_heap, return_freed_memory
 from cracks.metrics import Scores
@@ -252,11 +253,9 @@ def crack_level(found: list[Crack], truth: Path, plan: SitePlan, config: Inspect
 
     if plan.info.width * plan.info.height > MAX_PIXELS:
         return None
-    with rasterio.open(truth) as src:
-        truth_mask = src.read(1) > 127
     standard = site_standard(config)
     pixel = plan.info.pixel_size_m
-    scores = crack_level_scores(found, truth_mask, pixel_size_m=pixel, severity=standard.width_class if pixel else None)
+    scores = crack_level_scores(found, prepared_truth(truth, pixel), severity=standard.width_class if pixel else None)
     return scores.to_dict()
 
 
@@ -416,6 +415,8 @@ def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predicto
         inference = str(getattr(predictor, "choice", "custom predictor"))
     plan = run_stage("plan", plan_site, Path(path), config, model, inference)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
+    if config.truth:
+        prepare_in_background(Path(config.truth), plan.info.pixel_size_m)  # while the model segments
     rows = (lambda todo: run_rows(plan, todo)) if run_rows is not None else None
     run_stage("segment", segment_site, plan, predictor, rows, progress)
     measurement = run_stage("measure", measure_site, plan, config)

@@ -161,3 +161,25 @@ def test_linking_is_the_same_strip_wise_and_in_memory(tmp_path):
     assert len(strip_wise) == len(in_memory) == 1
     assert strip_wise[0].length_px == pytest.approx(in_memory[0].length_px)
     assert strip_wise[0].n_parts == in_memory[0].n_parts == 8
+
+
+def test_crack_level_distances_equal_scipys_feature_transform():
+    """The whole-site distance and nearest-crack lookups (OpenCV, local search) equal scipy's exact
+    Euclidean feature transform wherever the evaluation reads them (within the tolerance)."""
+    from scipy import ndimage
+
+    from cracks.crackeval import distance_to, nearest_labels
+
+    rng = np.random.default_rng(5)
+    truth = rng.random((300, 400)) > 0.995
+    labels, _ = ndimage.label(truth)
+    exact, (near_r, near_c) = ndimage.distance_transform_edt(~truth, return_indices=True)
+    assert np.allclose(distance_to(truth), exact, atol=1e-3)
+    points = np.column_stack([rng.integers(0, 300, 5000), rng.integers(0, 400, 5000)])
+    close = exact[points[:, 0], points[:, 1]] <= 3
+    expected = labels[near_r, near_c][points[close, 0], points[close, 1]]
+    found = nearest_labels(labels, points, 3.0)
+    # equal except at exact ties between two cracks (either is right)
+    tie = np.array([np.sum(np.isclose(np.hypot(*(np.argwhere(truth) - p).T), exact[tuple(p)])) > 1 for p in points[close]])
+    assert (found[close] == expected)[~tie].all() and close.sum() > 100
+    assert (found[~close] == 0).all()

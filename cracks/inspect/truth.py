@@ -1,0 +1,62 @@
+"""The check against a ground-truth mask (``--truth``), prepared while the model segments.
+
+Everything the crack-level scores need from the truth alone (its cracks, their centerlines, the
+distance to them: about half a second on the sample site) does not depend on the model, so the
+inspection starts it on a thread as soon as the site is planned and collects it after measuring.
+Keyed by the file's identity and the pixel size: a changed truth file is prepared again. A flow
+that measures in another process simply prepares it there, when asked.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import rasterio
+
+if TYPE_CHECKING:  # crackeval imports scipy: kept off the path to the first tile
+    from cracks.crackeval import TruthCracks
+
+_pending: dict[tuple, Future] = {}
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _key(path: Path, pixel_size_m: float | None) -> tuple:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns, pixel_size_m
+
+
+def _prepare(path: Path, pixel_size_m: float | None) -> TruthCracks | None:
+    """None above ``crackeval.MAX_PIXELS`` (whole-site arrays; the scores are skipped there)."""
+    from cracks.crackeval import MAX_PIXELS, prepare_truth
+
+    with rasterio.open(path) as src:
+        if src.width * src.height > MAX_PIXELS:
+            return None
+        mask = src.read(1) > 127
+    return prepare_truth(mask, pixel_size_m=pixel_size_m)
+
+
+def prepare_in_background(path: Path, pixel_size_m: float | None) -> None:
+    """Start preparing the truth at ``path`` on a worker thread (once per file version)."""
+    global _pool
+    try:
+        key = _key(path, pixel_size_m)
+    except OSError:
+        return  # the check that reads it later reports the problem
+    with _lock:
+        if key not in _pending:
+            _pool = _pool or ThreadPoolExecutor(1, thread_name_prefix="truth")
+            while len(_pending) >= 2:  # arrays of whole sites: keep few
+                _pending.pop(next(iter(_pending))).cancel()
+            _pending[key] = _pool.submit(_prepare, path, pixel_size_m)
+
+
+def prepared_truth(path: Path, pixel_size_m: float | None) -> TruthCracks | None:
+    """The prepared truth: the background result when there is one (handed out once), else now."""
+    with _lock:
+        future = _pending.pop(_key(path, pixel_size_m), None)
+    return future.result() if future is not None else _prepare(path, pixel_size_m)

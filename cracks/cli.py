@@ -298,7 +298,7 @@ def export(
     split: Annotated[str, typer.Option(help="Split to draw images from; keep the test split out.")] = "train",
     calibration_images: int = ExportConfig.calibration_images,
     validation_images: int = ExportConfig.validation_images,
-    max_drop: Annotated[float, typer.Option(help="Largest Dice loss allowed on the validation images.")] = ExportConfig.max_drop,
+    max_drop: Annotated[float, typer.Option(help="Largest Dice loss allowed on any one dataset's validation images.")] = ExportConfig.max_drop,
 ) -> None:
     """Quantize a model to int8 for OpenVINO, keeping validation Dice within --max-drop; inspect then uses it."""
     from cracks.models.export import export_int8
@@ -307,7 +307,9 @@ def export(
                           validation_images=validation_images, max_drop=max_drop)
     result = run_safely(export_int8, config)
     print(f"{result.path}: validation Dice {result.dice_float:.4f} (float) -> {result.dice_int8:.4f} (int8), "
-          f"{result.calibration_images} calibration + {result.validation_images} validation images")
+          f"{result.calibration_images} calibration + {result.validation_images} validation images; per dataset: "
+          + ", ".join(f"{name} {f:.4f} -> {q:.4f}" for name, (f, q) in result.per_domain.items())
+          + f" (worst loss {result.drop:.4f}, budget {config.max_drop:g})")
 
 
 def quiet_gdal() -> None:

@@ -121,6 +121,8 @@ def test_export_records_and_runs_int8(tiny_model, tmp_path):
     assert not list(model_dir.glob(".export.*"))  # the temporary folder is gone
     record = json.loads((model_dir / "model.json").read_text())["exports"]["int8"]
     assert record["validation"]["images"] == 3 and record["calibration"]["split"] == "train"
+    assert set(result.per_domain) == {"data"} == set(record["validation"]["per_dataset"])
+    assert result.drop <= 0.01 + 1e-9  # the budget, held by the one dataset there is
     loaded = artifact.load(model_dir)
     assert loaded.meta.exports["int8"]["file"] == "model.int8.xml"
     assert backends.resolve(loaded) == backends.BackendChoice("openvino", "int8")
@@ -199,3 +201,22 @@ def test_int8_inspection_runs_without_importing_torch(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "inference openvino int8" in out.stdout
     assert "torch imported False" in out.stdout
+
+
+def test_export_samples_every_dataset_evenly_and_budgets_the_worst(tmp_path):
+    """Pooled pixels let a big dataset of wide cracks hide a loss on a small one of thin cracks."""
+    from cracks.models.export import _samples, _worst_change
+
+    roots = []
+    for name, count in (("big", 40), ("small", 6)):
+        for i in range(count):
+            save_pair(tmp_path / name / "train" / "images" / f"{i}.png", tmp_path / name / "train" / "masks" / f"{i}.png",
+                      seed=i, size=(64, 64))
+        roots.append(tmp_path / name)
+    calibration, validation = _samples(ExportConfig(model=tmp_path, data=roots, calibration_images=8, validation_images=6))
+    assert [sum(1 for *_, d in calibration if d == k) for k in (0, 1)] == [4, 4]
+    assert [sum(1 for *_, d in validation if d == k) for k in (0, 1)] == [3, 2]  # the small one keeps 2 of its 6
+    reference = {-1: 0.80, 0: 0.85, 1: 0.60}
+    assert _worst_change({-1: 0.80, 0: 0.85, 1: 0.60}, reference) == (1.0, None)
+    worst, _ = _worst_change({-1: 0.797, 0: 0.851, 1: 0.58}, reference)  # pooled -0.003, small -0.02
+    assert worst == pytest.approx(0.98)

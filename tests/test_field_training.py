@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 
 from cracks.config import FixConfig
-from cracks.errors import SettingError
 from cracks.data.dataset import CrackDataset, normalize_batch
 from cracks.data.fix import fix_dataset
 from cracks.data.layouts import read_pairs
 from cracks.data.masks import read_mask
+from cracks.errors import SettingError
 from cracks.metrics import ThresholdSweep, macro_best_threshold
 from cracks.synthetic import crack_scene
 from cracks.training.augment import train_transform

@@ -148,10 +148,12 @@ class ExportConfig:
     calibration_images: int = 150
     validation_images: int = 100
     crop: int = 512
-    # Largest Dice loss allowed on each dataset's validation images. Each layer NNCF returns to float to stay
-    # under it costs speed: the shipped model within 0.005 needed float layers and ran 25 % slower
-    # (2.0-2.4 vs 2.7-3.0 MP/s) for 0.003 Dice; 0.01 is the budget the field-detector issue set.
-    max_drop: float = 0.01
+    # Largest Dice loss allowed on each dataset's validation images. Each layer NNCF returns to
+    # float costs speed, but data the model never saw loses more than the budgeted sets: measured
+    # on the shipped model, a 0.01 budget (one float layer, int8 3.0 MP/s) cost CrackForest 0.025
+    # of its 2 px Dice and DeepCrack valid 0.015; 0.004 (seven float layers, 2.1 MP/s) cost 0.005
+    # and 0.008. Field imagery is such unseen data: accuracy first.
+    max_drop: float = 0.004
     seed: int = 0
 
 

@@ -37,9 +37,10 @@ def predict_row(reads: list[tuple[Window, np.ndarray, np.ndarray]], predictor: C
     todo = [(w, rgb, valid) for w, rgb, valid in reads if valid.any()]
     probabilities = iter(with_context(predictor, [rgb for _, rgb, _ in todo])) if todo else iter(())
     for window, _, valid in reads:
-        # float16 from here on: two rows of predictions wait in the pipeline (186 MB as float32 on a
-        # 20,000 px wide orthophoto) and the mask keeps 8 bits of them in the end
-        probability = next(probabilities).astype(np.float16) if valid.any() else None
+        # float16 from here on, whatever the backend (OpenVINO's already is; torch gives float32):
+        # two rows of predictions wait in the pipeline, 186 MB as float32 on a 20,000 px wide
+        # orthophoto, and the mask keeps 8 bits of them in the end
+        probability = next(probabilities).astype(np.float16, copy=False) if valid.any() else None
         results.append(TilePrediction(window, probability, valid))
     return results
 

@@ -427,7 +427,7 @@ def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predicto
 
 def warm_up_stages() -> threading.Thread:
     """Import what the stages after segmentation need (scipy and scikit-image for measuring,
-    matplotlib, reportlab, geopandas for publishing: about two seconds) on a background thread,
+    reportlab, geopandas for publishing: about a second and a half) on a background thread,
     while the model segments and the main thread mostly waits for it."""
     def work() -> None:
         try:

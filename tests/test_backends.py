@@ -127,9 +127,14 @@ def test_export_records_and_runs_int8(tiny_model, tmp_path):
     assert loaded.meta.exports["int8"]["file"] == "model.int8.xml"
     assert backends.resolve(loaded) == backends.BackendChoice("openvino", "int8")
     tiles = np.random.default_rng(0).integers(0, 255, (2, 64, 96, 3), dtype=np.uint8)
-    probability = Predictor(loaded)(list(tiles))
+    predictor = Predictor(loaded)
+    probability = predictor(list(tiles))
     assert len(probability) == 2 and probability[0].shape == (64, 96)
     assert 0 <= probability[0].min() and probability[0].max() <= 1
+    predictor.release()  # between sites: the compiled network and its activations go ...
+    assert not predictor.run.compiled
+    again = predictor(list(tiles))  # ... and come back, giving the same probabilities
+    assert all(np.array_equal(a, b) for a, b in zip(probability, again)) and predictor.run.compiled
 
     # a corrupt export of the right size, or a truncated one, is never run: auto falls back to float
     binary = result.path.with_suffix(".bin")

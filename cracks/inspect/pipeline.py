@@ -197,6 +197,9 @@ def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]]
                                   progress=progress,
                                   times=plan.times)
     finally:
+        release = getattr(predictor, "release", None)
+        if release is not None:  # the model's working memory is not needed to measure (peak RSS)
+            release()
         return_freed_memory()
 
 

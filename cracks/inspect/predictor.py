@@ -28,6 +28,12 @@ class Predictor:
         self.run = backends.make_backend(model, self.choice, threads)
         log.info("inference: %s", self.choice)
 
+    def release(self) -> None:
+        """Free what the backend holds between sites (compiled networks, activations), if anything."""
+        release = getattr(self.run, "release", None)
+        if release is not None:
+            release()
+
     def __call__(self, tiles: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray] = []
         for i in range(0, len(tiles), self.batch_size):

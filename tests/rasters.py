@@ -60,7 +60,8 @@ def dark_pixel_predictor(tiles: list[np.ndarray]) -> list[np.ndarray]:
 
 
 class CountingPredictor:
-    """Counts the tiles it segments; raises after ``fail_after`` calls to simulate a kill."""
+    """Counts the tiles it segments; raises instead of segmenting more than ``fail_after`` tiles,
+    to simulate a kill."""
 
     def __init__(self, inner=dark_pixel_predictor, fail_after: int | None = None):
         self.inner = inner
@@ -69,7 +70,7 @@ class CountingPredictor:
         self.calls = 0
 
     def __call__(self, tiles):
-        if self.fail_after is not None and self.calls >= self.fail_after:
+        if self.fail_after is not None and self.tiles + len(tiles) > self.fail_after:
             raise KeyboardInterrupt("simulated kill")
         self.calls += 1
         self.tiles += len(tiles)

@@ -38,12 +38,12 @@ class RowStitcher:
         self.band_y0 = band_y0
         self.row_weights = axis_weights(grid.height, grid.row_starts, grid.window_height, grid.overlap)
         self.col_weights = axis_weights(grid.width, grid.col_starts, grid.window_width, grid.overlap)
-        self.weighted = np.zeros((grid.window_height, grid.width), np.float32)
+        self.weighted = np.zeros((grid.window_height, grid.width), np.float32)  # weighted sums, 0-255 scale
         self.valid = np.zeros((grid.window_height, grid.width), bool)
         self.filled = 0  # rows of the band that hold anything (what a carry must keep)
 
     def add(self, window: Window, probability: np.ndarray, valid: np.ndarray) -> None:
-        """Blend one tile's probabilities (HxW floats 0-1) into the band."""
+        """Blend one tile's probabilities (HxW uint8, probability x 255) into the band."""
         y = int(window.row_off) - self.band_y0
         x = int(window.col_off)
         h, w = probability.shape
@@ -66,7 +66,6 @@ class RowStitcher:
             b = min(n, a + FINISH_CHUNK_ROWS)
             rows = self.row_weights[self.band_y0 + a : self.band_y0 + b, None]
             chunk = self.weighted[a:b] / (rows * self.col_weights[None, :])
-            chunk *= 255
             np.rint(chunk, out=chunk)
             chunk[~self.valid[a:b]] = 0  # pixels without data carry no crack probability
             probability[a:b] = chunk

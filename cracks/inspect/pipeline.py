@@ -172,6 +172,8 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: 
     if not info.georeferenced:
         units = f"{config.gsd_mm} mm per pixel from --gsd-mm" if config.gsd_mm else "pixel units"
         warnings.warn(f"{path}: no CRS or transform; results in {units}", stacklevel=2)
+    if config.truth:  # a truth that does not fit the raster fails now, not after segmenting
+        check_truth(Path(config.truth), info)
     grid = plan_windows(info.width, info.height, config.tile, config.overlap)
     sha = file_sha256(info.path)
     threshold = config.threshold if config.threshold is not None else model.meta.threshold
@@ -226,9 +228,7 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
     from cracks.measure.raster import measure_raster, scan_mask
 
     threshold_u8 = round(plan.threshold * 255)
-    truth = Path(config.truth) if config.truth else None
-    if truth is not None:
-        check_truth(truth, plan.info)
+    truth = Path(config.truth) if config.truth else None  # checked by plan_site, before segmenting
     labels = plan.out_dir / ".labels.tif"
     try:
         with raster_env(), plan.times.measure("measure"):
@@ -252,14 +252,14 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
 
 def crack_level(found: list[Crack], truth: Path, plan: SitePlan, config: InspectConfig) -> dict | None:
     """Crack-level scores of the records against the truth mask (None above crackeval.MAX_PIXELS)."""
-    from cracks.crackeval import MAX_PIXELS, crack_level_scores
+    from cracks.crackeval import crack_level_scores
 
-    if plan.info.width * plan.info.height > MAX_PIXELS:
+    pixel = plan.info.pixel_size_m
+    prepared = prepared_truth(truth, pixel)
+    if prepared is None:
         return None
     standard = site_standard(config)
-    pixel = plan.info.pixel_size_m
-    scores = crack_level_scores(found, prepared_truth(truth, pixel), severity=standard.width_class if pixel else None)
-    return scores.to_dict()
+    return crack_level_scores(found, prepared, severity=standard.width_class if pixel else None).to_dict()
 
 
 def site_standard(config: InspectConfig) -> Standard:

@@ -24,11 +24,15 @@ log = logging.getLogger(__name__)
 STATE = "state.npz"
 
 
+STITCH_FORMAT = 2  # what a saved carry holds: 2 = weighted sums of uint8 predictions (0-255 scale)
+
+
 def run_key(input_sha256: str, model: LoadedModel, grid: WindowGrid, inference: str = "") -> str:
     """Identifies a segmentation: same input bytes, model, inference path and tiling give the
-    same probabilities (a resumed run never mixes tiles from two backends)."""
+    same probabilities (a resumed run never mixes tiles from two backends, nor carries saved by
+    a version that stitched on another scale)."""
     model_json = (model.path / "model.json").read_bytes() if model.path else b""
-    text = (f"{input_sha256}|{hashlib.sha256(model_json).hexdigest()}|{inference}|{grid.window_width}x{grid.window_height}|{grid.overlap}|"
+    text = (f"stitch{STITCH_FORMAT}|{input_sha256}|{hashlib.sha256(model_json).hexdigest()}|{inference}|{grid.window_width}x{grid.window_height}|{grid.overlap}|"
             f"{grid.col_starts}|{grid.row_starts}")
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 

@@ -18,6 +18,7 @@ import rasterio
 from shapely.geometry import box
 
 from cracks.config import InspectConfig
+from cracks.errors import InputError
 from cracks.inspect.pipeline import SiteResult, inspect_site, plan_site, segment_site
 from cracks.synthetic import random_walk, straight
 from tests.rasters import CountingPredictor, dark_pixel_predictor, scene, write_geotiff
@@ -204,7 +205,7 @@ def test_interrupted_run_resumes_without_recomputing(long_crack_site, tmp_path):
     plan = plan_site(path, config, FakeModel())
     rows = len(plan.grid.row_starts)
     per_row = len(plan.grid.col_starts)
-    killed = CountingPredictor(fail_after=2)
+    killed = CountingPredictor(fail_after=2 * per_row)  # killed in the third grid row
     with pytest.raises(KeyboardInterrupt):
         segment_site(plan, killed, progress=False)
     assert not plan.mask_path.exists()  # nothing half-written is visible
@@ -218,6 +219,19 @@ def test_interrupted_run_resumes_without_recomputing(long_crack_site, tmp_path):
     again = CountingPredictor()
     segment_site(plan, again, progress=False)
     assert again.tiles == 0  # a finished mask is current: nothing recomputed
+
+
+def test_truth_of_another_size_fails_before_the_model_runs(long_crack_site, tmp_path):
+    path, _ = long_crack_site
+    truth = tmp_path / "truth.tif"
+    with rasterio.open(path) as src:
+        profile = {**src.profile, "count": 1, "width": src.width - 32}
+    with rasterio.open(truth, "w", **profile) as dst:
+        dst.write(np.zeros((1, profile["height"], profile["width"]), np.uint8))
+    counting = CountingPredictor()
+    with pytest.raises(InputError, match=r"truth\.tif: ground truth is 588x300, the raster 620x300"):
+        run_site(path, tmp_path / "out", counting, truth=truth)
+    assert counting.tiles == 0  # not found out only after segmenting the whole site
 
 
 def cli_inspect(*args: str) -> subprocess.CompletedProcess:

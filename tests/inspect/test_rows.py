@@ -1,0 +1,59 @@
+"""The threaded row pipeline: the same predictions as row by row, with few tiles of pixels held."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+
+from cracks.inspect import rows
+from cracks.synthetic import RenderedCrack
+from tests.rasters import dark_pixel_predictor, scene, write_geotiff
+from tiling.raster import open_raster
+from tiling.windows import plan_windows
+
+
+def test_prefetched_rows_match_row_by_row_and_hold_few_tiles(tmp_path, monkeypatch):
+    crack = RenderedCrack(points=np.array([[20.0, 30.0], [300.0, 800.0]]), width=3.0)
+    image, _ = scene(400, 900, [crack])
+    # a nodata block that covers whole tiles: those are skipped, never sent to the model
+    path = write_geotiff(tmp_path / "site.tif", image, nodata_box=(slice(0, 200), slice(0, 300)))
+    info = open_raster(path)
+    grid = plan_windows(info.width, info.height, tile=128, overlap=32)
+    per_row = len(grid.col_starts)
+    assert per_row >= 8  # a row holds many more tiles than the pipeline may keep
+
+    alive: list[weakref.ref] = []  # the pixels of every tile read so far
+    read_window = rows.read_window
+
+    def tracked_read(src, info, window):
+        rgb, valid = read_window(src, info, window)
+        alive.append(weakref.ref(rgb))
+        return rgb, valid
+
+    most_held = 0
+
+    def predictor(tiles):
+        nonlocal most_held
+        gc.collect()
+        most_held = max(most_held, sum(ref() is not None for ref in alive))
+        return dark_pixel_predictor(tiles)
+
+    monkeypatch.setattr(rows, "read_window", tracked_read)
+    indices = list(range(len(grid.row_starts)))
+    pipelined = list(rows.prefetched_rows(info, grid, predictor, indices))
+    assert most_held <= rows.TILES_AHEAD + 2  # read ahead, the tile at the model, the one just dropped
+
+    skipped = 0
+    for r, got in zip(indices, pipelined, strict=True):
+        expected = rows.segment_row(info, grid, r, dark_pixel_predictor)
+        assert [t.window for t in got] == [t.window for t in expected]
+        for a, b in zip(got, expected):
+            if b.probability is None:
+                skipped += 1
+                assert a.probability is None and not a.valid.any()
+            else:
+                assert a.probability.dtype == np.uint8 and np.array_equal(a.probability, b.probability)
+                assert np.array_equal(a.valid, b.valid)
+    assert skipped > 0

@@ -159,6 +159,7 @@ def evaluate(
     split: Annotated[str, typer.Option(help="Split to score; 'all' for every annotated pair.")] = _EVALUATE.split,
     tolerance: Annotated[int, typer.Option(help="Pixel tolerance of the tolerant columns.")] = _EVALUATE.tolerance,
     device: str = _EVALUATE.device,
+    tta: Annotated[bool, typer.Option("--tta", help="Score the model averaged with the mirror image, as `inspect --tta` runs it.")] = _EVALUATE.tta,
     json_out: Annotated[bool, typer.Option("--json", help="Print exactly one JSON object.")] = False,
 ) -> None:
     """Score a model per domain: Dice, IoU, precision, recall at its threshold, strict and with a
@@ -167,7 +168,7 @@ def evaluate(
 
     if tolerance < 0:
         _fail(f"--tolerance {tolerance}: give 0 or more pixels")
-    result = run_safely(run_evaluate, EvaluateConfig(model, _paths(data), layout, split, tolerance, device),
+    result = run_safely(run_evaluate, EvaluateConfig(model, _paths(data), layout, split, tolerance, device, tta=tta),
                         progress=not json_out)
     if json_out:
         print(json.dumps(result.to_dict()))
@@ -221,6 +222,7 @@ def inspect(
     min_crack_mm: Annotated[float, typer.Option(help="Shorter regions are spots, not cracks.")] = InspectConfig.min_crack_mm,
     backend: Annotated[str, typer.Option(help="auto (openvino on a CPU, torch on CUDA), torch or openvino.")] = InspectConfig.backend,
     precision: Annotated[str, typer.Option(help="auto (the model's int8 export, else bf16 where the CPU runs it natively, else fp32), fp32, bf16 or int8.")] = InspectConfig.precision,
+    tta: Annotated[bool, typer.Option("--tta", help="Average each tile with its mirror image: fewer false cracks (crack-free walls 117 -> 11 px/MP), twice the model time.")] = InspectConfig.tta,
     threads: Optional[int] = InspectConfig.threads,
     device: str = InspectConfig.device,
 ) -> None:
@@ -232,7 +234,7 @@ def inspect(
                         overlap=overlap, batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=truth,
                         road_axis_deg=road_axis_deg, threads=threads, device=device,
                         standard=standard, severity_mm=_limits(severity_mm) if severity_mm else None,
-                        link_gap_mm=link_gap_mm, min_crack_mm=min_crack_mm, precision=precision, backend=backend)
+                        link_gap_mm=link_gap_mm, min_crack_mm=min_crack_mm, precision=precision, backend=backend, tta=tta)
     results = run_safely(inspect_all, config)
     for r in results:
         if r.ok:

@@ -74,6 +74,7 @@ class EvaluateConfig:
     tolerance: int = 2  # the tolerant columns (CrackForest protocol); strict scores are always reported
     device: str = "auto"
     max_images: int | None = None
+    tta: bool = False  # score the model averaged with the mirror image, as `cracks inspect --tta` runs it
 
 
 @dataclass
@@ -95,6 +96,7 @@ class InspectConfig:
     threads: int | None = None
     backend: str = "auto"  # auto (openvino on CPUs, torch on CUDA) | torch | openvino
     precision: str = "auto"  # auto (int8 export, else bf16 where native, else fp32) | fp32 | bf16 | int8
+    tta: bool = False  # average each tile with its mirror image: fewer false cracks, twice the model time
     standard: str = "concrete"  # severity and condition rules: concrete | astm-d6433 | aashto-1130 (cracks.standards)
     severity_mm: tuple[float, float, float] | None = None  # custom hairline|fine|medium|wide limits instead
     link_gap_mm: float = 30.0  # fragments whose ends face each other across a shorter gap are one crack

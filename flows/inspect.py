@@ -61,9 +61,9 @@ def run_stage(stage: str, fn, *args):
 @task(name="segment rows", cache_policy=NONE)
 def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_size: int | None, threads: int | None,
                  device: str = "auto"):
-    backend, precision = plan.inference.split()  # chosen once, by the flow; part of the resume key
-    predictor = cached_predictor(model, batch_size=batch_size, threads=threads, precision=precision, backend=backend,
-                                 device=device)
+    choice = backends.BackendChoice.parse(plan.inference)  # chosen once, by the flow; part of the resume key
+    predictor = cached_predictor(model, batch_size=batch_size, threads=threads, precision=choice.precision,
+                                 backend=choice.backend, device=device, tta=choice.tta)
     return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
 
 
@@ -74,7 +74,7 @@ def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
     ``model`` is loaded once per flow run; segmentation tasks load their own copy per worker.
     """
     logger = get_run_logger()
-    inference = str(backends.resolve(model, config.backend, config.precision))  # once, handed to every worker
+    inference = str(backends.resolve(model, config.backend, config.precision, tta=config.tta))  # once, for every worker
 
     def run_rows(plan: inspection.SitePlan, todo: list[int]):
         logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,
@@ -106,11 +106,12 @@ def inspect(
     truth: str | None = None,
     precision: str = InspectConfig.precision,
     backend: str = InspectConfig.backend,
+    tta: bool = InspectConfig.tta,
 ) -> list[dict]:
     """Inspect orthophotos; a bad input is reported in its result and the others go on."""
     config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,
                            batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=Path(truth) if truth else None,
-                           precision=precision, backend=backend)
+                           precision=precision, backend=backend, tta=tta)
     keep_large_arrays_out_of_the_heap()
     model = inspection.load_model(config)
     results = []

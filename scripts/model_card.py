@@ -1,12 +1,13 @@
 """Reproduce the model card: per-domain scores and false alarms of a model, as markdown.
 
-    .venv/bin/python scripts/model_card.py [models/default] [../shared/data]
+    .venv/bin/python scripts/model_card.py [models/default] [../shared/data] [--tta]
 
 Domains: DeepCrack valid, CRACK500 valid, UAV-CrackX valid per zoom, concrete-walls valid,
 CrackForest (all annotated; never trained on). Columns: strict Dice and Dice with a 2 px
 tolerance, precision and recall (strict), and predicted crack pixels per MP on crack-free images.
 Then the false alarms on held-back synthetic hard negatives (lane markings, joints, kerbs, seams,
 nodata collars, shadows painted on the crack-free walls and the drone road tiles).
+With ``--tta``, every prediction is averaged with the mirror image's, as ``cracks inspect --tta``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ SETS = [("deepcrack", "valid"), ("crack500", "valid"), ("uav-crackx", "valid"), 
         ("crackforest", "all")]
 
 
-def main(model: Path, data: Path) -> None:
+def main(model: Path, data: Path, tta: bool = False) -> None:
     loaded = artifact.load(model)
     threshold = loaded.meta.threshold
     by_domain: dict[str, list] = {}
@@ -32,8 +33,8 @@ def main(model: Path, data: Path) -> None:
         for pair in gather_pairs([data / folder], "auto", split):
             label = domain_of(data / folder, pair) + (" valid" if split == "valid" else ", all annotated")
             by_domain.setdefault(label, []).append(pair)
-    _, domains = score_domains(loaded.model, loaded.meta.normalization, threshold, by_domain, tolerance=2)
-    print(f"model {model} (threshold {threshold:.2f}, torch fp32)\n")
+    _, domains = score_domains(loaded.model, loaded.meta.normalization, threshold, by_domain, tolerance=2, tta=tta)
+    print(f"model {model} (threshold {threshold:.2f}, torch fp32{', mirror-averaged (--tta)' if tta else ''})\n")
     print("| data | images | Dice | Dice, 2 px | precision | recall | precision, 2 px | recall, 2 px | crack px per MP on crack-free images |")
     print("|---|---|---|---|---|---|---|---|---|")
     for d in domains:
@@ -43,8 +44,8 @@ def main(model: Path, data: Path) -> None:
     walls = [p for p in gather_pairs([data / "concrete-walls"], "auto", "valid") if p.image.name.startswith("noncrack")]
     roads = gather_pairs([data / "uav-crackx"], "auto", "valid")[::3]  # 29 of 86 drone tiles: minutes, not a quarter hour
     print("\nSynthetic hard negatives (held-back seed), predicted crack px per MP away from true cracks:\n")
-    rows = {"crack-free walls": hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, walls),
-            "drone road tiles": hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, roads)}
+    rows = {"crack-free walls": hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, walls, tta=tta),
+            "drone road tiles": hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, roads, tta=tta)}
     kinds = list(next(iter(rows.values())))
     print("| images | " + " | ".join(kinds) + " |")
     print("|---" * (len(kinds) + 1) + "|")
@@ -53,5 +54,6 @@ def main(model: Path, data: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("models/default"),
-         Path(sys.argv[2]) if len(sys.argv) > 2 else Path("../shared/data"))
+    args = [a for a in sys.argv[1:] if a != "--tta"]
+    main(Path(args[0]) if args else Path("models/default"), Path(args[1]) if len(args) > 1 else Path("../shared/data"),
+         tta="--tta" in sys.argv[1:])

@@ -110,9 +110,9 @@ class SiteResult:
 
 
 def config_predictor(model: LoadedModel, config: InspectConfig) -> Predictor:
-    """The predictor a job's settings ask for (batch size, threads, precision, backend)."""
+    """The predictor a job's settings ask for (batch size, threads, precision, backend, tta)."""
     return Predictor(model, batch_size=config.batch_size, threads=config.threads, precision=config.precision,
-                     backend=config.backend)
+                     backend=config.backend, tta=config.tta)
 
 
 def load_model(config: InspectConfig) -> LoadedModel:

@@ -17,10 +17,10 @@ class Predictor:
     """Batches tiles through a model backend. Kept separate so flows can run it on other workers."""
 
     def __init__(self, model: LoadedModel, *, batch_size: int | None = None, threads: int | None = None,
-                 precision: str = "auto", backend: str = "auto"):
+                 precision: str = "auto", backend: str = "auto", tta: bool = False):
         self.model = model
         self.batch_size = batch_size or (8 if model.on_cuda else 1)
-        self.choice = backends.resolve(model, backend, precision)
+        self.choice = backends.resolve(model, backend, precision, tta=tta)
         if threads and self.choice.backend == "torch":
             import torch
 
@@ -43,7 +43,7 @@ class Predictor:
 
 @lru_cache(maxsize=2)
 def cached_predictor(model_path: str, *, batch_size: int | None = None, threads: int | None = None,
-                     precision: str = "auto", backend: str = "auto", device: str = "auto") -> Predictor:
+                     precision: str = "auto", backend: str = "auto", device: str = "auto", tta: bool = False) -> Predictor:
     """One loaded model per worker process, for flows that segment on Dask workers. Flows pass the
     backend and precision the plan was keyed with (``SitePlan.inference``), never ``auto``: a worker
     on another CPU must run what the resume key says, not choose again."""
@@ -51,4 +51,4 @@ def cached_predictor(model_path: str, *, batch_size: int | None = None, threads:
     from cracks.models.hardware import resolve_device
 
     model = artifact.load(model_path, device=resolve_device(device), lazy=True)
-    return Predictor(model, batch_size=batch_size, threads=threads, precision=precision, backend=backend)
+    return Predictor(model, batch_size=batch_size, threads=threads, precision=precision, backend=backend, tta=tta)

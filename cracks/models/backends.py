@@ -46,13 +46,25 @@ PRECISIONS = ("auto", "fp32", "bf16", "int8")
 Backend = Callable[[np.ndarray], np.ndarray]
 
 
+TTA_SUFFIX = " + tta"
+
+
 @dataclass(frozen=True)
 class BackendChoice:
     backend: str  # torch | openvino
     precision: str  # fp32 | bf16 | fp16 | int8
+    tta: bool = False  # probabilities averaged with the mirror image's (cracks.models.tta)
 
     def __str__(self) -> str:
-        return f"{self.backend} {self.precision}"
+        """``openvino int8`` or ``openvino int8 + tta``: part of a segmentation's resume key."""
+        return f"{self.backend} {self.precision}" + (TTA_SUFFIX if self.tta else "")
+
+    @classmethod
+    def parse(cls, text: str) -> BackendChoice:
+        """The choice :meth:`__str__` wrote (workers are handed the plan's choice as text)."""
+        tta = text.endswith(TTA_SUFFIX)
+        backend, precision = text.removesuffix(TTA_SUFFIX).split()
+        return cls(backend, precision, tta)
 
 
 def openvino_available() -> bool:
@@ -63,7 +75,7 @@ def openvino_available() -> bool:
     return True
 
 
-def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto") -> BackendChoice:
+def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto", *, tta: bool = False) -> BackendChoice:
     """Turn ``auto`` settings into a concrete backend and precision, or explain what is missing."""
     if backend not in BACKENDS:
         raise SettingError("backend", repr(backend), f"unknown backend (choose {', '.join(BACKENDS)})")
@@ -89,7 +101,7 @@ def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto") 
             raise SettingError("precision", "int8", "int8 runs on the openvino backend only (use --backend openvino or auto)")
         if int8_export(model) is None:
             raise ModelError(model.path, "has no current int8 export; make one with `cracks export MODEL --data DATASET`")
-    return BackendChoice(backend, precision)
+    return BackendChoice(backend, precision, tta)
 
 
 def int8_export(model: LoadedModel) -> Path | None:
@@ -116,9 +128,16 @@ def compiled_model_cache() -> Path | None:
 
 
 def make_backend(model: LoadedModel, choice: BackendChoice, threads: int | None = None) -> Backend:
+    backend: Backend
     if choice.backend == "torch":
-        return TorchBackend(model, choice.precision)
-    return OpenVINOBackend(model, choice.precision, threads)
+        backend = TorchBackend(model, choice.precision)
+    else:
+        backend = OpenVINOBackend(model, choice.precision, threads)
+    if choice.tta:
+        from cracks.models.tta import FlipAveraged
+
+        backend = FlipAveraged(backend)
+    return backend
 
 
 class TorchBackend:

@@ -20,21 +20,27 @@ from cracks.measure.records import RecordRules, crack_records
 from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshold
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
+from cracks.models.tta import flip_averaged
 
 log = logging.getLogger(__name__)
 
 
 def iter_predictions(
     model: nn.Module, pairs: Sequence[Pair], normalization: dict[str, list[float]], progress: bool = False,
-    precision: str = "fp32",
+    precision: str = "fp32", *, tta: bool = False,
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Yield ``(image, truth, probability)`` per pair, whole images at native size."""
+    """Yield ``(image, truth, probability)`` per pair, whole images at native size; with ``tta``,
+    probabilities averaged with the mirror image's (:mod:`cracks.models.tta`)."""
     model.eval()
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return predict_probabilities(model, batch, normalization, precision=precision)
+
     for pair in tqdm(pairs, desc="evaluate", unit="img", disable=not progress, leave=False):
         image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
         if image.shape[:2] != truth.shape:
             raise InputError(pair.mask, f"mask size {truth.shape} differs from image {image.shape[:2]}")
-        yield image, truth, predict_probabilities(model, image[None], normalization, precision=precision)[0]
+        yield image, truth, (flip_averaged(predict, image[None]) if tta else predict(image[None]))[0]
 
 
 def sweep(
@@ -152,7 +158,7 @@ def _crack_totals(scores: list) -> dict[str, float] | None:
 
 def score_domains(
     model: nn.Module, normalization: dict[str, list[float]], threshold: float, pairs_by_domain: dict[str, list[Pair]],
-    *, tolerance: int = 2, progress: bool = False, crack_level: bool = False,
+    *, tolerance: int = 2, progress: bool = False, crack_level: bool = False, tta: bool = False,
 ) -> tuple[EvaluationResult, list[DomainScores]]:
     """Strict and tolerant scores per domain (one model pass feeds both), and the pooled result;
     with ``crack_level``, also the records an inspection would make, scored crack by crack."""
@@ -162,7 +168,7 @@ def score_domains(
         strict, tolerant = ThresholdSweep(), ThresholdSweep(tolerance=tolerance)
         free_images, free_pixels, free_false = 0, 0, 0
         crack_scores = []
-        for _, truth, probability in iter_predictions(model, pairs, normalization, progress):
+        for _, truth, probability in iter_predictions(model, pairs, normalization, progress, tta=tta):
             for target in (pooled, strict, tolerant):
                 target.add(probability, truth)
             if not truth.any():
@@ -187,13 +193,13 @@ def evaluate(config: EvaluateConfig, progress: bool = True) -> Evaluation:
                 break
             by_domain.setdefault(domain_of(root, pair), []).append(pair)
     overall, domains = score_domains(loaded.model, loaded.meta.normalization, loaded.meta.threshold, by_domain,
-                                     tolerance=config.tolerance, progress=progress, crack_level=True)
+                                     tolerance=config.tolerance, progress=progress, crack_level=True, tta=config.tta)
     return Evaluation(overall, domains)
 
 
 def hard_negative_false_px(
     model: nn.Module, normalization: dict[str, list[float]], threshold: float, pairs: Sequence[Pair],
-    *, seed: int = 2024, margin_px: int = 5,
+    *, seed: int = 2024, margin_px: int = 5, tta: bool = False,
 ) -> dict[str, float]:
     """Predicted crack pixels per MP caused by each synthetic hard negative, held back from training.
 
@@ -216,6 +222,9 @@ def hard_negative_false_px(
         for kind in false_px:
             painted, kept = (image, truth) if kind == "none" else paint(image, truth.astype(np.uint8), kind, rng)
             far = ~ndimage.binary_dilation(truth, iterations=margin_px)
-            probability = predict_probabilities(model, painted[None], normalization)[0]
+            def predict(batch: np.ndarray) -> np.ndarray:
+                return predict_probabilities(model, batch, normalization)
+
+            probability = (flip_averaged(predict, painted[None]) if tta else predict(painted[None]))[0]
             false_px[kind] += int(np.count_nonzero((probability >= threshold) & far))
     return {kind: count / pixels * 1e6 for kind, count in false_px.items()}

@@ -14,7 +14,7 @@ from PIL import Image
 from cracks.errors import CracksError
 from cracks.models import artifact, build_model
 from cracks.models.factory import ARCHITECTURES, normalization_for
-from cracks.models.pretrained import lite0_classifier, lite0_timm_state_dict, port_state_dict
+from cracks.models.pretrained import LITE_WEIGHTS, imagenet_classifier, port_state_dict, timm_state_dict
 
 
 def classify(model, image: np.ndarray) -> int:
@@ -24,8 +24,9 @@ def classify(model, image: np.ndarray) -> int:
         return int(model(x).argmax())
 
 
-def test_ported_lite0_recognises_a_cat_and_an_espresso():
-    model = lite0_classifier()
+@pytest.mark.parametrize("encoder", list(LITE_WEIGHTS))
+def test_ported_lite_weights_recognise_a_cat_and_an_espresso(encoder):
+    model = imagenet_classifier(encoder)
     assert 281 <= classify(model, skimage.data.chelsea()) <= 285  # ImageNet cats
     assert classify(model, skimage.data.coffee()) == 967  # espresso
 
@@ -39,13 +40,15 @@ def test_port_checks_every_shape():
         port_state_dict(source, {"x": torch.Size([3, 3])})
 
 
-def test_default_unet_encoder_carries_imagenet_weights():
-    model = build_model()
-    ported = lite0_timm_state_dict()
-    for key, value in model.encoder.state_dict().items():
-        if key in ported:
-            assert torch.equal(value, ported[key]), key
-    assert normalization_for("unet", "timm-tf_efficientnet_lite0")["mean"] == [0.5, 0.5, 0.5]
+@pytest.mark.parametrize("encoder", list(LITE_WEIGHTS))
+def test_unet_encoder_carries_imagenet_weights(encoder):
+    model = build_model("unet", encoder)
+    ported = timm_state_dict(encoder)
+    own = {k: v for k, v in model.encoder.state_dict().items() if not k.endswith("num_batches_tracked")}
+    assert len(own) > 200
+    for key, value in own.items():
+        assert torch.equal(value, ported[key]), key
+    assert normalization_for("unet", encoder)["mean"] == [0.5, 0.5, 0.5]
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)

@@ -9,8 +9,8 @@ from torch import nn
 
 from cracks.errors import SettingError
 from cracks.models.baseline import PlainUNet
-from cracks.models.names import BASELINE_ARCH, DEFAULT_ARCH, DEFAULT_ENCODER, SMP_ENCODER
-from cracks.models.pretrained import load_lite0_encoder
+from cracks.models.names import BASELINE_ARCH, DEFAULT_ARCH, DEFAULT_ENCODER
+from cracks.models.pretrained import LITE_WEIGHTS, load_imagenet_encoder
 
 SMP_ARCHITECTURES: dict[str, type[nn.Module]] = {
     "unet": smp.Unet,
@@ -42,7 +42,7 @@ def build_model(
     """A binary segmentation model producing one logit per pixel.
 
     ``pretrained`` loads the offline ImageNet weights where the project has them
-    (EfficientNet-Lite0); other encoders start from random weights, with a warning.
+    (EfficientNet-Lite0/1/2); other encoders start from random weights, with a warning.
     """
     arch = arch.lower()
     if arch == BASELINE_ARCH:
@@ -53,8 +53,8 @@ def build_model(
         encoder_name=encoder, encoder_weights=None, in_channels=in_channels, classes=1
     )
     if pretrained:
-        if encoder == SMP_ENCODER and in_channels == 3:
-            load_lite0_encoder(model.encoder)
+        if encoder in LITE_WEIGHTS and in_channels == 3:
+            load_imagenet_encoder(model.encoder, encoder)
         else:
             warnings.warn(
                 f"no offline ImageNet weights for encoder {encoder!r}: starting from random weights",

@@ -127,6 +127,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--snapshots", default="0.5,0.75,1")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--encoder", default=DEFAULT_ENCODER,
+                        help="smp encoder of every run (ImageNet weights offline: timm-tf_efficientnet_lite0/1/2)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
@@ -135,7 +137,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     torch.backends.cudnn.benchmark = True
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    arch, encoder = DEFAULT_ARCH, DEFAULT_ENCODER
+    arch, encoder = DEFAULT_ARCH, args.encoder
     normalization = normalization_for(arch, encoder)
     roots = [Path(p) for p in args.data.split(",")]
     by_domain = {domain_name(root): gather_pairs([root], args.layout, args.split) for root in roots}

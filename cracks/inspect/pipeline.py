@@ -39,6 +39,7 @@ from cracks.memory import keep_large_arrays_out_of_the_heap, return_freed_memory
 from cracks.metrics import Scores
 from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
+from cracks.models.backends import release
 from cracks.models.hardware import resolve_device
 from cracks.standards import Standard, get_standard
 from cracks.timing import StageTimes
@@ -199,9 +200,7 @@ def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]]
                                   progress=progress,
                                   times=plan.times)
     finally:
-        release = getattr(predictor, "release", None)
-        if release is not None:  # the model's working memory is not needed to measure (peak RSS)
-            release()
+        release(predictor)  # the model's working memory is not needed to measure (peak RSS)
         return_freed_memory()
 
 

@@ -30,9 +30,7 @@ class Predictor:
 
     def release(self) -> None:
         """Free what the backend holds between sites (compiled networks, activations), if anything."""
-        release = getattr(self.run, "release", None)
-        if release is not None:
-            release()
+        backends.release(self.run)
 
     def __call__(self, tiles: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray] = []

@@ -127,6 +127,14 @@ def compiled_model_cache() -> Path | None:
     return folder if os.access(folder, os.W_OK) else None
 
 
+def release(runner: object) -> None:
+    """Let a backend, predictor or wrapper drop what it holds between sites (compiled networks,
+    activations), if it holds anything: custom predictors need not implement ``release``."""
+    drop = getattr(runner, "release", None)
+    if drop is not None:
+        drop()
+
+
 def make_backend(model: LoadedModel, choice: BackendChoice, threads: int | None = None) -> Backend:
     backend: Backend
     if choice.backend == "torch":

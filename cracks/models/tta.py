@@ -36,6 +36,6 @@ class FlipAveraged:
         return flip_averaged(self.backend, batch_uint8)
 
     def release(self) -> None:
-        release = getattr(self.backend, "release", None)
-        if release is not None:
-            release()
+        from cracks.models.backends import release
+
+        release(self.backend)

@@ -32,15 +32,20 @@ def iter_predictions(
     """Yield ``(image, truth, probability)`` per pair, whole images at native size; with ``tta``,
     probabilities averaged with the mirror image's (:mod:`cracks.models.tta`)."""
     model.eval()
-
-    def predict(batch: np.ndarray) -> np.ndarray:
-        return predict_probabilities(model, batch, normalization, precision=precision)
-
     for pair in tqdm(pairs, desc="evaluate", unit="img", disable=not progress, leave=False):
         image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
         if image.shape[:2] != truth.shape:
             raise InputError(pair.mask, f"mask size {truth.shape} differs from image {image.shape[:2]}")
-        yield image, truth, (flip_averaged(predict, image[None]) if tta else predict(image[None]))[0]
+        yield image, truth, probability_of(model, image, normalization, precision=precision, tta=tta)
+
+
+def probability_of(model: nn.Module, image: np.ndarray, normalization: dict[str, list[float]], *,
+                   precision: str = "fp32", tta: bool = False) -> np.ndarray:
+    """HxW probabilities of one HxWx3 uint8 image; with ``tta``, averaged with its mirror's."""
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return predict_probabilities(model, batch, normalization, precision=precision)
+
+    return (flip_averaged(predict, image[None]) if tta else predict(image[None]))[0]
 
 
 def sweep(
@@ -219,12 +224,9 @@ def hard_negative_false_px(
     for pair in pairs:
         image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
         pixels += truth.size
+        far = ~ndimage.binary_dilation(truth, iterations=margin_px)
         for kind in false_px:
-            painted, kept = (image, truth) if kind == "none" else paint(image, truth.astype(np.uint8), kind, rng)
-            far = ~ndimage.binary_dilation(truth, iterations=margin_px)
-            def predict(batch: np.ndarray) -> np.ndarray:
-                return predict_probabilities(model, batch, normalization)
-
-            probability = (flip_averaged(predict, painted[None]) if tta else predict(painted[None]))[0]
+            painted = image if kind == "none" else paint(image, truth.astype(np.uint8), kind, rng)[0]
+            probability = probability_of(model, painted, normalization, tta=tta)
             false_px[kind] += int(np.count_nonzero((probability >= threshold) & far))
     return {kind: count / pixels * 1e6 for kind, count in false_px.items()}

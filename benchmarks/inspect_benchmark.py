@@ -194,11 +194,6 @@ def stages(out: Path, raster: Path) -> dict[str, float]:
             "inference": summary["processing"]["inference"]}
 
 
-def cpu_model() -> str:
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def flops_per_pixel(model_dir: Path, tile: int = 512) -> float:
@@ -248,6 +243,8 @@ def main() -> None:
     fpp = flops_per_pixel(args.model)
     peak = cpu_peak_gflops()
     flags = open("/proc/cpuinfo").read()
+    from cracks.models.hardware import cpu_model
+
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores, AVX-512 BF16 {'yes' if 'avx512_bf16' in flags else 'no'}, "
           f"AMX {'yes' if 'amx_tile' in flags else 'no'}\n", flush=True)
     print(f"model: {fpp / 1e3:.1f} kFLOP per pixel; CPU fp32 peak ~{peak:.0f} GFLOP/s ({os.cpu_count()} cores; "

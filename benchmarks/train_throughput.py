@@ -15,6 +15,7 @@ import time
 import torch
 
 from cracks.models.factory import build_model
+from cracks.models.hardware import cpu_model
 from cracks.training.losses import build_loss
 from cracks.training.step import train_step
 
@@ -53,7 +54,7 @@ def main() -> None:
     configs = [(torch.device("cpu"), 16, 128, False), (torch.device("cpu"), 8, 256, False)]
     if torch.cuda.is_available():
         configs += [(torch.device("cuda"), 64, 128, True), (torch.device("cuda"), 32, 256, True)]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
+    print(f"CPU {cpu_model()}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
     print("| device | batch | crop | AMP | images/s | s/step | epoch (8178 images) |")
     print("|---|---|---|---|---|---|---|")
     for device, batch, crop, amp in configs:

@@ -326,11 +326,20 @@ def quiet_gdal() -> None:
     warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 
 
+def plain_warnings() -> None:
+    """Warnings meant for the user (``no CRS or transform; results in px``) print as one line,
+    like the log's, without the source line of whichever call happened to raise them."""
+    import warnings
+
+    warnings.formatwarning = lambda message, category, *_args, **_kw: f"WARNING: {message}\n"
+
+
 @app.callback()
 def _setup() -> None:
     # Runs before every command, also through the `cracks` console script (which calls `app`).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     quiet_gdal()
+    plain_warnings()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -78,6 +78,14 @@ def geojson_decimals(gsd_m: float | None, fraction_px: float = 0.02) -> int:
     return int(min(15, max(7, math.ceil(-math.log10(gsd_m * fraction_px / METRES_PER_DEGREE)))))
 
 
+def _to_file(frame: gpd.GeoDataFrame, target: Path, **options) -> None:
+    """``frame.to_file`` with pyogrio, quiet about what the site summary already says once: a
+    raster without a CRS gives pixel-coordinate layers (pyogrio would warn once per layer)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="'crs' was not provided", category=UserWarning)
+        frame.to_file(target, engine="pyogrio", **options)
+
+
 def write_geojson(frame: gpd.GeoDataFrame, target: Path, georeferenced: bool, *, name: str | None = None,
                   gsd_m: float | None = None) -> Path:
     """RFC 7946: WGS 84 longitude/latitude, precise to a small fraction of a pixel; the feature
@@ -88,7 +96,7 @@ def write_geojson(frame: gpd.GeoDataFrame, target: Path, georeferenced: bool, *,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             options = {"RFC7946": "YES", "COORDINATE_PRECISION": geojson_decimals(gsd_m)} if georeferenced else {}
-            out.to_file(tmp, driver="GeoJSON", engine="pyogrio", layer=name or target.stem, layer_options=options)
+            _to_file(out, tmp, driver="GeoJSON", layer=name or target.stem, layer_options=options)
     return target
 
 
@@ -101,7 +109,7 @@ def write_geopackage(layers: dict[str, gpd.GeoDataFrame], target: Path,
     try:
         tmp = tmp_dir / target.name
         for name, frame in layers.items():
-            frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+            _to_file(frame, tmp, layer=name, driver="GPKG")
         if severity_colours:
             from reports.styles import add_layer_styles
 

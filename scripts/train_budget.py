@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from cracks.data.layouts import gather_pairs
 from cracks.hashing import file_sha256
 from cracks.models import artifact
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, normalization_for
+from cracks.models.hardware import cpu_model
 from cracks.training.augment import train_transform
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights
@@ -162,7 +162,7 @@ def main() -> None:
         model = initial_model(init, arch, encoder).to(device).to(memory_format=torch.channels_last).train()
         runs.append(Run(name, init, lr, model, torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay,
                                                                    fused=device.type == "cuda")))
-    cpu = platform.processor() or platform.machine()
+    cpu = cpu_model()
     gpu = torch.cuda.get_device_name() if device.type == "cuda" else "none"
     print(f"device {device} ({gpu}), cpu {cpu}; {len(pairs)} pairs: "
           + ", ".join(f"{d} {len(ps)}" for d, ps in by_domain.items()), flush=True)

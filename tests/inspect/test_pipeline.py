@@ -180,8 +180,13 @@ def test_uint16_striped_input(tmp_path):
 def test_no_crs_gives_pixel_units_and_says_so(tmp_path):
     image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
     path = write_geotiff(tmp_path / "photo.tif", image, crs=None)
-    with pytest.warns(UserWarning, match="no CRS"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = run_site(path, tmp_path / "out")
+    from rasterio.errors import NotGeoreferencedWarning  # GDAL's own; the CLI keeps them off the terminal
+
+    said = [str(w.message) for w in caught if not issubclass(w.category, NotGeoreferencedWarning)]
+    assert len(said) == 1 and "no CRS" in said[0], said  # once, not again per written layer
     s = result.summary
     assert s.crs is None and s.units == "px" and s.total_length_m is None
     assert s.total_length_px == pytest.approx(260, rel=0.03) and s.condition["rating"] == "unrated"
@@ -236,6 +241,20 @@ def test_truth_of_another_size_fails_before_the_model_runs(long_crack_site, tmp_
 
 def cli_inspect(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cracks.cli", "inspect", *args], capture_output=True, text=True, cwd=REPO)
+
+
+def test_cli_says_pixel_units_once_in_one_line(tmp_path):
+    from PIL import Image
+
+    if not (REPO / "models" / "default").exists():
+        pytest.skip("shipped model not present")
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    photo = tmp_path / "photo.png"
+    Image.fromarray(image).save(photo)
+    result = cli_inspect(str(photo), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip() and "row/s" not in line]
+    assert lines == [f"WARNING: {photo}: no CRS or transform; results in pixel units"], lines
 
 
 def test_bad_inputs_fail_alone(tmp_path, long_crack_site):

@@ -81,11 +81,18 @@ class Standard:
         return self.classes[-2]
 
     def describe(self) -> str:
-        """``low < 10 mm <= medium < 75 mm <= high (mean width)``."""
+        """``low < 10 mm ≤ medium < 75 mm ≤ high (by mean width along the centerline)``, plus the
+        spacing rule where the standard has one: the classes as the report states them."""
         parts = [self.classes[0]]
         for limit, name in zip(self.limits_mm, self.classes[1:]):
-            parts.append(f"< {limit:g} mm <= {name}")
-        return " ".join(parts) + f" ({self.width_field.replace('_mm', '').replace('_', ' ')})"
+            parts.append(f"< {limit:g} mm ≤ {name}")
+        statistic = "mean width" if self.width_field == "width_mean_mm" else "95th percentile of the width"
+        text = " ".join(parts) + f" (by {statistic} along the centerline)"
+        if self.spacing_limits_m:  # closest first: the worst class
+            limits = ", ".join(f"{name} if spaced < {limit:g} m"
+                               for name, limit in zip(reversed(self.classes), self.spacing_limits_m))
+            text += f"; or by spacing: {limits}, whichever is worse"
+        return text
 
     def rate(self, by_severity: dict[str, dict[str, float]], density_m_per_m2: float | None) -> dict[str, str]:
         """Poor if any crack of the worst class or density >= poor_density; fair if any of the

@@ -112,19 +112,6 @@ def _crack_rows(info, cracks, key, n=8) -> list[list[str]]:
     return rows
 
 
-def _classes(standard: dict) -> str:
-    parts = [standard["classes"][0]]
-    for limit, name in zip(standard["limits_mm"], standard["classes"][1:]):
-        parts.append(f"< {limit:g} mm ≤ {name}")
-    statistic = "mean width" if standard["width_statistic"] == "width_mean_mm" else "95th percentile of the width"
-    text = " ".join(parts) + f" (by {statistic} along the centerline)"
-    spacing = standard.get("spacing_limits_m") or []
-    if spacing:  # closest first: the worst class
-        limits = ", ".join(f"{name} if spaced < {limit:g} m" for name, limit in zip(reversed(standard["classes"]), spacing))
-        text += f"; or by spacing: {limits}, whichever is worse"
-    return text
-
-
 def _on_page(canvas, doc, site: str, date: str) -> None:
     canvas.saveState()
     canvas.setFont("Helvetica", 7.5)
@@ -214,7 +201,7 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
         ["Model validation scores", f"Dice {valid.get('dice', float('nan')):.3f}, IoU {valid.get('iou', float('nan')):.3f}" if valid else "n/a"],
         ["Decision threshold", f"{model['threshold']:.2f}"],
         ["Tiling", f"{processing['tile']} px tiles, {processing['overlap']} px overlap, {processing['windows']} windows, blended"],
-        ["Standard", Paragraph(f"{summary.standard['title']}: {_classes(summary.standard)}. "
+        ["Standard", Paragraph(f"{summary.standard['title']}: {summary.standard['description']}. "
                                f"Source: {summary.standard['source']}."
                                + (f" Note: {summary.standard['note']}." if summary.standard['note'] else ""), SMALL)],
         ["Crack records", Paragraph(f"fragments facing each other across gaps up to {processing['link_gap_mm']:g} mm "

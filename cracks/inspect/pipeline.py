@@ -324,7 +324,7 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
         standard={"key": standard.key, "title": standard.title, "source": standard.source,
                   "classes": list(standard.classes), "limits_mm": list(standard.limits_mm),
                   "width_statistic": standard.width_field, "spacing_limits_m": list(standard.spacing_limits_m),
-                  "note": standard.note},
+                  "note": standard.note, "description": standard.describe()},
         truth=measurement.truth_scores,
         model={"path": str(model.path), "arch": model.meta.arch, "encoder": model.meta.encoder,
                "threshold": plan.threshold, "trained": model.meta.created,

@@ -42,7 +42,7 @@ class SiteSummary:
     n_spots: int
     n_fragments_linked: int
     condition: dict[str, str]  # rating, rule (the one that fired), standard
-    standard: dict[str, Any]  # key, title, source, classes, limits_mm, width_statistic, note
+    standard: dict[str, Any]  # key, title, source, classes, limits_mm, width_statistic, spacing_limits_m, note, description
     truth: dict[str, Any] | None  # pixel and crack-level scores against a truth mask
     model: dict[str, Any]  # path, arch, encoder, threshold, trained, valid_metrics
     processing: dict[str, Any]  # tiling, inference, seconds, stages_s, date, version, record rules

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
 
 import geopandas as gpd
 import numpy as np
@@ -87,3 +88,7 @@ def test_closely_spaced_hairline_cracks_make_a_bridge_deck_poor_under_aashto(tmp
     summary = result.summary
     assert summary.condition["rating"] == "poor" and "spaced < 0.3048 m" in summary.condition["rule"]
     assert summary.standard["spacing_limits_m"] == [0.3048, 0.9144]
+    described = summary.standard["description"]
+    assert "< 0.3 mm ≤ CS2" in described and "CS3 if spaced < 0.3048 m" in described
+    page = subprocess.run(["pdftotext", "-raw", str(result.outputs["report"]), "-"], capture_output=True, text=True).stdout
+    assert "CS3 if spaced < 0.3048 m" in " ".join(page.split())  # the report states the rule it applied

@@ -23,6 +23,7 @@ largest differences it measured (27 px, 1.03 px; README). ``tests/test_compare.p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -78,7 +79,11 @@ class Comparison:
     tolerance_m: float
     settings: CompareSettings
     changes: gpd.GeoDataFrame = field(repr=False)
-    models_differ: bool = False
+    inspection_differs: list[str] = field(default_factory=list)  # of "model", "threshold", "inference"
+
+    @property
+    def models_differ(self) -> bool:
+        return "model" in self.inspection_differs
 
     def to_dict(self) -> dict:
         frame = self.changes[self.changes["part"].fillna("crack") != "added"]  # one row per crack
@@ -87,7 +92,7 @@ class Comparison:
         lengths["gone"] = float(frame.loc[frame["change"] == "gone", "old_length_m"].fillna(0).sum())
         return {
             "old": self.old, "new": self.new, "old_date": self.old_date, "new_date": self.new_date,
-            "models_differ": self.models_differ, "counts": counts, "length_m": lengths,
+            "models_differ": self.models_differ, "inspection_differs": self.inspection_differs, "counts": counts, "length_m": lengths,
             "new_length_m": lengths["new"], "extended_length_m": float(frame["growth_m"].fillna(0).clip(lower=0)
                                                                      .loc[frame["change"] == "extended"].sum()),
             "registration": asdict(self.registration), "tolerance_m": self.tolerance_m,
@@ -164,9 +169,23 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=old.cracks.crs,
                              columns=["change", "old_id", "new_id", "old_length_m", "new_length_m", "growth_m",
                                       "old_width_mm", "new_width_mm", "width_growth_mm", "part", "geometry"])
-    models_differ = old.summary.model.get("trained") != new.summary.model.get("trained")
     return Comparison(str(old_dir), str(new_dir), old.summary.processing["date"], new.summary.processing["date"],
-                      registration, tolerance, settings, frame, models_differ)
+                      registration, tolerance, settings, frame, inspection_differences(old.summary, new.summary))
+
+
+# What of the inspection itself can make cracks appear or vanish between epochs of an unchanged
+# site. Tiling is not among them: seams are blended away (the same orthophoto retiled is unchanged).
+INSPECTION_SETTINGS: dict[str, Callable[[SiteSummary], object]] = {
+    "model": lambda s: s.model.get("trained"),
+    "threshold": lambda s: s.model.get("threshold"),
+    "inference": lambda s: s.processing.get("inference"),  # backend, precision, mirror averaging
+}
+
+
+def inspection_differences(old: SiteSummary, new: SiteSummary) -> list[str]:
+    """The inspection settings in which two epochs differ: a change report must say that part of
+    what changed may be the inspection's, not the structure's."""
+    return [name for name, value in INSPECTION_SETTINGS.items() if value(old) != value(new)]
 
 
 def _near_fraction(line, others_buffer) -> float:

@@ -67,8 +67,9 @@ def write_change_report(result, target: Path) -> Path:
                   f"old one, <b>gone</b> likewise the other way, <b>extended</b> when it runs beyond the old crack by more "
                   f"than {summary['noise']['length_px']:g} px, <b>widened</b> when its mean width grew by more than "
                   f"{summary['noise']['width_px']:g} px; the noise limits come from measuring one site twice."
-                  + (" <b>The two epochs were inspected with different models</b>: part of any change may be the model's."
-                     if result.models_differ else ""), SMALL),
+                  + (f" <b>The two epochs were inspected differently</b> ({', '.join(result.inspection_differs)}): "
+                     "part of any change may be the inspection's, not the structure's."
+                     if result.inspection_differs else ""), SMALL),
     ]
     largest = result.changes[result.changes["change"].isin(["new", "extended", "widened"])
                              & (result.changes["part"].fillna("crack") == "crack")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import geopandas as gpd
 import numpy as np
@@ -57,6 +58,18 @@ def test_the_same_orthophoto_with_other_tiles_is_unchanged(epochs, tmp_path):
     result = compare(old_dir, again.out_dir)
     assert set(result.changes["change"]) == {"unchanged"}
     assert np.hypot(*result.registration.shift_px) < 0.5
+
+
+def test_epochs_inspected_differently_say_so(epochs, tmp_path):
+    old_dir, new_dir, _, root = epochs
+    assert compare(old_dir, new_dir).inspection_differs == []
+    stricter = run_site(root / "new.tif", tmp_path / "stricter", threshold=0.7)
+    result = compare(old_dir, stricter.out_dir)
+    assert result.inspection_differs == ["threshold"] and not result.models_differ
+    outputs = write_comparison(result, tmp_path / "changes")
+    assert json.loads(outputs["json"].read_text())["inspection_differs"] == ["threshold"]
+    page = subprocess.run(["pdftotext", str(outputs["report"]), "-"], capture_output=True, text=True).stdout
+    assert "inspected differently (threshold)" in " ".join(page.split())
 
 
 def test_sites_that_do_not_overlap_or_are_not_georeferenced_are_refused(epochs, tmp_path):

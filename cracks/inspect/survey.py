@@ -145,7 +145,7 @@ def compare_epochs(previous_summary: Path, summary_path: Path) -> dict:
     figures = result.to_dict()
     return {"folder": str(folder), "previous": str(previous_summary), "counts": figures["counts"],
             "new_length_m": figures["new_length_m"], "extended_length_m": figures["extended_length_m"],
-            "registration_m": figures["registration"]["shift_m"]}
+            "registration_m": figures["registration"]["shift_m"], "inspection_differs": figures["inspection_differs"]}
 
 
 # Inspects one orthophoto and returns the path of its summary.json (raises on failure).

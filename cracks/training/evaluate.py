@@ -12,7 +12,7 @@ import numpy as np
 from torch import nn
 from tqdm import tqdm
 
-from cracks.config import EvaluateConfig
+from cracks.config import EvaluateConfig, InspectConfig
 from cracks.data.layouts import Pair, gather_pairs
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError
@@ -21,6 +21,7 @@ from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshol
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
 from cracks.models.tta import flip_averaged
+from tiling.in_memory import predict_in_windows
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,18 @@ def iter_predictions(
 
 def probability_of(model: nn.Module, image: np.ndarray, normalization: dict[str, list[float]], *,
                    precision: str = "fp32", tta: bool = False) -> np.ndarray:
-    """HxW probabilities of one HxWx3 uint8 image; with ``tta``, averaged with its mirror's."""
-    def predict(batch: np.ndarray) -> np.ndarray:
+    """HxW probabilities of one HxWx3 uint8 image; with ``tta``, averaged with its mirror's.
+
+    Images larger than inspection's tile (full-size survey and drone photos) are segmented in
+    inspection's windows and blended like an orthophoto: memory stays bounded, and the scores
+    are those of what ``cracks inspect`` would deliver for the photo."""
+    def plain(batch: np.ndarray) -> np.ndarray:
         return predict_probabilities(model, batch, normalization, precision=precision)
 
-    return (flip_averaged(predict, image[None]) if tta else predict(image[None]))[0]
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return flip_averaged(plain, batch) if tta else plain(batch)
+
+    return predict_in_windows(image, predict, tile=InspectConfig.tile, overlap=InspectConfig.overlap)
 
 
 def sweep(

@@ -74,3 +74,25 @@ def test_bf16_agrees_with_fp32():
     assert np.count_nonzero(fp32 >= threshold) > 500
     assert dice(fp32 >= threshold, bf16 >= threshold) >= 0.97
     assert np.abs(fp32 - bf16).mean() < 0.01
+
+
+def test_in_memory_windows_give_what_inspection_gives(tmp_path):
+    """``cracks evaluate`` segments photos larger than a tile in inspection's windows
+    (:func:`tiling.in_memory.predict_in_windows`): the same probabilities as the stitched raster."""
+    if not MODEL.exists() or not SAMPLE.exists():
+        pytest.skip("shipped model or sample site missing")
+    from cracks.training.evaluate import probability_of
+
+    loaded = artifact.load(MODEL)
+    with rasterio.open(SAMPLE) as src:
+        image = np.moveaxis(src.read(window=Window(0, 0, 1600, 960)), 0, -1)
+    path = write_geotiff(tmp_path / "photo.tif", image, gsd_m=0.001)
+    info = open_raster(path)
+    grid = plan_windows(info.width, info.height, 1024, 128)
+    assert grid.n_windows == 2
+    predictor = Predictor(loaded, batch_size=1, precision="fp32", backend="torch")
+    target = segment_raster(info, grid, "in-memory", predictor, tmp_path / "mask.tif", tmp_path / "work", progress=False)
+    with rasterio.open(target) as src:
+        stitched = src.read(1).astype(np.float32)
+    in_memory = probability_of(loaded.model, image, loaded.meta.normalization) * 255
+    assert np.abs(in_memory - stitched).max() <= 1.01  # the stitcher stores bytes

@@ -258,13 +258,16 @@ def survey(
     gsd_mm: Annotated[Optional[float], typer.Option(help="Ground sample distance for inputs without georeferencing.")] = None,
     tile: int = InspectConfig.tile,
     overlap: int = InspectConfig.overlap,
+    tta: Annotated[bool, typer.Option("--tta", help="Average each tile with its mirror image (see inspect). Change "
+                                      "reports name epochs inspected with and without it.")] = InspectConfig.tta,
 ) -> None:
     """Inspect the new, changed and failed orthophotos of a folder and rewrite the survey index;
     unchanged ones (same sha256) keep their results. The Prefect `survey` deployment runs the same."""
     from cracks.config import DEFAULT_MODEL_DIR, SurveyConfig
     from cracks.inspect.survey import run_survey, survey_inspect_config
 
-    settings = {"model": model or DEFAULT_MODEL_DIR, "standard": standard, "gsd_mm": gsd_mm, "tile": tile, "overlap": overlap}
+    settings = {"model": model or DEFAULT_MODEL_DIR, "standard": standard, "gsd_mm": gsd_mm, "tile": tile, "overlap": overlap,
+                "tta": tta}
     config = SurveyConfig(folder, out, inspect=settings)
     run_safely(survey_inspect_config, config, [])  # refuse bad settings before any work
     result = run_safely(run_survey, config)

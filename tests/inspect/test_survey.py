@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,18 @@ def test_survey_command(tmp_path):
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1 and "1 failed" in result.stdout
     assert (tmp_path / "s" / "survey-index.geojson").is_file()
+
+
+def test_survey_command_with_mirror_averaging(tmp_path):
+    folder = tmp_path / "imagery"
+    folder.mkdir()
+    image, _ = scene(200, 400, [straight(20, 60.25, 380, 60.25, 4)], seed=3)
+    write_geotiff(folder / "deck.tif", image)
+    result = subprocess.run([sys.executable, "-m", "cracks.cli", "survey", str(folder), "--out", str(tmp_path / "s"), "--tta"],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(next((tmp_path / "s" / "sites" / "deck").glob("*/summary.json")).read_text())
+    assert summary["processing"]["inference"].endswith("+ tta")
 
 
 def test_a_changed_orthophoto_keeps_the_old_epoch_and_is_compared(tmp_path):

@@ -107,11 +107,12 @@ def inspect(
     precision: str = InspectConfig.precision,
     backend: str = InspectConfig.backend,
     tta: bool = InspectConfig.tta,
+    standard: str = InspectConfig.standard,
 ) -> list[dict]:
     """Inspect orthophotos; a bad input is reported in its result and the others go on."""
     config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,
                            batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=Path(truth) if truth else None,
-                           precision=precision, backend=backend, tta=tta)
+                           precision=precision, backend=backend, tta=tta, standard=standard)
     keep_large_arrays_out_of_the_heap()
     model = inspection.load_model(config)
     results = []
@@ -134,11 +135,13 @@ def survey(
     tile: int = InspectConfig.tile,
     overlap: int = InspectConfig.overlap,
     gsd_mm: float | None = None,
+    standard: str = InspectConfig.standard,
+    tta: bool = InspectConfig.tta,
 ) -> dict:
     """Inspect new or changed orthophotos in ``folder``; write the survey index (cracks.inspect.survey.run_survey,
     with each site's stages as tasks)."""
     config = SurveyConfig(Path(folder), Path(out), inspect={"model": model, "tile": tile, "overlap": overlap,
-                                                             "gsd_mm": gsd_mm})
+                                                             "gsd_mm": gsd_mm, "standard": standard, "tta": tta})
     loaded: dict = {}
 
     def inspector(path: Path, inspect_config: InspectConfig) -> Path:

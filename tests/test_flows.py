@@ -127,10 +127,13 @@ def test_survey_skips_unchanged_and_isolates_failures(small_site, tmp_path):
     folder.mkdir()
     (folder / "deck_a.tif").write_bytes(small_site.read_bytes())
     (folder / "broken.tif").write_bytes(b"II*\x00garbage")
-    first = survey(folder=str(folder), out=str(tmp_path / "survey"), model=str(MODEL), tile=256, overlap=32)
+    first = survey(folder=str(folder), out=str(tmp_path / "survey"), model=str(MODEL), tile=256, overlap=32,
+                   standard="astm-d6433", tta=True)
     assert first["inspected"] == 2 and first["failed"] == [str(folder / "broken.tif")]
     index = json.loads((tmp_path / "survey/survey-index.geojson").read_text())
     by_site = {f["properties"]["site"]: f for f in index["features"]}
+    site_summary = json.loads(Path(by_site["deck_a"]["properties"]["summary"]).read_text())
+    assert site_summary["standard"]["key"] == "astm-d6433" and site_summary["processing"]["inference"].endswith("+ tta")
     assert by_site["deck_a"]["properties"]["status"] == "ok" and by_site["deck_a"]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert by_site["deck_a"]["properties"]["report"].endswith("report.pdf")
     assert by_site["broken"]["properties"]["status"] == "failed" and by_site["broken"]["properties"]["error"]

@@ -84,9 +84,8 @@ def charts(measurement, summary, *, width: float, height: float) -> ChartRow:
     limits = list(summary.processing["severity_limits_mm"]) if metric else []
     upper = width_axis_end(widths, limits)
     label = "mean" if statistic == "width_mean" else "95th percentile"
-    names = list(summary.by_severity)
-    lengths = [summary.by_severity[n]["length_m"] for n in names] if metric else [
-        sum(c.length_px for c in measurement.cracks if c.severity == n) for n in names]
+    names = list(summary.by_severity) if metric else ["unknown"]  # no GSD: no width classes
+    lengths = [summary.by_severity[n]["length_m"] for n in names] if metric else [summary.total_length_px]
     colours = severity_colours(summary.standard["classes"])
     return ChartRow([
         Histogram(widths, np.linspace(0, upper, 21), [lim for lim in limits if lim <= upper],
@@ -158,11 +157,12 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
         ["Crack density", _fmt(summary.density_m_per_m2, 3, " m/m²")],
         ["Widest crack (max)", _fmt(summary.max_width_mm, 2, " mm") if metric else _fmt(summary.max_width_px, 1, " px")],
     ]
-    severity = [["Severity", "Cracks", "Length"]] + [
-        [name, str(v["count"]), _fmt(v["length_m"], 2, " m") if metric else "n/a"] for name, v in summary.by_severity.items()]
+    severity = [["Severity", "Cracks", "Length"]] + ([
+        [name, str(v["count"]), _fmt(v["length_m"], 2, " m")] for name, v in summary.by_severity.items()] if metric else [
+        ["unknown (no GSD)", str(summary.n_cracks), _fmt(summary.total_length_px, 0, " px")]])
     tables = Table([[Table(facts, style=TABLE_STYLE, colWidths=[50 * mm, 35 * mm]),
                      Table(severity, style=TABLE_STYLE, colWidths=[30 * mm, 20 * mm, 30 * mm])]],
-                   colWidths=[92 * mm, 88 * mm])
+                   colWidths=[92 * mm, 88 * mm], style=[("VALIGN", (0, 0), (-1, -1), "TOP")])
     story += [KeepTogether([Paragraph("Summary", STYLES["Heading2"]), tables])]
     if summary.truth:
         t = summary.truth

@@ -192,6 +192,8 @@ def test_no_crs_gives_pixel_units_and_says_so(tmp_path):
     assert s.total_length_px == pytest.approx(260, rel=0.03) and s.condition["rating"] == "unrated"
     text = subprocess.run(["pdftotext", str(result.outputs["report"]), "-"], capture_output=True, text=True).stdout
     assert "Not georeferenced" in text or not text
+    # no width classes without a GSD: one row of unknown severity, its length in pixels
+    assert ("unknown (no GSD)" in text and f"{s.total_length_px:,.0f} px" in text) or not text
 
 
 def test_photo_with_gsd(tmp_path):

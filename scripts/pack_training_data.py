@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from cracks.data import read_mask, read_pairs
+from cracks.data.masks import open_upright
 
 
 def pack(root: Path, out: Path, *, split: str, every: int, quality: int) -> tuple[int, int]:
@@ -33,8 +34,7 @@ def pack(root: Path, out: Path, *, split: str, every: int, quality: int) -> tupl
     for pair in kept:
         original = pair.image.read_bytes()
         webp = target / "images" / f"{pair.image.stem}.webp"
-        with Image.open(pair.image) as image:
-            image.convert("RGB").save(webp, quality=quality, method=6)
+        open_upright(pair.image).convert("RGB").save(webp, quality=quality, method=6)
         if webp.stat().st_size >= len(original):
             webp.unlink()
             (target / "images" / pair.image.name).write_bytes(original)

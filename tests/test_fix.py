@@ -184,3 +184,29 @@ def test_cli_summary(tmp_path):
     result = cli("fix", str(root), "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "rename_folder" in result.stdout and "would quarantine" in result.stdout
+
+
+def test_sideways_phone_photos_are_read_upright_like_their_masks(tmp_path):
+    """A camera stores the pixels sideways with EXIF orientation 6; the mask was drawn on the
+    photo as every viewer shows it. Read raw, the pair would be quarantined for a size mismatch."""
+    from cracks.data.masks import read_image, read_mask
+
+    upright = np.full((60, 40, 3), 170, np.uint8)
+    upright[:, 10:13] = 30  # a dark vertical crack, 3 px wide
+    truth = np.zeros((60, 40), np.uint8)
+    truth[:, 10:13] = 255
+    root = tmp_path / "phone"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90).save(root / "images/p1.jpg", exif=exif, quality=95)
+    Image.fromarray(truth).save(root / "masks/p1.png")
+    with Image.open(root / "images/p1.jpg") as raw:
+        assert raw.size == (60, 40)  # stored sideways
+    report = fix_dataset(FixConfig(root))
+    assert report.counts["quarantine"] == 0, report.actions
+    pair = read_pairs(root).annotated[0]
+    image, mask = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+    assert image.shape[:2] == mask.shape == (60, 40)
+    assert (image[..., 0] < 100).sum() == mask.sum() and (image[..., 0][mask] < 100).all()  # the crack under its mask

@@ -50,6 +50,9 @@ class RasterInfo:
     scale: float  # multiply raw values by this to get 0-255
 
     palette: tuple[tuple[int, int, int], ...] | None = None  # colour map of a palette raster (256 entries)
+    # a photo's EXIF orientation (1: upright; 6: viewers turn it 90 degrees clockwise); GDAL reads
+    # the stored pixel grid, so outputs are in that grid whatever this says
+    exif_orientation: int = 1
 
     @property
     def rgb_bands(self) -> list[int]:
@@ -130,7 +133,13 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
             crs_wkt=src.crs.to_wkt() if src.crs else None, epsg=epsg, transform=src.transform,
             nodata=src.nodata, has_alpha=any(c == ColorInterp.alpha for c in src.colorinterp),
             georeferenced=georeferenced, pixel_size_m=_pixel_size_m(src, gsd_mm), scale=scale, palette=palette,
+            exif_orientation=_exif_orientation(src),
         )
+
+
+def _exif_orientation(src) -> int:
+    value = src.tags().get("EXIF_Orientation", "1")
+    return int(value) if value.strip().isdigit() else 1
 
 
 def src_index_list(count: int) -> list[int]:

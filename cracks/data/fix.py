@@ -31,7 +31,7 @@ from PIL import Image
 from cracks.atomic import atomic_path, write_json, write_text
 from cracks.config import FixConfig
 from cracks.data.layouts import Pair, check_dataset_path, detect_layout, kaggle_root, read_pairs
-from cracks.data.masks import ENCODINGS, read_mask
+from cracks.data.masks import ENCODINGS, open_upright, read_mask
 from cracks.errors import InputError, SettingError
 from cracks.hashing import file_sha256
 
@@ -100,9 +100,7 @@ def _open_image(path: Path) -> tuple[Image.Image | None, str | None]:
     if path.stat().st_size == 0:
         return None, "zero-byte file"
     try:
-        with Image.open(path) as im:
-            im.load()
-            return im.copy(), None
+        return open_upright(path), None
     except OSError as exc:
         text = str(exc)
         return None, f"truncated file ({text})" if "truncated" in text else f"unreadable image ({text})"
@@ -211,8 +209,7 @@ def _apply(report: FixReport, root: Path, quarantine: Path) -> None:
             action.target = str(target)
             log_rows.append((action.path, str(target), action.reason))
         elif action.kind == "convert_mask":
-            with Image.open(source) as im:
-                binary = (np.asarray(im.convert("L")) > threshold).astype(np.uint8) * 255
+            binary = (np.asarray(open_upright(source).convert("L")) > threshold).astype(np.uint8) * 255
             buffer = io.BytesIO()
             Image.fromarray(binary, mode="L").save(buffer, format="PNG")
             original = _quarantine_target(quarantine, action.path)

@@ -8,6 +8,11 @@ concrete-walls) or 1 (UAV-CrackX). A fixed ``> 127`` reads a 0/1 mask as empty, 
 trained on it learns that nothing is a crack, without a word. The encoding is therefore decided
 per dataset, from a sample of its masks (:func:`detect_mask_encoding`), never per mask: a
 nearly empty JPEG mask (values 0-3) would look like a 0/1 mask on its own.
+
+Phone and camera photos often store their pixels sideways with an EXIF orientation tag; every
+viewer and annotation tool shows them upright, so masks are drawn upright. Images and masks are
+therefore always read upright (:func:`open_upright`): read raw, such a photo would be quarantined
+for a size mismatch with its mask, or, if square, trained on a mask turned against it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from cracks.errors import InputError
 
@@ -65,11 +70,17 @@ def detect_mask_encoding(masks: Sequence[Path], sample: int = ENCODING_SAMPLE) -
     return ENCODINGS["0/1"] if highest == 1 else ENCODINGS["0/255"]
 
 
+def open_upright(path: str | Path) -> Image.Image:
+    """The fully decoded image as viewers show it: its EXIF orientation applied (a copy, the file closed)."""
+    with Image.open(path) as im:
+        im.load()
+        return ImageOps.exif_transpose(im)
+
+
 def read_image(path: str | Path) -> np.ndarray:
-    """Read an image as HxWx3 uint8 RGB."""
+    """Read an image as HxWx3 uint8 RGB, upright."""
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+        return np.asarray(open_upright(path).convert("RGB"))
     except (OSError, ValueError) as exc:
         raise InputError(path, f"unreadable image ({exc})") from exc
 
@@ -83,8 +94,7 @@ def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD) -> np.ndarray:
     if path.suffix.lower() == ".mat":
         return _read_crackforest_mat(path)
     try:
-        with Image.open(path) as im:
-            grey = np.asarray(im.convert("L"))
+        grey = np.asarray(open_upright(path).convert("L"))
     except (OSError, ValueError) as exc:
         raise InputError(path, f"unreadable mask ({exc})") from exc
     return grey > threshold

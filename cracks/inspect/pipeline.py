@@ -172,7 +172,9 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: 
     info = open_raster(path, config.gsd_mm)
     if not info.georeferenced:
         units = f"{config.gsd_mm} mm per pixel from --gsd-mm" if config.gsd_mm else "pixel units"
-        warnings.warn(f"{path}: no CRS or transform; results in {units}", stacklevel=2)
+        turned = (f"; EXIF orientation {info.exif_orientation} not applied: outputs are in the stored pixel grid, "
+                  "turned against how viewers show the photo" if info.exif_orientation != 1 else "")
+        warnings.warn(f"{path}: no CRS or transform; results in {units}{turned}", stacklevel=2)
     if config.truth:  # a truth that does not fit the raster fails now, not after segmenting
         check_truth(Path(config.truth), info)
     grid = plan_windows(info.width, info.height, config.tile, config.overlap)

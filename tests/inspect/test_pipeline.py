@@ -259,6 +259,18 @@ def test_cli_says_pixel_units_once_in_one_line(tmp_path):
     assert lines == [f"WARNING: {photo}: no CRS or transform; results in pixel units"], lines
 
 
+def test_sideways_photo_says_its_outputs_are_in_the_stored_grid(tmp_path):
+    from PIL import Image
+
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(image).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    with pytest.warns(UserWarning, match="EXIF orientation 6 not applied: outputs are in the stored pixel grid"):
+        result = run_site(tmp_path / "phone.jpg", tmp_path / "out")
+    assert result.summary.width_px == 300 and result.summary.n_cracks == 1  # measured in the grid as stored
+
+
 def test_bad_inputs_fail_alone(tmp_path, long_crack_site):
     good, _ = long_crack_site
     text = tmp_path / "notes.tif"

@@ -194,8 +194,6 @@ def stages(out: Path, raster: Path) -> dict[str, float]:
             "inference": summary["processing"]["inference"]}
 
 
-
-
 def flops_per_pixel(model_dir: Path, tile: int = 512) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode

@@ -292,8 +292,9 @@ def compare(
     print(", ".join(f"{n} {c}" for c, n in counts.items()) + f"; shift {result.registration.shift_px[1]:+.1f}, "
           f"{result.registration.shift_px[0]:+.1f} px (col, row)")
     if result.inspection_differs:
-        logging.getLogger("cracks").warning("the epochs were inspected differently (%s): part of any change may be the inspection's",
-                    ", ".join(result.inspection_differs))
+        differs = ", ".join(result.inspection_differs)
+        logging.getLogger("cracks").warning(
+            "the epochs were inspected differently (%s): part of any change may be the inspection's", differs)
     for name, path in outputs.items():
         print(f"  {name:8} {path}")
 

@@ -151,6 +151,19 @@ def register(old: Epoch, new: Epoch) -> Registration:
     return Registration((dy, dx), (east, north), float(error), source)
 
 
+def _require_ground_metres(old: Epoch, new: Epoch) -> None:
+    """Matching tolerances, growth and shifts are computed on the layers' coordinates as metres:
+    refuse a CRS in which they are not (degrees, feet, Web Mercator's stretched metres)."""
+    crs = old.cracks.crs
+    unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    stretched = max(abs(e.summary.processing.get("map_scale", 1.0) - 1) for e in (old, new)) > 0
+    if crs.is_geographic or abs(unit - 1) > 1e-9 or stretched:
+        why = ("its units are degrees" if crs.is_geographic else f"its unit is {crs.axis_info[0].unit_name}"
+               if abs(unit - 1) > 1e-9 else "its metres are not ground metres here")
+        raise InputError(new.folder, f"the epochs are in {crs.to_string()}, and {why}: reproject both orthophotos to "
+                                     "a metric grid (UTM) and inspect them again to compare them")
+
+
 def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSettings()) -> Comparison:
     old, new = load_epoch(old_dir), load_epoch(new_dir)
     if old.cracks.crs is None or new.cracks.crs is None or not old.cracks.crs.equals(new.cracks.crs):
@@ -159,6 +172,7 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
             new.footprint = gpd.GeoSeries([new.footprint], crs=new.cracks.crs).to_crs(old.cracks.crs).iloc[0]
         else:
             raise InputError(new_dir, "the two epochs have no common coordinate reference system")
+    _require_ground_metres(old, new)
     registration = register(old, new)
     gsd = max(old.gsd_m, new.gsd_m)
     residual = float(np.hypot(*registration.shift_m)) * 0.1  # sub-pixel registration: a tenth of the shift as error

@@ -72,6 +72,15 @@ def test_epochs_inspected_differently_say_so(epochs, tmp_path):
     assert "inspected differently (threshold)" in " ".join(page.split())
 
 
+def test_epochs_in_a_crs_without_ground_metres_are_refused(tmp_path):
+    image, _ = scene(120, 200, [straight(10, 60.25, 190, 60.25, 3)])
+    mercator = write_geotiff(tmp_path / "mercator.tif", image, crs="EPSG:3857")  # ~41 degrees north
+    with pytest.warns(UserWarning, match="on the ground"):
+        first, second = run_site(mercator, tmp_path / "a"), run_site(mercator, tmp_path / "b")
+    with pytest.raises(CracksError, match=r"EPSG:3857, and its metres are not ground metres here: reproject"):
+        compare(first.out_dir, second.out_dir)
+
+
 def test_sites_that_do_not_overlap_or_are_not_georeferenced_are_refused(epochs, tmp_path):
     old_dir, _, _, _ = epochs
     image, _ = scene(100, 100, [straight(10, 50.25, 90, 50.25, 3)])

@@ -29,6 +29,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from cracks.errors import InputError
+from tiling.ground import MAX_ANISOTROPY, MAX_MAP_SCALE_ERROR, ground_pixel
 
 SUPPORTED_DTYPES = ("uint8", "uint16")
 
@@ -50,6 +51,9 @@ class RasterInfo:
     scale: float  # multiply raw values by this to get 0-255
 
     palette: tuple[tuple[int, int, int], ...] | None = None  # colour map of a palette raster (256 entries)
+    # ground metres per CRS metre where the CRS's units are not ground metres (Web Mercator: cos(lat));
+    # 1.0 where they are (tiling.ground)
+    map_scale: float = 1.0
     # a photo's EXIF orientation (1: upright; 6: viewers turn it 90 degrees clockwise); GDAL reads
     # the stored pixel grid, so outputs are in that grid whatever this says
     exif_orientation: int = 1
@@ -72,18 +76,30 @@ def pixel_sizes(transform: Affine) -> tuple[float, float]:
     return math.hypot(transform.a, transform.d), math.hypot(transform.b, transform.e)
 
 
-def _pixel_size_m(src, gsd_mm: float | None) -> float | None:
+def _pixel_size_m(src, gsd_mm: float | None) -> tuple[float | None, float]:
+    """``(ground metres per pixel, map scale)``; the scale is ground metres per CRS metre where the
+    CRS's own units are not ground metres (Web Mercator), else 1 (:mod:`tiling.ground`)."""
     if src.crs is None or src.transform == Affine.identity():
-        return gsd_mm / 1000 if gsd_mm else None
+        return (gsd_mm / 1000 if gsd_mm else None), 1.0
     x_size, y_size = pixel_sizes(src.transform)
     if not (x_size > 0 and y_size > 0):
         raise InputError(src.name, "degenerate geotransform (a pixel has no ground size)")
-    size = math.sqrt(x_size * y_size)
-    if src.crs.is_geographic:  # degrees: convert at the raster's centre latitude
-        lat = (src.transform @ (src.width / 2, src.height / 2))[1]
-        return size * 111_320 * math.sqrt(abs(math.cos(math.radians(lat))))
+    ground = ground_pixel(src.crs.to_wkt(), src.transform, src.width, src.height)
+    if ground is not None and ground.anisotropy > MAX_ANISOTROPY:
+        side = f"{min(ground.along_row_m, ground.along_column_m):.4g}"
+        raise InputError(src.name, f"pixels are {ground.along_row_m * 1000:.3g} x {ground.along_column_m * 1000:.3g} mm "
+                                   f"on the ground ({src.crs.to_string()} at {ground.lat:.1f} deg latitude), so lengths "
+                                   f"would depend on direction; make them square, e.g. gdalwarp -t_srs "
+                                   f"EPSG:{ground.utm_epsg()} -tr {side} {side} -r bilinear INPUT OUTPUT")
+    if src.crs.is_geographic:
+        if ground is None:
+            raise InputError(src.name, f"cannot tell the ground size of a pixel in {src.crs.to_string()}")
+        return ground.size_m, 1.0
     factor = src.crs.linear_units_factor[1] if src.crs.linear_units_factor else 1.0
-    return size * factor
+    grid = math.sqrt(x_size * y_size) * factor
+    if ground is None or abs(ground.size_m / grid - 1) <= MAX_MAP_SCALE_ERROR:
+        return grid, 1.0  # a mapping grid (UTM, national grids): its units are what surveyors measure in
+    return ground.size_m, ground.size_m / grid
 
 
 def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
@@ -120,6 +136,7 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
         except RasterioIOError as exc:
             raise InputError(path, f"truncated or corrupt raster ({str(exc).splitlines()[0]})") from exc
         georeferenced = src.crs is not None and src.transform != Affine.identity()
+        pixel_size_m, map_scale = _pixel_size_m(src, gsd_mm)
         epsg = src.crs.to_epsg() if src.crs else None
         palette = None
         if src.count == 1 and src.colorinterp[0] == ColorInterp.palette:
@@ -132,8 +149,8 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
             path=path, width=src.width, height=src.height, count=src.count, dtype=dtype,
             crs_wkt=src.crs.to_wkt() if src.crs else None, epsg=epsg, transform=src.transform,
             nodata=src.nodata, has_alpha=any(c == ColorInterp.alpha for c in src.colorinterp),
-            georeferenced=georeferenced, pixel_size_m=_pixel_size_m(src, gsd_mm), scale=scale, palette=palette,
-            exif_orientation=_exif_orientation(src),
+            georeferenced=georeferenced, pixel_size_m=pixel_size_m, scale=scale, palette=palette,
+            map_scale=map_scale, exif_orientation=_exif_orientation(src),
         )
 
 

@@ -175,6 +175,9 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: 
         turned = (f"; EXIF orientation {info.exif_orientation} not applied: outputs are in the stored pixel grid, "
                   "turned against how viewers show the photo" if info.exif_orientation != 1 else "")
         warnings.warn(f"{path}: no CRS or transform; results in {units}{turned}", stacklevel=2)
+    if info.map_scale != 1.0:
+        warnings.warn(f"{path}: in its CRS a map metre is {info.map_scale:.3f} m on the ground here (a projection "
+                      f"like Web Mercator); lengths and widths are in ground metres", stacklevel=2)
     if config.truth:  # a truth that does not fit the raster fails now, not after segmenting
         check_truth(Path(config.truth), info)
     grid = plan_windows(info.width, info.height, config.tile, config.overlap)
@@ -333,7 +336,7 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
                "valid_metrics": model.meta.metrics.get("valid", {})},
         processing={"tile": plan.grid.tile, "overlap": plan.grid.overlap, "windows": plan.grid.n_windows,
                     "window_px": [plan.grid.window_width, plan.grid.window_height],
-                    "inference": plan.inference,
+                    "inference": plan.inference, "map_scale": info.map_scale,
                     "seconds": round(seconds, 2), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                     "package_version": cracks.__version__, "severity_limits_mm": list(standard.limits_mm),
                     "link_gap_mm": config.link_gap_mm, "min_crack_mm": config.min_crack_mm,

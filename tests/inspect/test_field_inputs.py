@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from cracks.config import InspectConfig
-from cracks.errors import SettingError
+from cracks.errors import CracksError, SettingError
 from cracks.inspect.pipeline import inspect_all, plan_site, segment_site
 from cracks.synthetic import straight
 from tests.inspect.test_pipeline import FakeModel, run_site
@@ -164,6 +165,63 @@ def test_rotated_rasters_measure_like_north_up_ones(tmp_path, degrees):
     lines = gpd.read_file(result.outputs["gpkg"], layer="centerlines")
     assert lines.length.sum() == pytest.approx(0.26, rel=0.03)  # geometry in the raster's own (rotated) frame
     assert result.outputs["report"].stat().st_size > 10_000
+
+
+# --- 4b. CRSs whose units are not ground metres ---------------------------------------------------
+
+def _lonlat_to(crs: str, lon: float, lat: float) -> tuple[float, float]:
+    from pyproj import Transformer
+
+    return Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+
+
+@pytest.mark.parametrize("crack", [straight(20, 100.25, 280, 100.25, 4), straight(100.25, 20, 100.25, 180, 4)],
+                         ids=["east-west", "north-south"])
+def test_web_mercator_is_measured_in_ground_metres(tmp_path, crack):
+    """Web Mercator's metres are 1/cos(latitude) ground metres: at 50 degrees, a crack taken in
+    map metres would come out 56 % too long."""
+    image, _ = scene(200, 300, [crack])
+    stretch = 1 / math.cos(math.radians(50.0))
+    mercator = Affine.translation(*_lonlat_to("EPSG:3857", 8.0, 50.0)) @ Affine.scale(0.001 * stretch, -0.001 * stretch)
+    path = _write(tmp_path / "mercator.tif", np.moveaxis(image, -1, 0), mercator, crs="EPSG:3857")
+    twin = _write(tmp_path / "utm.tif", np.moveaxis(image, -1, 0), Affine.translation(*ORIGIN) @ Affine.scale(0.001, -0.001),
+                  crs=UTM)
+    with pytest.warns(UserWarning, match=r"a map metre is 0\.64\d m on the ground"):
+        s = run_site(path, tmp_path / "out").summary
+    reference = run_site(twin, tmp_path / "ref").summary
+    assert s.gsd_m == pytest.approx(0.001, rel=0.003) and s.processing["map_scale"] == pytest.approx(1 / stretch, rel=0.003)
+    assert s.total_length_m == pytest.approx(reference.total_length_m, rel=0.005)
+    assert s.max_width_mm == pytest.approx(reference.max_width_mm, rel=0.005)
+
+
+def test_square_degree_pixels_are_refused_with_the_way_out(tmp_path):
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    degrees = Affine.translation(8.0, 50.0) @ Affine.scale(1e-8, -1e-8)  # 0.7 x 1.1 mm on the ground
+    path = _write(tmp_path / "lonlat.tif", np.moveaxis(image, -1, 0), degrees, crs="EPSG:4326")
+    with pytest.raises(CracksError, match=r"lonlat\.tif: pixels are 0\.71\d x 1\.11 mm on the ground .* gdalwarp -t_srs EPSG:32632"):
+        open_raster(path)
+
+
+def test_geographic_pixels_square_on_the_ground_are_measured(tmp_path):
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    east = geod.fwd(8.0, 50.0, 90, 1.0)[0] - 8.0  # degrees per ground metre
+    north = geod.fwd(8.0, 50.0, 0, 1.0)[1] - 50.0
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    transform = Affine.translation(8.0, 50.0) @ Affine.scale(0.001 * east, -0.001 * north)
+    path = _write(tmp_path / "lonlat.tif", np.moveaxis(image, -1, 0), transform, crs="EPSG:4326")
+    s = run_site(path, tmp_path / "out").summary
+    assert s.gsd_m == pytest.approx(0.001, rel=0.002) and s.total_length_m == pytest.approx(0.26, rel=0.03)
+
+
+def test_utm_keeps_its_grid_units(tmp_path):
+    """UTM's scale (0.9996 here) is what surveyors measure in: no correction, no warning."""
+    image, _ = scene(100, 100, [])
+    path = _write(tmp_path / "utm.tif", np.moveaxis(image, -1, 0), Affine.translation(*ORIGIN) @ Affine.scale(0.001, -0.001),
+                  crs=UTM)
+    info = open_raster(path)
+    assert info.pixel_size_m == 0.001 and info.map_scale == 1.0
 
 
 # --- 5. palette and four-band rasters ---------------------------------------------------------

@@ -195,7 +195,8 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
     details = [
         ["Detail", "Value"],
         ["Input", f"{info.path.name} ({info.width} x {info.height} px, {info.count} bands, {info.dtype})"],
-        ["CRS / ground sample distance", f"{summary.crs or 'none'} / " + (f"{summary.gsd_m * 1000:.2f} mm per pixel" if metric else "pixels")],
+        ["CRS / ground sample distance", f"{summary.crs or 'none'} / " + (f"{summary.gsd_m * 1000:.2f} mm per pixel" if metric else "pixels")
+         + (f" on the ground (a map metre is {info.map_scale:.3f} m here)" if info.map_scale != 1.0 else "")],
         ["Input SHA-256", summary.input_sha256[:32] + "…"],
         ["Model", f"{model['arch']} / {model['encoder']}, trained {model['trained'][:10]}"],
         ["Model validation scores", f"Dice {valid.get('dice', float('nan')):.3f}, IoU {valid.get('iou', float('nan')):.3f}" if valid else "n/a"],

@@ -192,6 +192,8 @@ def test_web_mercator_is_measured_in_ground_metres(tmp_path, crack):
     assert s.gsd_m == pytest.approx(0.001, rel=0.003) and s.processing["map_scale"] == pytest.approx(1 / stretch, rel=0.003)
     assert s.total_length_m == pytest.approx(reference.total_length_m, rel=0.005)
     assert s.max_width_mm == pytest.approx(reference.max_width_mm, rel=0.005)
+    page = subprocess.run(["pdftotext", str(tmp_path / "out" / "mercator" / "report.pdf"), "-"], capture_output=True, text=True).stdout
+    assert "on the ground (a map metre is 0.64" in " ".join(page.split()) or not page
 
 
 def test_square_degree_pixels_are_refused_with_the_way_out(tmp_path):

@@ -251,7 +251,7 @@ def inspect(
 
 @app.command()
 def survey(
-    folder: Annotated[Path, typer.Argument(help="Folder of orthophotos (searched recursively for *.tif, *.tiff).")],
+    folder: Annotated[Path, typer.Argument(help="Folder of orthophotos, searched recursively (see --pattern).")],
     out: Annotated[Path, typer.Option(help="Survey folder: sites/, survey-index.geojson/.csv, survey-state.json.")] = Path("survey"),
     model: Annotated[Optional[Path], typer.Option(help="Model artifact folder (default: the shipped model).")] = None,
     standard: Annotated[str, typer.Option(help="concrete, astm-d6433 or aashto-1130.")] = InspectConfig.standard,
@@ -260,6 +260,8 @@ def survey(
     overlap: int = InspectConfig.overlap,
     tta: Annotated[bool, typer.Option("--tta", help="Average each tile with its mirror image (see inspect). Change "
                                       "reports name epochs inspected with and without it.")] = InspectConfig.tta,
+    pattern: Annotated[Optional[list[str]], typer.Option(help="File names to inspect, any case; repeat for several "
+                                                        "(default *.tif and *.tiff; e.g. --pattern '*.jpg' for photos).")] = None,
 ) -> None:
     """Inspect the new, changed and failed orthophotos of a folder and rewrite the survey index;
     unchanged ones (same sha256) keep their results. The Prefect `survey` deployment runs the same."""
@@ -268,7 +270,7 @@ def survey(
 
     settings = {"model": model or DEFAULT_MODEL_DIR, "standard": standard, "gsd_mm": gsd_mm, "tile": tile, "overlap": overlap,
                 "tta": tta}
-    config = SurveyConfig(folder, out, inspect=settings)
+    config = SurveyConfig(folder, out, inspect=settings, patterns=tuple(pattern) if pattern else SurveyConfig.patterns)
     run_safely(survey_inspect_config, config, [])  # refuse bad settings before any work
     result = run_safely(run_survey, config)
     print(f"{result.inspected} inspected, {result.unchanged} unchanged, {len(result.failed)} failed; index: {result.index}")

@@ -137,11 +137,13 @@ def survey(
     gsd_mm: float | None = None,
     standard: str = InspectConfig.standard,
     tta: bool = InspectConfig.tta,
+    patterns: list[str] | None = None,
 ) -> dict:
     """Inspect new or changed orthophotos in ``folder``; write the survey index (cracks.inspect.survey.run_survey,
     with each site's stages as tasks)."""
     config = SurveyConfig(Path(folder), Path(out), inspect={"model": model, "tile": tile, "overlap": overlap,
-                                                             "gsd_mm": gsd_mm, "standard": standard, "tta": tta})
+                                                             "gsd_mm": gsd_mm, "standard": standard, "tta": tta},
+                          patterns=tuple(patterns) if patterns else SurveyConfig.patterns)
     loaded: dict = {}
 
     def inspector(path: Path, inspect_config: InspectConfig) -> Path:

@@ -9,6 +9,7 @@ including failed ones with their error.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import json
 from collections.abc import Callable
@@ -37,8 +38,11 @@ class SiteTask:
 
 
 def find_orthophotos(folder: Path, patterns: tuple[str, ...] = ("*.tif", "*.tiff")) -> list[Path]:
-    folder = Path(folder)
-    found = {p for pattern in patterns for p in folder.rglob(pattern) if p.is_file() and not p.name.startswith(".")}
+    """Files below ``folder`` whose names match a pattern, ignoring case (``ORTHO.TIF`` is an
+    orthophoto too), hidden files left out."""
+    lowered = [pattern.lower() for pattern in patterns]
+    found = {p for p in Path(folder).rglob("*") if not p.name.startswith(".")
+             and any(fnmatch.fnmatchcase(p.name.lower(), pattern) for pattern in lowered) and p.is_file()}
     return sorted(found)
 
 

@@ -40,6 +40,17 @@ def test_survey_without_prefect_names_namesakes_apart_and_skips_unchanged(tmp_pa
     assert second.inspected == 1 and second.unchanged == 2  # only the failed one is retried
 
 
+def test_orthophotos_are_found_in_any_case_and_by_pattern(tmp_path):
+    from cracks.inspect.survey import find_orthophotos
+
+    for name in ("north/ORTHO.TIF", "south/ortho.tif", "deck.Tiff", "photos/IMG_0001.JPG", ".hidden.tif", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.relative_to(tmp_path).as_posix() for p in find_orthophotos(tmp_path)] == [
+        "deck.Tiff", "north/ORTHO.TIF", "south/ortho.tif"]
+    assert [p.name for p in find_orthophotos(tmp_path, ("*.jpg",))] == ["IMG_0001.JPG"]
+
+
 def test_survey_command(tmp_path):
     folder = tmp_path / "imagery"
     folder.mkdir()
@@ -57,9 +68,9 @@ def test_survey_command_with_mirror_averaging(tmp_path):
     folder = tmp_path / "imagery"
     folder.mkdir()
     image, _ = scene(200, 400, [straight(20, 60.25, 380, 60.25, 4)], seed=3)
-    write_geotiff(folder / "deck.tif", image)
-    result = subprocess.run([sys.executable, "-m", "cracks.cli", "survey", str(folder), "--out", str(tmp_path / "s"), "--tta"],
-                            capture_output=True, text=True, cwd=REPO)
+    write_geotiff(folder / "deck.TIF", image)
+    result = subprocess.run([sys.executable, "-m", "cracks.cli", "survey", str(folder), "--out", str(tmp_path / "s"), "--tta",
+                             "--pattern", "*.tif"], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
     summary = json.loads(next((tmp_path / "s" / "sites" / "deck").glob("*/summary.json")).read_text())
     assert summary["processing"]["inference"].endswith("+ tta")

@@ -110,6 +110,8 @@ def train(
     encoder: str = _TRAIN.encoder,
     pretrained: bool = _TRAIN.pretrained,
     init_model: Annotated[Optional[Path], typer.Option(help="Start from this model artifact (same arch and encoder).")] = None,
+    freeze_norm: Annotated[bool, typer.Option("--freeze-norm", help="Keep the start's batch-norm statistics: for "
+                                              "fine-tuning with small batches, e.g. on a CPU.")] = _TRAIN.freeze_norm,
     epochs: int = _TRAIN.epochs,
     batch_size: int = _TRAIN.batch_size,
     crop: int = _TRAIN.crop,
@@ -138,7 +140,8 @@ def train(
     if not 0 <= hard_negatives <= 1:
         _fail(f"--hard-negatives {hard_negatives}: give a probability between 0 and 1")
     config = TrainConfig(data=_paths(data), out=out, layout=layout, arch=arch, encoder=encoder, pretrained=pretrained,
-                         init_model=init_model, epochs=epochs, batch_size=batch_size, crop=crop, lr=lr, loss=loss,
+                         init_model=init_model, freeze_norm=freeze_norm, epochs=epochs, batch_size=batch_size, crop=crop,
+                         lr=lr, loss=loss,
                          schedule=schedule, data_weights=_floats("--data-weights", data_weights),
                          samples_per_epoch=samples_per_epoch, scale=tuple(scale_range), hard_negatives=hard_negatives,
                          field_photometry=field_photometry, seed=seed, workers=workers, device=device,

@@ -23,6 +23,7 @@ def train(
     arch: str = DEFAULT_ARCH,
     encoder: str | None = DEFAULT_ENCODER,
     init_model: str | None = None,
+    freeze_norm: bool = TrainConfig.freeze_norm,
     epochs: int = TrainConfig.epochs,
     batch_size: int = TrainConfig.batch_size,
     crop: int = TrainConfig.crop,
@@ -41,7 +42,8 @@ def train(
 ) -> dict:
     """Resumes by default: a re-run of a crashed deployment continues from its last checkpoint."""
     config = TrainConfig(data=[Path(p) for p in data], out=Path(out), arch=arch, encoder=encoder,
-                         init_model=Path(init_model) if init_model else None, epochs=epochs, batch_size=batch_size,
+                         init_model=Path(init_model) if init_model else None, freeze_norm=freeze_norm, epochs=epochs,
+                         batch_size=batch_size,
                          crop=crop, lr=lr, loss=loss, data_weights=data_weights, samples_per_epoch=samples_per_epoch,
                          scale=tuple(scale), hard_negatives=hard_negatives, field_photometry=field_photometry,
                          max_steps_per_epoch=max_steps_per_epoch, max_valid_images=max_valid_images,

@@ -41,7 +41,7 @@ from cracks.models.hardware import cpu_model
 from cracks.training.augment import train_transform
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights
-from cracks.training.step import train_step
+from cracks.training.step import freeze_norm_statistics, train_step
 
 
 @dataclass
@@ -126,6 +126,8 @@ def main() -> None:
     parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--snapshots", default="0.5,0.75,1")
+    parser.add_argument("--freeze-norm", action="store_true",
+                        help="keep the starting model's batch-norm statistics (small batches, e.g. on a CPU)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--encoder", default=DEFAULT_ENCODER,
                         help="smp encoder of every run (ImageNet weights offline: timm-tf_efficientnet_lite0/1/2)")
@@ -160,6 +162,8 @@ def main() -> None:
     runs = []
     for name, init, lr in args.run:
         model = initial_model(init, arch, encoder).to(device).to(memory_format=torch.channels_last).train()
+        if args.freeze_norm:
+            freeze_norm_statistics(model)
         runs.append(Run(name, init, lr, model, torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay,
                                                                    fused=device.type == "cuda")))
     cpu = cpu_model()

@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import torch
 
 from cracks.config import TrainConfig
 from cracks.models import artifact
@@ -51,6 +52,27 @@ def test_training_writes_artifact_and_comet_archive(tiny_dataset, tmp_path, monk
     with zipfile.ZipFile(result.comet_archive) as archive:
         messages = archive.read("messages.json").decode()
     assert "val_dice" in messages and "val_iou" in messages
+
+
+def test_fine_tuning_with_frozen_norm_keeps_the_start_statistics(tiny_dataset, tmp_path):
+    start = train(tiny_config(tiny_dataset, tmp_path / "start", epochs=1, comet=False)).model_dir
+
+    def statistics(model_dir: Path) -> dict:
+        state = artifact.load(model_dir).model.state_dict()
+        return {k: v.clone() for k, v in state.items() if k.endswith(("running_mean", "running_var"))}
+
+    def weights(model_dir: Path) -> dict:
+        state = artifact.load(model_dir).model.state_dict()
+        return {k: v.clone() for k, v in state.items() if k.endswith(".weight")}
+
+    frozen = train(tiny_config(tiny_dataset, tmp_path / "frozen", epochs=1, comet=False, init_model=start,
+                               freeze_norm=True)).model_dir
+    free = train(tiny_config(tiny_dataset, tmp_path / "free", epochs=1, comet=False, init_model=start)).model_dir
+    before = statistics(start)
+    assert len(before) > 20
+    assert all(torch.equal(before[k], v) for k, v in statistics(frozen).items())
+    assert not all(torch.equal(before[k], v) for k, v in statistics(free).items())
+    assert not all(torch.equal(weights(start)[k], v) for k, v in weights(frozen).items())  # it still learned
 
 
 def test_baseline_and_alternative_loss_train(tiny_dataset, tmp_path):

@@ -34,7 +34,7 @@ from cracks.training.augment import train_transform
 from cracks.training.evaluate import score_validation
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights, spread
-from cracks.training.step import train_step
+from cracks.training.step import freeze_norm_statistics, train_step
 from cracks.training.tracking import Tracker
 
 log = logging.getLogger(__name__)
@@ -156,6 +156,8 @@ def train(config: TrainConfig) -> TrainResult:
         loader = DataLoader(dataset, batch_sampler=batches[state["step"]:], num_workers=config.workers,
                             worker_init_fn=init_loader_worker, persistent_workers=False)
         model.train()
+        if config.freeze_norm:
+            freeze_norm_statistics(model)
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch",
                    initial=state["step"], total=len(batches))
         running = 0.0

@@ -27,7 +27,7 @@ from cracks.inspect.summary import SiteSummary
 STATE = "survey-state.json"
 INDEX_FIELDS = ["site", "input", "status", "error", "n_cracks", "total_length_m", "density_m_per_m2", "max_width_mm",
                 "condition", "report", "summary", "epochs", "new_cracks", "new_length_m", "extended_cracks",
-                "extended_length_m", "widened_cracks", "gone_cracks", "changes"]
+                "extended_length_m", "widened_cracks", "gone_cracks", "changes", "inspection_differs"]
 
 
 @dataclass
@@ -93,7 +93,9 @@ def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
                    new_length_m=change.get("new_length_m"), extended_cracks=change.get("counts", {}).get("extended"),
                    extended_length_m=change.get("extended_length_m"),
                    widened_cracks=change.get("counts", {}).get("widened"), gone_cracks=change.get("counts", {}).get("gone"),
-                   changes=change.get("folder"))
+                   changes=change.get("folder"),
+                   # the change was measured between epochs inspected differently: part of it may be the inspection's
+                   inspection_differs=",".join(change.get("inspection_differs", [])) or None)
         gpkg = summary_path.parent / "cracks.gpkg"
         if summary.georeferenced and gpkg.is_file():
             site = gpd.read_file(gpkg, layer="site", engine="pyogrio").to_crs(4326)

@@ -92,3 +92,9 @@ def test_a_changed_orthophoto_keeps_the_old_epoch_and_is_compared(tmp_path):
     row = next(csv.DictReader(result.csv.open()))
     assert row["epochs"] == "2" and row["new_cracks"] == "1" and row["gone_cracks"] == "0"
     assert Path(row["changes"], "changes.gpkg").is_file()
+    assert row["inspection_differs"] == ""  # both epochs inspected alike
+    third, _ = scene(200, 400, [straight(20, 60.25, 380, 60.25, 4), straight(60, 150.25, 340, 150.25, 3)], seed=3)
+    write_geotiff(folder / "deck.tif", third)  # a third flight, inspected at another threshold
+    stricter = SurveyConfig(folder, tmp_path / "survey", inspect={"tile": 128, "overlap": 32, "threshold": 0.6})
+    row = next(csv.DictReader(run_survey(stricter, _oracle, log=lambda m: None).csv.open()))
+    assert row["epochs"] == "3" and row["inspection_differs"] == "threshold"

@@ -23,6 +23,7 @@ largest differences it measured (27 px, 1.03 px; README). ``tests/test_compare.p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ import geopandas as gpd
 import numpy as np
 import rasterio
 import shapely
+import shapely.affinity
 from rasterio.windows import from_bounds
 
 from cracks.atomic import write_json
@@ -61,10 +63,11 @@ class Epoch:
         return float(self.summary.gsd_m)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Registration:
     shift_px: tuple[float, float]  # (row, col) that moves the new epoch onto the old one
-    shift_m: tuple[float, float]  # (east, north) in map units
+    shift_map: tuple[float, float]  # (east, north) in the site CRS's units (feet, degrees, metres)
+    shift_m: tuple[float, float]  # (east, north) in ground metres
     error: float  # phase-correlation error (0 = perfect)
     source: str  # "orthophoto" or "mask"
 
@@ -148,20 +151,26 @@ def register(old: Epoch, new: Epoch) -> Registration:
     dy, dx = float(shift[0]), float(shift[1])
     east = transform.a * dx + transform.b * dy
     north = transform.d * dx + transform.e * dy
-    return Registration((dy, dx), (east, north), float(error), source)
+    return Registration((dy, dx), (east, north), (east, north), float(error), source)  # metres: see compare()
 
 
-def _require_ground_metres(old: Epoch, new: Epoch) -> None:
-    """Matching tolerances, growth and shifts are computed on the layers' coordinates as metres:
-    refuse a CRS in which they are not (degrees, feet, Web Mercator's stretched metres)."""
-    crs = old.cracks.crs
+def metric_crs(epoch: Epoch):
+    """The CRS to match in: the site's own where its coordinates are ground metres (UTM, national
+    grids), else the UTM zone of the site (degrees, feet, Web Mercator's stretched metres):
+    tolerances, growth and shifts are lengths on the ground."""
+    crs = epoch.cracks.crs
     unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
-    stretched = max(abs(e.summary.processing.get("map_scale", 1.0) - 1) for e in (old, new)) > 0
-    if crs.is_geographic or abs(unit - 1) > 1e-9 or stretched:
-        why = ("its units are degrees" if crs.is_geographic else f"its unit is {crs.axis_info[0].unit_name}"
-               if abs(unit - 1) > 1e-9 else "its metres are not ground metres here")
-        raise InputError(new.folder, f"the epochs are in {crs.to_string()}, and {why}: reproject both orthophotos to "
-                                     "a metric grid (UTM) and inspect them again to compare them")
+    stretched = epoch.summary.processing.get("map_scale", 1.0) != 1.0
+    if crs.is_projected and abs(unit - 1) < 1e-9 and not stretched:
+        return crs
+    return gpd.GeoSeries([epoch.footprint], crs=crs).estimate_utm_crs()
+
+
+def _in_metres(shift_map: tuple[float, float], at: shapely.Point, crs, metric) -> tuple[float, float]:
+    """A shift in the site CRS's units as (east, north) ground metres at ``at``."""
+    moved = shapely.affinity.translate(at, *shift_map)
+    a, b = gpd.GeoSeries([at, moved], crs=crs).to_crs(metric)
+    return float(b.x - a.x), float(b.y - a.y)
 
 
 def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSettings()) -> Comparison:
@@ -172,17 +181,20 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
             new.footprint = gpd.GeoSeries([new.footprint], crs=new.cracks.crs).to_crs(old.cracks.crs).iloc[0]
         else:
             raise InputError(new_dir, "the two epochs have no common coordinate reference system")
-    _require_ground_metres(old, new)
     registration = register(old, new)
+    moved = new.cracks.copy()
+    moved["geometry"] = moved.geometry.translate(*registration.shift_map)
+    site_crs, metric = old.cracks.crs, metric_crs(old)
+    if metric != site_crs:  # match in ground metres; the layers are written back in the site's CRS
+        registration = dataclasses.replace(registration, shift_m=_in_metres(registration.shift_map, old.footprint.centroid,
+                                                                            site_crs, metric))
     gsd = max(old.gsd_m, new.gsd_m)
     residual = float(np.hypot(*registration.shift_m)) * 0.1  # sub-pixel registration: a tenth of the shift as error
     tolerance = settings.tolerance_px * gsd + residual
-    moved = new.cracks.copy()
-    moved["geometry"] = moved.geometry.translate(*registration.shift_m)
-    rows = _changes(old.cracks, moved, tolerance, gsd, settings)
-    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=old.cracks.crs,
+    rows = _changes(old.cracks.to_crs(metric), moved.to_crs(metric), tolerance, gsd, settings)
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=metric,
                              columns=["change", "old_id", "new_id", "old_length_m", "new_length_m", "growth_m",
-                                      "old_width_mm", "new_width_mm", "width_growth_mm", "part", "geometry"])
+                                      "old_width_mm", "new_width_mm", "width_growth_mm", "part", "geometry"]).to_crs(site_crs)
     return Comparison(str(old_dir), str(new_dir), old.summary.processing["date"], new.summary.processing["date"],
                       registration, tolerance, settings, frame, inspection_differences(old.summary, new.summary))
 

@@ -27,7 +27,7 @@ def scene(height: int, width: int, cracks: list[RenderedCrack], seed: int = 0) -
 
 def write_geotiff(path: Path, image: np.ndarray, gsd_m: float | None = 0.001, crs: str | None = UTM,
                   nodata_box: tuple[slice, slice] | None = None, alpha: bool = False, dtype: str = "uint8",
-                  tiled: bool = True) -> Path:
+                  tiled: bool = True, origin: tuple[float, float] = ORIGIN) -> Path:
     bands = np.moveaxis(image, -1, 0).astype(np.float64)
     if dtype == "uint16":
         bands = bands * 16  # a 12-bit sensor
@@ -36,7 +36,7 @@ def write_geotiff(path: Path, image: np.ndarray, gsd_m: float | None = 0.001, cr
     if tiled:
         profile.update(tiled=True, blockxsize=128, blockysize=128)
     if crs and gsd_m:
-        profile.update(crs=crs, transform=from_origin(*ORIGIN, gsd_m, gsd_m))
+        profile.update(crs=crs, transform=from_origin(*origin, gsd_m, gsd_m))
     valid = np.ones(image.shape[:2], bool)
     if nodata_box is not None:
         valid[nodata_box] = False

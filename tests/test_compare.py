@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import warnings
 
 import geopandas as gpd
 import numpy as np
@@ -14,25 +15,35 @@ from cracks.compare import compare, write_comparison
 from cracks.errors import CracksError
 from cracks.synthetic import random_walk, straight
 from tests.inspect.test_pipeline import run_site
-from tests.rasters import scene, write_geotiff
+from tests.rasters import UTM, scene, write_geotiff
 
 SHIFT = (3, 5)  # rows, cols: the later survey is georeferenced a few millimetres off
 
 
-@pytest.fixture(scope="module")
-def epochs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("epochs")
+# (origin, pixel size in the CRS's units) of 1 mm pixels on the ground, or near it
+PLACES = {UTM: ((500_000.0, 5_000_000.0), 0.001), "EPSG:3857": ((500_000.0, 5_000_000.0), 0.001),
+          "EPSG:2263": ((987_000.0, 212_000.0), 0.001 / 0.3048006)}  # Manhattan, US survey feet
+
+
+def make_epochs(root, crs: str = UTM):
+    origin, pixel = PLACES[crs]
     a = straight(30, 60.25, 300, 60.25, 4)
     b_old = straight(40, 200.25, 200, 200.25, 4)
     b_new = straight(40, 200.25, 420, 200.25, 4)  # 220 px longer
     c = random_walk(np.random.default_rng(5), (380, 110), 0.3, 180, 3.0, step=8, wiggle=0.05)  # a new crack
     old_image, _ = scene(320, 640, [a, b_old], seed=1)
     new_image, _ = scene(320, 640, [a, b_new, c], seed=1)
-    old = write_geotiff(root / "old.tif", old_image[:300, :600])
-    new = write_geotiff(root / "new.tif", new_image[SHIFT[0] : 300 + SHIFT[0], SHIFT[1] : 600 + SHIFT[1]])
+    old = write_geotiff(root / "old.tif", old_image[:300, :600], pixel, crs=crs, origin=origin)
+    new = write_geotiff(root / "new.tif", new_image[SHIFT[0] : 300 + SHIFT[0], SHIFT[1] : 600 + SHIFT[1]], pixel, crs=crs,
+                        origin=origin)
     old_site = run_site(old, root / "e1")
     new_site = run_site(new, root / "e2")
-    return old_site.out_dir, new_site.out_dir, c.length * 0.001, root
+    return old_site.out_dir, new_site.out_dir, c.length * old_site.summary.gsd_m, root
+
+
+@pytest.fixture(scope="module")
+def epochs(tmp_path_factory):
+    return make_epochs(tmp_path_factory.mktemp("epochs"))
 
 
 def test_new_extended_and_unchanged_cracks_and_the_shift(epochs, tmp_path):
@@ -72,13 +83,22 @@ def test_epochs_inspected_differently_say_so(epochs, tmp_path):
     assert "inspected differently (threshold)" in " ".join(page.split())
 
 
-def test_epochs_in_a_crs_without_ground_metres_are_refused(tmp_path):
-    image, _ = scene(120, 200, [straight(10, 60.25, 190, 60.25, 3)])
-    mercator = write_geotiff(tmp_path / "mercator.tif", image, crs="EPSG:3857")  # ~41 degrees north
-    with pytest.warns(UserWarning, match="on the ground"):
-        first, second = run_site(mercator, tmp_path / "a"), run_site(mercator, tmp_path / "b")
-    with pytest.raises(CracksError, match=r"EPSG:3857, and its metres are not ground metres here: reproject"):
-        compare(first.out_dir, second.out_dir)
+@pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:2263"])
+def test_epochs_in_a_crs_without_ground_metres_are_matched_on_the_ground(tmp_path, crs):
+    """Web Mercator's stretched metres, US survey feet, degrees: matched in the site's UTM zone,
+    figures in ground metres, the layers written back in the site's CRS."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        old_dir, new_dir, c_length_m, _ = make_epochs(tmp_path, crs=crs)
+    gsd = json.loads((old_dir / "summary.json").read_text())["gsd_m"]
+    result = compare(old_dir, new_dir)
+    summary = result.to_dict()
+    assert summary["counts"]["new"] == 1 and summary["counts"]["extended"] == 1 and summary["counts"]["unchanged"] == 1
+    assert summary["new_length_m"] == pytest.approx(c_length_m, rel=0.15)
+    assert summary["extended_length_m"] == pytest.approx(220 * gsd, rel=0.15)
+    east, north = result.registration.shift_m  # the new epoch sits SHIFT px down and right of the old one
+    assert east == pytest.approx(SHIFT[1] * gsd, rel=0.25) and north == pytest.approx(-SHIFT[0] * gsd, rel=0.25)
+    assert result.changes.crs.equals(gpd.read_file(old_dir / "cracks.gpkg", layer="centerlines").crs)
 
 
 def test_sites_that_do_not_overlap_or_are_not_georeferenced_are_refused(epochs, tmp_path):

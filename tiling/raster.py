@@ -57,6 +57,7 @@ class RasterInfo:
     # a photo's EXIF orientation (1: upright; 6: viewers turn it 90 degrees clockwise); GDAL reads
     # the stored pixel grid, so outputs are in that grid whatever this says
     exif_orientation: int = 1
+    gcps: int = 0  # ground control points georeferencing a raster that has no geotransform (not used: warp it)
 
     @property
     def rgb_bands(self) -> list[int]:
@@ -150,7 +151,7 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
             crs_wkt=src.crs.to_wkt() if src.crs else None, epsg=epsg, transform=src.transform,
             nodata=src.nodata, has_alpha=any(c == ColorInterp.alpha for c in src.colorinterp),
             georeferenced=georeferenced, pixel_size_m=pixel_size_m, scale=scale, palette=palette,
-            map_scale=map_scale, exif_orientation=_exif_orientation(src),
+            map_scale=map_scale, exif_orientation=_exif_orientation(src), gcps=len(src.gcps[0]),
         )
 
 

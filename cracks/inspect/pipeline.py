@@ -174,7 +174,9 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: 
         units = f"{config.gsd_mm} mm per pixel from --gsd-mm" if config.gsd_mm else "pixel units"
         turned = (f"; EXIF orientation {info.exif_orientation} not applied: outputs are in the stored pixel grid, "
                   "turned against how viewers show the photo" if info.exif_orientation != 1 else "")
-        warnings.warn(f"{path}: no CRS or transform; results in {units}{turned}", stacklevel=2)
+        gcps = (f"; it is georeferenced by {info.gcps} ground control points only: warp it first "
+                "(gdalwarp -t_srs EPSG:...) to measure in metres" if info.gcps else "")
+        warnings.warn(f"{path}: no CRS or transform; results in {units}{gcps}{turned}", stacklevel=2)
     if info.map_scale != 1.0:
         warnings.warn(f"{path}: in its CRS a map metre is {info.map_scale:.3f} m on the ground here (a projection "
                       f"like Web Mercator); lengths and widths are in ground metres", stacklevel=2)

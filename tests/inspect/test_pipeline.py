@@ -259,6 +259,20 @@ def test_cli_says_pixel_units_once_in_one_line(tmp_path):
     assert lines == [f"WARNING: {photo}: no CRS or transform; results in pixel units"], lines
 
 
+def test_raster_georeferenced_by_control_points_says_so(tmp_path):
+    from rasterio.control import GroundControlPoint
+    from rasterio.crs import CRS
+
+    image, _ = scene(200, 300, [straight(20, 100.25, 280, 100.25, 4)])
+    path = write_geotiff(tmp_path / "scan.tif", image, crs=None)
+    with rasterio.open(path, "r+") as dst:
+        dst.gcps = ([GroundControlPoint(r, c, 500_000 + c / 1000, 5_000_000 - r / 1000) for r, c in
+                     ((0, 0), (0, 300), (200, 0), (200, 300))], CRS.from_epsg(32633))
+    with pytest.warns(UserWarning, match="georeferenced by 4 ground control points only: warp it first"):
+        s = run_site(path, tmp_path / "out").summary
+    assert s.units == "px" and s.n_cracks == 1
+
+
 def test_sideways_photo_says_its_outputs_are_in_the_stored_grid(tmp_path):
     from PIL import Image
 

@@ -36,7 +36,8 @@ def freeze_norm_statistics(model: torch.nn.Module) -> int:
     Fine-tuning a model trained with large batches (64 crops on a GPU) with the small batches a
     CPU affords (8 crops, often of one domain) replaces its statistics with noisy ones: measured,
     continuing the shipped model at batch 8 on the CPU lost 0.008 mean validation Dice (DeepCrack
-    0.712 -> 0.669) after 620 steps. Call it after every ``model.train()``.
+    0.712 -> 0.669) after 706 steps, and 0.004 after 257 steps with the statistics frozen (README).
+    Call it after every ``model.train()``.
     """
     layers = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     for layer in layers:

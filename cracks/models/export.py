@@ -149,7 +149,7 @@ def export_int8(config: ExportConfig) -> ExportResult:
         max_drop=config.max_drop,
         drop_type=nncf.DropType.ABSOLUTE,
         subset_size=len(calibration),
-        # full bias correction: slower to export (19 instead of ~5 minutes here), but the all-int8
+        # full bias correction: slower to export (19 minutes here, beside a training), but the all-int8
         # start loses less (worst dataset -0.009 instead of -0.013 on the shipped model), so fewer
         # layers go back to float for the same budget: 5 instead of 7, one 1024 px tile 2.30
         # instead of 1.84 MP/s (same run), CrackForest 2 px Dice 0.817 against 0.818

@@ -23,7 +23,6 @@ largest differences it measured (27 px, 1.03 px; README). ``tests/test_compare.p
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from rasterio.windows import from_bounds
 from cracks.atomic import write_json
 from cracks.errors import InputError
 from cracks.inspect.summary import SiteSummary
+from tiling.ground import coordinates_are_ground_metres
 
 MATCH_FRACTION = 0.5
 CHANGES = ("new", "gone", "extended", "widened", "unchanged")
@@ -129,8 +129,9 @@ def _grey_window(path: Path, bounds: tuple[float, float, float, float], band_mas
         return (data[0] if band_mask else data[:3].mean(axis=0)), src.transform
 
 
-def register(old: Epoch, new: Epoch) -> Registration:
-    """Shift of the new epoch onto the old one, by phase correlation over the overlap."""
+def register(old: Epoch, new: Epoch, metric) -> Registration:
+    """Shift of the new epoch onto the old one, by phase correlation over the overlap, in the
+    site CRS's units (to move the new layers) and in ground metres (``metric``: :func:`metric_crs`)."""
     from skimage.registration import phase_cross_correlation
 
     overlap = old.footprint.intersection(new.footprint)
@@ -151,7 +152,9 @@ def register(old: Epoch, new: Epoch) -> Registration:
     dy, dx = float(shift[0]), float(shift[1])
     east = transform.a * dx + transform.b * dy
     north = transform.d * dx + transform.e * dy
-    return Registration((dy, dx), (east, north), (east, north), float(error), source)  # metres: see compare()
+    crs = old.cracks.crs
+    shift_m = (east, north) if metric == crs else _in_metres((east, north), old.footprint.centroid, crs, metric)
+    return Registration((dy, dx), (east, north), shift_m, float(error), source)
 
 
 def metric_crs(epoch: Epoch):
@@ -159,9 +162,7 @@ def metric_crs(epoch: Epoch):
     grids), else the UTM zone of the site (degrees, feet, Web Mercator's stretched metres):
     tolerances, growth and shifts are lengths on the ground."""
     crs = epoch.cracks.crs
-    unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
-    stretched = epoch.summary.processing.get("map_scale", 1.0) != 1.0
-    if crs.is_projected and abs(unit - 1) < 1e-9 and not stretched:
+    if coordinates_are_ground_metres(crs, epoch.summary.processing.get("map_scale", 1.0)):
         return crs
     return gpd.GeoSeries([epoch.footprint], crs=crs).estimate_utm_crs()
 
@@ -181,13 +182,10 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
             new.footprint = gpd.GeoSeries([new.footprint], crs=new.cracks.crs).to_crs(old.cracks.crs).iloc[0]
         else:
             raise InputError(new_dir, "the two epochs have no common coordinate reference system")
-    registration = register(old, new)
+    site_crs, metric = old.cracks.crs, metric_crs(old)  # match in ground metres; write back in the site's CRS
+    registration = register(old, new, metric)
     moved = new.cracks.copy()
     moved["geometry"] = moved.geometry.translate(*registration.shift_map)
-    site_crs, metric = old.cracks.crs, metric_crs(old)
-    if metric != site_crs:  # match in ground metres; the layers are written back in the site's CRS
-        registration = dataclasses.replace(registration, shift_m=_in_metres(registration.shift_map, old.footprint.centroid,
-                                                                            site_crs, metric))
     gsd = max(old.gsd_m, new.gsd_m)
     residual = float(np.hypot(*registration.shift_m)) * 0.1  # sub-pixel registration: a tenth of the shift as error
     tolerance = settings.tolerance_px * gsd + residual

@@ -10,12 +10,14 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+from pyproj import CRS
 
 from cracks.compare import compare, write_comparison
 from cracks.errors import CracksError
 from cracks.synthetic import random_walk, straight
 from tests.inspect.test_pipeline import run_site
 from tests.rasters import UTM, scene, write_geotiff
+from tiling.ground import coordinates_are_ground_metres
 
 SHIFT = (3, 5)  # rows, cols: the later survey is georeferenced a few millimetres off
 
@@ -99,6 +101,16 @@ def test_epochs_in_a_crs_without_ground_metres_are_matched_on_the_ground(tmp_pat
     east, north = result.registration.shift_m  # the new epoch sits SHIFT px down and right of the old one
     assert east == pytest.approx(SHIFT[1] * gsd, rel=0.25) and north == pytest.approx(-SHIFT[0] * gsd, rel=0.25)
     assert result.changes.crs.equals(gpd.read_file(old_dir / "cracks.gpkg", layer="centerlines").crs)
+
+
+@pytest.mark.parametrize(("crs", "map_scale", "ground"), [
+    (UTM, 1.0, True),  # a mapping grid: its metres are ground metres
+    ("EPSG:3857", 0.64, False),  # Web Mercator at 50 degrees: stretched metres
+    ("EPSG:2263", 1.0, False),  # US survey feet
+    ("EPSG:4326", 1.0, False),  # degrees
+])
+def test_the_crs_to_match_in_is_the_sites_only_where_it_counts_ground_metres(crs, map_scale, ground):
+    assert coordinates_are_ground_metres(CRS.from_user_input(crs), map_scale) is ground
 
 
 def test_sites_that_do_not_overlap_or_are_not_georeferenced_are_refused(epochs, tmp_path):

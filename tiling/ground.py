@@ -52,6 +52,14 @@ class GroundPixel:
         return (32600 if self.lat >= 0 else 32700) + zone
 
 
+def coordinates_are_ground_metres(crs, map_scale: float) -> bool:
+    """Whether lengths in ``crs`` (a pyproj or rasterio CRS) are ground metres: projected, in
+    metres, and not stretched: ``map_scale`` is the one :func:`tiling.raster.open_raster` found for
+    the site's raster (1 for UTM and national grids, cos(latitude) for Web Mercator)."""
+    unit = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    return bool(crs.is_projected) and abs(unit - 1) < 1e-9 and map_scale == 1.0
+
+
 def ground_pixel(crs_wkt: str, transform: Affine, width: int, height: int) -> GroundPixel | None:
     """Ground sizes of a pixel at the raster's centre, or None for a CRS without a datum (a local
     engineering system: its own units are all there is)."""

@@ -10,7 +10,7 @@ region's own window of mask and labels and measures it with
 Memory is one strip plus one region window, never the raster. A region wider or taller than
 ``max_region_px`` (a crack network across a whole site: on a generated 400 MP orthophoto one
 region spanned the raster and took 12 GB to measure in one piece) is measured in blocks of that
-size, one record per block.
+size and the blocks joined into one record (lengths summed; each cut costs a pixel or two).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from rasterio.windows import Window
 from scipy import ndimage
 
 from cracks.measure import BRIDGE_PX, MeasureSettings
+from cracks.measure.records import merge_parts
 from cracks.measure.region import Crack, bridged, crack_from_region, default_road_axis
 from cracks.metrics import counts
 
@@ -191,7 +192,7 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
     """Pass 2: measure every region from its own window of the mask and of the labels.
 
     ``settings`` as in :func:`~cracks.measure.region.measure_cracks` (fields overridable by keyword);
-    ``max_region_px`` bounds memory: larger networks are measured in blocks of that size.
+    ``max_region_px`` bounds memory: larger networks are measured in blocks of that size, joined into one record.
     """
     settings = dataclasses.replace(settings or MeasureSettings(), **overrides)
     cracks: list[Crack] = []
@@ -199,6 +200,7 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
         if settings.road_axis_deg is None:
             settings = dataclasses.replace(settings, road_axis_deg=default_road_axis(src.height, src.width))
         for number, region in enumerate(scan.regions, start=1):
+            blocks: list[Crack] = []
             for window in region_windows(region, src.height, src.width, max_region_px):
                 probability, _, binary = _read(src, window, threshold_u8)
                 region_mask = (scan.region_of_label[labels_src.read(1, window=window)] == number) & binary
@@ -214,7 +216,11 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
                 origin = (int(window.row_off) + int(r0) - 1, int(window.col_off) + int(c0) - 1)
                 crack = crack_from_region(region_mask, origin, probability, pixel_size_m, settings)
                 if crack is not None:
-                    crack.crack_id = len(cracks) + 1
-                    crack.network_id = number  # blocks of one giant network share it
-                    cracks.append(crack)
+                    blocks.append(crack)
+            if blocks:
+                # One connected region is one record, as in memory: the blocks' cut ends meet at a
+                # hook the skeleton makes at a cut edge, which fragment linking would not join.
+                crack = blocks[0] if len(blocks) == 1 else dataclasses.replace(merge_parts(blocks), n_parts=1)
+                crack.crack_id, crack.network_id = len(cracks) + 1, number
+                cracks.append(crack)
     return cracks

@@ -17,7 +17,7 @@ regions would report both as cracks. Two steps on the measured regions fix that:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import shapely
@@ -105,11 +105,15 @@ def link_fragments(cracks: list[Crack], *, gap_px: float, angle_deg: float = 40.
     groups: dict[int, list[int]] = {}
     for k in range(len(cracks)):
         groups.setdefault(root(k), []).append(k)
-    return [_merge([cracks[k] for k in members], gaps.get(r, [])) if len(members) > 1 else cracks[members[0]]
+    return [merge_parts([cracks[k] for k in members], gaps.get(r, [])) if len(members) > 1 else cracks[members[0]]
             for r, members in sorted(groups.items())]
 
 
-def _merge(parts: list[Crack], gaps: list[tuple[np.ndarray, np.ndarray]]) -> Crack:
+def merge_parts(parts: list[Crack], gaps: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> Crack:
+    """One record from pieces of one crack (linked fragments, or the blocks a giant region was
+    measured in): lengths and areas summed, widths length-weighted, paths and outlines joined.
+    Pieces joined end to end add no branching: the record is a network only if a piece is one or
+    the pieces' junctions make it one (four linked pieces of a straight crack stay linear)."""
     length = sum(p.length_px for p in parts)
     weights = np.array([p.length_px for p in parts]) / max(length, 1e-9)
 
@@ -130,7 +134,7 @@ def _merge(parts: list[Crack], gaps: list[tuple[np.ndarray, np.ndarray]]) -> Cra
         width_max_px=max(p.width_max_px for p in parts),
         width_p95_px=float(np.dot(weights, [p.width_p95_px for p in parts])),
         orientation_deg=principal_angle(pixels[:, 0], pixels[:, 1]),
-        type="network" if n_junctions >= 2 or n_branches >= 4 or any(p.type == "network" for p in parts) else "linear",
+        type="network" if n_junctions >= 2 or any(p.type == "network" for p in parts) else "linear",
         n_branches=n_branches,
         n_junctions=n_junctions,
         area_px=sum(p.area_px for p in parts),

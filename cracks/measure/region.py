@@ -58,7 +58,7 @@ class Crack:
     width_p95_mm: float | None = None
     severity: str = "unknown"
     n_parts: int = 1  # fragments linked into this record (cracks.measure.records.link_fragments)
-    network_id: int = 0  # the connected region it was measured from: shared by the 2048 px blocks of a giant network
+    network_id: int = 0  # the connected region it was measured from (linked records keep their first piece's)
     gap_length_px: float = 0.0  # summed gaps between the linked fragments (not part of length_px)
     gaps: list[np.ndarray] = field(repr=False, default_factory=list)  # 2x2 (row, col) end-to-end segments
     spacing_m: float | None = None  # median distance to the nearest crack it does not touch (cracks.measure.spacing)

@@ -344,20 +344,26 @@ def test_strip_wise_measurement_equals_in_memory(tmp_path, strip_rows, bridge_px
         assert scan.truth_counts[tolerance] == counts(binary, truth & valid, tolerance)
 
 
-def test_region_larger_than_the_block_limit_is_measured_in_blocks(tmp_path, long_crack_site):
+def test_region_larger_than_the_block_limit_is_measured_in_blocks_as_one_record(tmp_path, long_crack_site):
     """A crack network wider than ``max_region_px`` is measured block by block, in bounded memory,
-    and the blocks' lengths add up to the crack's."""
+    and stays one record: one linear crack, its length the whole region's (the blocks' cut ends
+    hook at the cut edge, so fragment linking alone left two records at 200 px blocks)."""
     from cracks.measure.raster import measure_raster, region_windows, scan_mask
+    from cracks.measure.records import RecordRules, crack_records
 
     path, _ = long_crack_site
     result = run_site(path, tmp_path / "out")
     scan = scan_mask(result.outputs["mask"], 128, labels_path=tmp_path / "labels.tif")
     whole = measure_raster(result.outputs["mask"], 128, scan, 0.0005)
-    blocks = measure_raster(result.outputs["mask"], 128, scan, 0.0005, max_region_px=128)
-    assert len(whole) == 1 and len(blocks) >= 4
-    assert max(int(w.width) for r in scan.regions for w in region_windows(r, 300, 620, 128)) <= 128
-    assert sum(c.length_px for c in blocks) == pytest.approx(whole[0].length_px, rel=0.05)
-    assert {c.network_id for c in blocks} == {whole[0].network_id}  # one network id across the blocks
+    assert len(whole) == 1 and whole[0].type == "linear"
+    for side in (128, 200, 256):
+        assert max(int(w.width) for r in scan.regions for w in region_windows(r, 300, 620, side)) <= side
+        blocks = measure_raster(result.outputs["mask"], 128, scan, 0.0005, max_region_px=side)
+        assert len(blocks) == 1 and blocks[0].type == "linear" and blocks[0].n_parts == 1
+        assert blocks[0].length_px == pytest.approx(whole[0].length_px, rel=0.05)
+        assert blocks[0].network_id == whole[0].network_id
+        records, spots = crack_records(blocks, RecordRules(link_gap_px=60, min_length_px=60))
+        assert len(records) == 1 and not spots
 
 
 def test_summary_is_typed_and_round_trips_through_summary_json(tmp_path):

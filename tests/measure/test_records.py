@@ -37,6 +37,7 @@ def test_a_dashed_crack_is_one_record_whose_length_counts_only_crack_pixels():
     assert crack.n_parts == 8 and crack.gap_length_px == pytest.approx(7 * 8, abs=7 * 4)
     assert crack.length_px == pytest.approx(sum(r.length_px for r in regions))
     assert crack.length_px < 360  # the gaps are recorded, not counted
+    assert crack.type == "linear"  # pieces end to end add no branching (was "network" from four pieces on)
 
 
 def test_parallel_or_far_pieces_are_not_linked():

@@ -49,6 +49,22 @@ def test_parallel_or_far_pieces_are_not_linked():
         assert len(link_fragments(regions, gap_px=80)) == len(regions) == 2
 
 
+@pytest.mark.parametrize(("degrees", "linked"), [(0, True), (55, True), (80, True), (120, False), (160, False)])
+def test_a_crack_lost_at_a_kink_is_one_record_but_one_that_turns_back_is_two(degrees, linked):
+    """A horizontal piece, a 12 px gap, then a piece leaving the gap ``degrees`` up from the
+    horizontal: models lose cracks where they kink. Bends up to 90 degrees in all are one crack
+    (the old rule, 40 degrees at each end, split the 80 degree kink); a piece that
+    doubles back is another crack."""
+    end = np.array([100.25, 150.0])  # (x, y) where the first piece ends
+    heading = np.radians(degrees)
+    start = end + 12 * np.array([np.cos(heading / 2), -np.sin(heading / 2)])  # the gap bends half-way
+    stop = start + 90 * np.array([np.cos(heading), -np.sin(heading)])
+    pieces = [straight(10, end[1], end[0], end[1], 3), straight(*start, *stop, 3)]
+    regions = measure_cracks(draw_cracks((300, 300), pieces))
+    assert len(regions) == 2
+    assert (len(link_fragments(regions, gap_px=30)) == 1) is linked
+
+
 def test_blobs_are_spots_not_cracks():
     binary = draw_cracks((200, 300), [straight(20, 50.25, 280, 50.25, 3)])
     yy, xx = np.mgrid[:200, :300]

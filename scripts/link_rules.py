@@ -1,0 +1,83 @@
+"""How fragment linking splits and merges real cracks: records per found drawn crack, and records
+that lie on two drawn cracks, for several link gaps and bend limits, on every domain.
+
+The model runs once per image (torch fp32, the artifact's threshold); each rule then links the
+same measured regions. A good rule lowers records per found crack towards 1 without making many
+records that span two drawn cracks (a record "spans" two when at least 20 % of its centerline
+near the truth, and 10 px, lies on a second drawn crack).
+
+    .venv/bin/python scripts/link_rules.py [models/default] [../shared/data] [--gaps 10,20,30] [--bends 40/80,75/90]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from cracks.crackeval import TruthCracks, crack_level_scores, nearest_labels, prepare_truth
+from cracks.data.masks import read_image, read_mask
+from cracks.measure.records import link_fragments, split_spots
+from cracks.measure.region import Crack, measure_cracks
+from cracks.models import artifact
+from cracks.training.evaluate import PIXEL_RECORD_RULES, gather_pairs, probability_of
+
+SETS = [("uav-crackx", "valid"), ("crackforest", "all"), ("deepcrack", "valid"), ("crack500", "valid"),
+        ("concrete-walls", "valid")]
+
+
+def spans_two_cracks(record: Crack, truth: TruthCracks, tolerance_px: float = 3.0) -> bool:
+    points = np.clip(np.rint(np.vstack(record.paths)).astype(int), 0, np.array(truth.truth.shape) - 1)
+    close = points[truth.distance[points[:, 0], points[:, 1]] <= tolerance_px]
+    if len(close) < 20:
+        return False
+    counts = np.sort(np.unique(nearest_labels(truth.labels, close, tolerance_px), return_counts=True)[1])[::-1]
+    return len(counts) > 1 and counts[1] >= max(10, 0.2 * len(close))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"))
+    parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--gaps", default="10,20,30", help="link gaps in pixels")
+    parser.add_argument("--bends", default="40/80,75/90", help="END/TURN degrees: each end's bend / both bends")
+    parser.add_argument("--limit", type=int, default=200, help="images per domain at most (evenly spread)")
+    args = parser.parse_args()
+    loaded = artifact.load(args.model)
+    network, normalization, threshold = loaded.model.eval(), loaded.meta.normalization, loaded.meta.threshold
+    gaps = [float(g) for g in args.gaps.split(",")]
+    bends = [tuple(float(x) for x in b.split("/")) for b in args.bends.split(",")]
+    print(f"model {args.model} (threshold {threshold:.2f}, torch fp32); spots under {PIXEL_RECORD_RULES.min_length_px:g} px "
+          f"or {PIXEL_RECORD_RULES.min_elongation:g} widths\n")
+    print("| data | gap px | end / turn deg | records | crack precision | crack recall | records per found crack | records on two cracks |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, split in SETS:
+        pairs = gather_pairs([args.data / name], "auto", split)
+        pairs = pairs[:: max(1, len(pairs) // args.limit)][: args.limit]
+        images = []
+        for pair in pairs:
+            truth = read_mask(pair.mask, pair.mask_threshold)
+            if truth.any():
+                probability = probability_of(network, read_image(pair.image), normalization)
+                images.append((measure_cracks(probability >= threshold, bridge_px=2, min_length_px=0), prepare_truth(truth)))
+        for gap in gaps:
+            for end_deg, turn_deg in bends:
+                records = matched = found = true = spanning = 0
+                for regions, truth in images:
+                    linked = link_fragments(regions, gap_px=gap, end_deg=end_deg, turn_deg=turn_deg)
+                    kept, _ = split_spots(linked, min_length_px=PIXEL_RECORD_RULES.min_length_px,
+                                          min_elongation=PIXEL_RECORD_RULES.min_elongation)
+                    scores = crack_level_scores(kept, truth)
+                    records += scores.records
+                    matched += scores.matched_records
+                    found += scores.found_true_cracks
+                    true += scores.true_cracks
+                    spanning += sum(spans_two_cracks(r, truth) for r in kept)
+                print(f"| {name} {split} ({len(images)}) | {gap:g} | {end_deg:g} / {turn_deg:g} | {records} | "
+                      f"{matched / max(records, 1):.3f} | {found / max(true, 1):.3f} | {matched / max(found, 1):.3f} | {spanning} |",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()

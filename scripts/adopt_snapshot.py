@@ -49,6 +49,9 @@ def main() -> None:
             with safe_open(str(path), "pt") as f:
                 info = f.metadata() or {}
             arch, encoder = info.get("arch"), info.get("encoder")
+            if not (arch and encoder):
+                raise SystemExit(f"{path}: no arch and encoder in its metadata: pass a model folder (e.g. "
+                                 f"models/default) or a scripts/train_budget.py snapshot")
             model = build_model(arch, encoder, pretrained=False)
             model.load_state_dict({k: v.float() if v.is_floating_point() else v
                                    for k, v in load_file(str(path)).items()})

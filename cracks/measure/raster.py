@@ -187,6 +187,22 @@ def region_windows(region: Region, height: int, width: int, max_side: int) -> li
             for y in range(region.top, region.bottom, max_side) for x in range(region.left, region.right, max_side)]
 
 
+CUT_JOIN_PX = 8.0  # centerline ends of neighbouring blocks this close meet across the cut (the skeleton hooks there)
+
+
+def _joined(blocks: list[Crack]) -> Crack:
+    """The blocks of one region as one record. Their centerlines end at the cuts; those ends are
+    recorded as joins (``gaps``, not counted in ``gap_length_px``), so that crack spacing sees one
+    crack and not a neighbour a few pixels away (a lone crack measured in blocks had a spacing
+    of 36-80 px instead of none)."""
+    from scipy.spatial import cKDTree
+
+    ends = [(b, path[i]) for b, crack in enumerate(blocks) for path in crack.paths if len(path) >= 2 for i in (0, -1)]
+    points = np.array([point for _, point in ends])
+    joins = [(points[i], points[j]) for i, j in sorted(cKDTree(points).query_pairs(CUT_JOIN_PX)) if ends[i][0] != ends[j][0]]
+    return dataclasses.replace(merge_parts(blocks, joins), n_parts=1, gap_length_px=sum(b.gap_length_px for b in blocks))
+
+
 def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_size_m: float | None = None,
                    settings: MeasureSettings | None = None, *, max_region_px: int = 2048, **overrides: Any) -> list[Crack]:
     """Pass 2: measure every region from its own window of the mask and of the labels.
@@ -220,7 +236,7 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
             if blocks:
                 # One connected region is one record, as in memory: the blocks' cut ends meet at a
                 # hook the skeleton makes at a cut edge, which fragment linking would not join.
-                crack = blocks[0] if len(blocks) == 1 else dataclasses.replace(merge_parts(blocks), n_parts=1)
+                crack = blocks[0] if len(blocks) == 1 else _joined(blocks)
                 crack.crack_id, crack.network_id = len(cracks) + 1, number
                 cracks.append(crack)
     return cracks

@@ -60,7 +60,7 @@ class Crack:
     n_parts: int = 1  # fragments linked into this record (cracks.measure.records.link_fragments)
     network_id: int = 0  # the connected region it was measured from (linked records keep their first piece's)
     gap_length_px: float = 0.0  # summed gaps between the linked fragments (not part of length_px)
-    gaps: list[np.ndarray] = field(repr=False, default_factory=list)  # 2x2 (row, col) end-to-end segments
+    gaps: list[np.ndarray] = field(repr=False, default_factory=list)  # 2x2 (row, col) end-to-end segments: linked gaps, block cuts
     spacing_m: float | None = None  # median distance to the nearest crack it does not touch (cracks.measure.spacing)
     severity_basis: str = "width"  # what decided the severity under the standard: width | spacing
 

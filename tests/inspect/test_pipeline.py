@@ -350,6 +350,7 @@ def test_region_larger_than_the_block_limit_is_measured_in_blocks_as_one_record(
     hook at the cut edge, so fragment linking alone left two records at 200 px blocks)."""
     from cracks.measure.raster import measure_raster, region_windows, scan_mask
     from cracks.measure.records import RecordRules, crack_records
+    from cracks.measure.spacing import crack_spacings
 
     path, _ = long_crack_site
     result = run_site(path, tmp_path / "out")
@@ -364,6 +365,9 @@ def test_region_larger_than_the_block_limit_is_measured_in_blocks_as_one_record(
         assert blocks[0].network_id == whole[0].network_id
         records, spots = crack_records(blocks, RecordRules(link_gap_px=60, min_length_px=60))
         assert len(records) == 1 and not spots
+        # a lone crack has no spacing, whole or in blocks (the blocks' own cut ends, a few px
+        # apart, measured 36-80 px before they were recorded as joins)
+        assert crack_spacings(blocks, reach_px=100) == crack_spacings(whole, reach_px=100) == [None]
 
 
 def test_summary_is_typed_and_round_trips_through_summary_json(tmp_path):

@@ -10,6 +10,10 @@ does not meet the branch the point lies on (the opposite side of a cell of map c
 median makes it the distance the crack keeps along most of its length: two cracks that come close
 at one end only are not "closely spaced", and a crack's own spurs, which meet it, never count.
 Branches of a record that end within a linked gap of each other count as meeting (one crack).
+A branch of the same record that does not meet the point's branch counts only where the way
+along the record's own centerlines is more than ``DETOUR`` times the straight distance: across a
+cell of map cracking (about twice), not further along the same crack past a spur (about once: a
+crack with two spurs had a "spacing" of the stretch between them).
 Points with nothing within ``reach_px`` count as infinitely far; a record whose median is
 infinite has no spacing (``None``: more than the reach apart).
 
@@ -21,6 +25,8 @@ polyline distance; the cost grows with the number of pixels, not with pairs of c
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import shapely
@@ -34,6 +40,8 @@ TOUCH_PX = 2.0  # branch ends closer than this meet (they share a junction)
 FIRST_K = 64  # nearest pixels asked for first; doubled for points that see only their own branch
 MAX_K = 1 << 14  # beyond this many own pixels in the way, a point counts as having no neighbour
 CHUNK_ENTRIES = 1 << 22  # points x k per k-d tree query: about 64 MB of distances and indices
+DETOUR = 1.3  # own-record pixels count when the way along the centerlines is longer than this times the distance
+MAX_GRAPH_BRANCHES = 2000  # records with more branches skip the detour test (their node distances: 2000^2 x 8 B x 4)
 
 
 def crack_spacings(cracks: list[Crack], *, reach_px: float) -> list[float | None]:
@@ -42,14 +50,20 @@ def crack_spacings(cracks: list[Crack], *, reach_px: float) -> list[float | None
     if not paths:
         return [None] * len(cracks)
     owner = np.array([index for index, _ in paths])
+    arcs = [np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(path, axis=0), axis=1))] for _, path in paths]
     pixels = np.vstack([path[::TREE_STEP_PX] for _, path in paths])
     pixel_branch = np.repeat(np.arange(len(paths)), [len(path[::TREE_STEP_PX]) for _, path in paths])
-    meets = _meeting_branches(cracks, paths, owner)
+    pixel_arc = np.concatenate([arc[::TREE_STEP_PX] for arc in arcs])
+    meets, end_pairs = _meeting_branches(cracks, paths, owner)
     alone = _alone(cracks, paths, owner, meets, reach_px)
     samples = [np.arange(0, len(path) if not alone[index] else 0, SAMPLE_STEP_PX) for index, path in paths]
     sample_branch = np.repeat(np.arange(len(paths)), [len(s) for s in samples])
     sample_points = np.vstack([path[s] for (_, path), s in zip(paths, samples)])
-    distance = _nearest_allowed(cKDTree(pixels), sample_points, sample_branch, pixel_branch, owner, meets, reach_px)
+    sample_arc = np.concatenate([arc[s] for arc, s in zip(arcs, samples)])
+    along = _AlongCenterlines(owner, np.array([arc[-1] for arc in arcs]), end_pairs)
+    distance = _nearest_allowed(cKDTree(pixels), sample_points, sample_branch, pixel_branch, owner, meets, reach_px,
+                                detour=lambda rows, cols: along.farther_than(sample_branch[rows], sample_arc[rows],
+                                                                             pixel_branch[cols], pixel_arc[cols]))
     sample_owner = owner[sample_branch]  # ascending: paths are listed crack by crack
     bounds = np.searchsorted(sample_owner, np.arange(len(cracks) + 1))
     spacings: list[float | None] = []
@@ -77,23 +91,68 @@ def _alone(cracks: list[Crack], paths: list[tuple[int, np.ndarray]], owner: np.n
     return (neighbours == 0) & (meeting_pairs == branches * (branches - 1))
 
 
-def _meeting_branches(cracks: list[Crack], paths: list[tuple[int, np.ndarray]], owner: np.ndarray) -> np.ndarray:
-    """Keys ``a * n + b`` of the branches of one record whose ends meet (or face across a linked gap)."""
+def _meeting_branches(cracks: list[Crack], paths: list[tuple[int, np.ndarray]],
+                      owner: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    """Keys ``a * n + b`` of the branches of one record whose ends meet (or face across a linked
+    gap), and the meeting ends ``(2 * branch + end, ...)`` with their distance."""
     n = len(paths)
     touch = [max([TOUCH_PX] + [float(np.linalg.norm(g[0] - g[1])) + 1.0 for g in c.gaps]) for c in cracks]
     ends = np.vstack([path[[0, -1]] for _, path in paths])
     end_branch = np.repeat(np.arange(n), 2)
-    keys = []
+    keys, end_pairs = [], []
     for i, j in cKDTree(ends).query_pairs(max(touch)):
         a, b = end_branch[i], end_branch[j]
-        if a != b and owner[a] == owner[b] and np.linalg.norm(ends[i] - ends[j]) <= touch[owner[a]]:
+        gap = float(np.linalg.norm(ends[i] - ends[j]))
+        if a != b and owner[a] == owner[b] and gap <= touch[owner[a]]:
             keys += [a * n + b, b * n + a]
-    return np.unique(np.asarray(keys, dtype=np.int64))
+            end_pairs.append((i, j, gap))
+    return np.unique(np.asarray(keys, dtype=np.int64)), end_pairs
+
+
+class _AlongCenterlines:
+    """Shortest ways along a record's own centerlines: a graph whose nodes are the branch ends
+    (``2 * branch`` and ``2 * branch + 1``), joined by each branch's length and by the ends that meet."""
+
+    def __init__(self, owner: np.ndarray, lengths: np.ndarray, end_pairs: list[tuple[int, int, float]]):
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import dijkstra
+
+        self.lengths = lengths
+        n = 2 * len(owner)
+        rows = list(range(0, n, 2)) + [i for i, _, _ in end_pairs]
+        cols = list(range(1, n, 2)) + [j for _, j, _ in end_pairs]
+        weights = list(np.maximum(lengths, 1e-6)) + [max(gap, 1e-6) for _, _, gap in end_pairs]
+        graph = coo_matrix((weights, (rows, cols)), shape=(n, n)).tocsr()
+        self.nodes: dict[int, np.ndarray] = {}  # record -> its end nodes, in order
+        self.distances: dict[int, np.ndarray] = {}  # record -> node-to-node distances along the centerlines
+        for record in np.unique(owner):
+            branches = np.flatnonzero(owner == record)
+            if 3 <= len(branches) <= MAX_GRAPH_BRANCHES:  # fewer: every pair meets or is apart anyway
+                nodes = np.sort(np.r_[2 * branches, 2 * branches + 1])
+                self.nodes[int(record)] = nodes
+                self.distances[int(record)] = dijkstra(graph[nodes][:, nodes], directed=False)
+        self.owner = owner
+
+    def farther_than(self, a: np.ndarray, s: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Shortest way from arc position ``s`` of branch ``a`` to ``u`` of branch ``b`` (same record)."""
+        way = np.full(len(a), np.inf)
+        for record in np.unique(self.owner[a]):
+            if int(record) not in self.nodes:
+                continue
+            mine = np.flatnonzero(self.owner[a] == record)
+            nodes, table = self.nodes[int(record)], self.distances[int(record)]
+            na, nb = np.searchsorted(nodes, 2 * a[mine]), np.searchsorted(nodes, 2 * b[mine])
+            to_a = (s[mine], self.lengths[a[mine]] - s[mine])  # from the point to each end of its branch
+            to_b = (u[mine], self.lengths[b[mine]] - u[mine])
+            way[mine] = np.min([to_a[i] + table[na + i, nb + j] + to_b[j] for i in (0, 1) for j in (0, 1)], axis=0)
+        return way
 
 
 def _nearest_allowed(tree: cKDTree, points: np.ndarray, point_branch: np.ndarray, pixel_branch: np.ndarray,
-                     owner: np.ndarray, meet_keys: np.ndarray, reach_px: float) -> np.ndarray:
-    """Distance from each point to the nearest pixel it may count (inf: none within reach)."""
+                     owner: np.ndarray, meet_keys: np.ndarray, reach_px: float,
+                     detour: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Distance from each point to the nearest pixel it may count (inf: none within reach).
+    ``detour(point_rows, pixel_indices)`` is the way along the centerlines to an own-record pixel."""
     n = len(owner)
     result = np.full(len(points), np.inf)
     todo = np.arange(len(points))
@@ -109,6 +168,11 @@ def _nearest_allowed(tree: cKDTree, points: np.ndarray, point_branch: np.ndarray
             mine = point_branch[chunk][:, None]
             other_record = owner[np.maximum(branch, 0)] != owner[mine]
             allowed = found & (branch != mine) & (other_record | ~np.isin(mine * n + branch, meet_keys))
+            if detour is not None:  # own branches count across a cell, not further along the same crack
+                own = np.nonzero(allowed & ~other_record)
+                if len(own[0]):
+                    way = detour(chunk[own[0]], np.minimum(idx[own], tree.n - 1))
+                    allowed[own] = way > DETOUR * d[own]
             hit = allowed.any(axis=1)
             first = allowed.argmax(axis=1)
             result[chunk[hit]] = d[hit, first[hit]]

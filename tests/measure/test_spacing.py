@@ -48,6 +48,18 @@ def test_a_crack_s_own_spurs_do_not_count_but_the_cells_of_a_network_do():
     assert crack_spacings(network, reach_px=100)[0] == pytest.approx(48, abs=8)  # the cell size
 
 
+@pytest.mark.parametrize("between_px", [20, 80, 150])
+def test_a_crack_with_several_spurs_is_not_spaced_from_itself(between_px):
+    """Two spurs cut a crack's centerline into branches that do not all meet; the stretch past the
+    second spur is the same crack further on (the way along it is the straight distance), not a
+    neighbour: it measured a "spacing" of 144-272 px before the detour test."""
+    lines = [straight(20, 100.25, 580, 100.25, 3)]
+    lines += [straight(x, 100.25, x + 6, 70.25, 2) for x in (200, 200 + between_px)]
+    cracks = measure_cracks(draw_cracks((200, 600), lines), min_length_px=0)
+    assert len(cracks) == 1 and cracks[0].n_branches == 5
+    assert crack_spacings(cracks, reach_px=300) == [None]
+
+
 def test_spacing_agrees_with_exact_polyline_distances():
     rng = np.random.default_rng(5)
     lines = [straight(rng.uniform(10, 60), y + rng.uniform(-8, 8), rng.uniform(330, 390), y + rng.uniform(-8, 8), 3)

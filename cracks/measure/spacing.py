@@ -41,7 +41,7 @@ FIRST_K = 64  # nearest pixels asked for first; doubled for points that see only
 MAX_K = 1 << 14  # beyond this many own pixels in the way, a point counts as having no neighbour
 CHUNK_ENTRIES = 1 << 22  # points x k per k-d tree query: about 64 MB of distances and indices
 DETOUR = 1.3  # own-record pixels count when the way along the centerlines is longer than this times the distance
-MAX_GRAPH_BRANCHES = 2000  # records with more branches skip the detour test (their node distances: 2000^2 x 8 B x 4)
+MAX_GRAPH_BRANCHES = 1000  # records with more branches skip the detour test (their node distances: 2000^2 x 8 B = 32 MB)
 
 
 def crack_spacings(cracks: list[Crack], *, reach_px: float) -> list[float | None]:
@@ -62,7 +62,7 @@ def crack_spacings(cracks: list[Crack], *, reach_px: float) -> list[float | None
     sample_arc = np.concatenate([arc[s] for arc, s in zip(arcs, samples)])
     along = _AlongCenterlines(owner, np.array([arc[-1] for arc in arcs]), end_pairs)
     distance = _nearest_allowed(cKDTree(pixels), sample_points, sample_branch, pixel_branch, owner, meets, reach_px,
-                                detour=lambda rows, cols: along.farther_than(sample_branch[rows], sample_arc[rows],
+                                detour=lambda rows, cols: along.way(sample_branch[rows], sample_arc[rows],
                                                                              pixel_branch[cols], pixel_arc[cols]))
     sample_owner = owner[sample_branch]  # ascending: paths are listed crack by crack
     bounds = np.searchsorted(sample_owner, np.arange(len(cracks) + 1))
@@ -133,8 +133,9 @@ class _AlongCenterlines:
                 self.distances[int(record)] = dijkstra(graph[nodes][:, nodes], directed=False)
         self.owner = owner
 
-    def farther_than(self, a: np.ndarray, s: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Shortest way from arc position ``s`` of branch ``a`` to ``u`` of branch ``b`` (same record)."""
+    def way(self, a: np.ndarray, s: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Shortest way from arc position ``s`` of branch ``a`` to ``u`` of branch ``b`` (same record;
+        infinite for records without a graph: two branches, or more than ``MAX_GRAPH_BRANCHES``)."""
         way = np.full(len(a), np.inf)
         for record in np.unique(self.owner[a]):
             if int(record) not in self.nodes:

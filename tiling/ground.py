@@ -78,7 +78,7 @@ def ground_pixel(crs_wkt: str, transform: Affine, width: int, height: int) -> Gr
     # steps of many pixels: differences of coordinates a millimetre apart lose digits
     step = max(1.0, min(width, height) / 4)
     col, row = width / 2, height / 2
-    xs, ys = zip(transform * (col, row), transform * (col + step, row), transform * (col, row + step))
+    xs, ys = zip(transform @ (col, row), transform @ (col + step, row), transform @ (col, row + step))
     lons, lats = to_lonlat.transform(xs, ys)
     if not all(map(math.isfinite, [*lons, *lats])):
         return None

@@ -10,7 +10,8 @@ scores the same Dice as one record. Against a ground-truth mask this scores the 
 * a true crack is *found* when at least ``found_fraction`` of its centerline lies within
   ``tolerance_px`` of some record's centerline;
 * precision = matched records / records, recall = found true cracks / true cracks,
-  fragmentation = matched records per found true crack, length error = (records' total length -
+  fragmentation = matched records per found true crack, over-linking = records with at least 20 %
+  of their near-truth centerline (and 10 points) on a second true crack, length error = (records' total length -
   truth's centerline length) / truth's, width-class agreement = matched records whose severity
   class equals their true crack's.
 
@@ -45,6 +46,7 @@ class CrackLevelScores:
     length_error: float  # relative: +0.1 = records 10 % longer than the truth
     width_class_agreement: float | None
     tolerance_px: float
+    records_on_two_cracks: int = 0  # over-linking: records lying on a second true crack as well
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -111,14 +113,15 @@ def crack_level_scores(
     shape = np.array(truth.shape) - 1
 
     matched_to: list[int] = []
+    on_two = 0
     for points in _points(records):
         idx = np.clip(np.rint(points).astype(int), 0, shape)
         close = distance[idx[:, 0], idx[:, 1]] <= tolerance_px
-        if len(idx) and close.mean() >= 0.5:
-            values, counts = np.unique(nearest_labels(labels, idx[close], tolerance_px), return_counts=True)
-            matched_to.append(int(values[np.argmax(counts)]))
-        else:
-            matched_to.append(0)
+        values, counts = np.unique(nearest_labels(labels, idx[close], tolerance_px), return_counts=True)
+        on_cracks = np.sort(counts[values > 0])
+        second = on_cracks[-2] if len(on_cracks) > 1 else 0
+        on_two += int(second >= max(10, 0.2 * np.count_nonzero(close)))
+        matched_to.append(int(values[np.argmax(counts)]) if len(idx) and close.mean() >= 0.5 else 0)
 
     drawn = np.zeros(truth.shape, bool)
     for points in _points(records):
@@ -151,5 +154,5 @@ def crack_level_scores(
         records_per_true_crack=len(matched) / len(found) if found else 0.0,
         true_length_px=true_length, record_length_px=record_length,
         length_error=(record_length - true_length) / true_length if true_length else 0.0,
-        width_class_agreement=agreement, tolerance_px=tolerance_px,
+        width_class_agreement=agreement, tolerance_px=tolerance_px, records_on_two_cracks=on_two,
     )

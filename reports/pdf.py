@@ -178,7 +178,8 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
                 f"<b>Crack by crack</b>: {c['records']} records for {c['true_cracks']} drawn cracks; "
                 f"{c['matched_records']} records lie on a drawn crack (precision {c['precision']:.2f}), "
                 f"{c['found_true_cracks']} drawn cracks found (recall {c['recall']:.2f}), "
-                f"{c['records_per_true_crack']:.1f} records per found crack; total length {c['length_error']:+.0%} "
+                f"{c['records_per_true_crack']:.1f} records per found crack, {c.get('records_on_two_cracks', 0)} "
+                f"lying on two drawn cracks; total length {c['length_error']:+.0%} "
                 f"against the drawn centerlines; severity class agrees for {agreement} of the matched records "
                 f"(tolerance {c['tolerance_px']:g} px).", STYLES["BodyText"]))
     story += [KeepTogether([Paragraph("Crack statistics", STYLES["Heading2"]),

@@ -3,8 +3,7 @@ that lie on two drawn cracks, for several link gaps and bend limits, on every do
 
 The model runs once per image (torch fp32, the artifact's threshold); each rule then links the
 same measured regions. A good rule lowers records per found crack towards 1 without making many
-records that span two drawn cracks (a record "spans" two when at least 20 % of its centerline
-near the truth, and 10 px, lies on a second drawn crack).
+records that lie on two drawn cracks (``records_on_two_cracks`` of :mod:`cracks.crackeval`).
 
     .venv/bin/python scripts/link_rules.py [models/default] [../shared/data] [--gaps 10,20,30] [--bends 40/80,75/90]
 """
@@ -14,26 +13,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
-from cracks.crackeval import TruthCracks, crack_level_scores, nearest_labels, prepare_truth
+from cracks.crackeval import crack_level_scores, prepare_truth
 from cracks.data.masks import read_image, read_mask
 from cracks.measure.records import link_fragments, split_spots
-from cracks.measure.region import Crack, measure_cracks
+from cracks.measure.region import measure_cracks
 from cracks.models import artifact
 from cracks.training.evaluate import PIXEL_RECORD_RULES, gather_pairs, probability_of
 
 SETS = [("uav-crackx", "valid"), ("crackforest", "all"), ("deepcrack", "valid"), ("crack500", "valid"),
         ("concrete-walls", "valid")]
-
-
-def spans_two_cracks(record: Crack, truth: TruthCracks, tolerance_px: float = 3.0) -> bool:
-    points = np.clip(np.rint(np.vstack(record.paths)).astype(int), 0, np.array(truth.truth.shape) - 1)
-    close = points[truth.distance[points[:, 0], points[:, 1]] <= tolerance_px]
-    if len(close) < 20:
-        return False
-    counts = np.sort(np.unique(nearest_labels(truth.labels, close, tolerance_px), return_counts=True)[1])[::-1]
-    return len(counts) > 1 and counts[1] >= max(10, 0.2 * len(close))
 
 
 def main() -> None:
@@ -73,7 +61,7 @@ def main() -> None:
                     matched += scores.matched_records
                     found += scores.found_true_cracks
                     true += scores.true_cracks
-                    spanning += sum(spans_two_cracks(r, truth) for r in kept)
+                    spanning += scores.records_on_two_cracks
                 print(f"| {name} {split} ({len(images)}) | {gap:g} | {end_deg:g} / {turn_deg:g} | {records} | "
                       f"{matched / max(records, 1):.3f} | {found / max(true, 1):.3f} | {matched / max(found, 1):.3f} | {spanning} |",
                       flush=True)

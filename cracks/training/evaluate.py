@@ -160,7 +160,8 @@ def _crack_totals(scores: list) -> dict[str, float] | None:
     if not scores:
         return None
     total = {k: float(sum(getattr(s, k) for s in scores)) for k in
-             ("true_cracks", "records", "matched_records", "found_true_cracks", "true_length_px", "record_length_px")}
+             ("true_cracks", "records", "matched_records", "found_true_cracks", "records_on_two_cracks",
+              "true_length_px", "record_length_px")}
     return {**total,
             "precision": total["matched_records"] / total["records"] if total["records"] else 1.0,
             "recall": total["found_true_cracks"] / total["true_cracks"] if total["true_cracks"] else 1.0,

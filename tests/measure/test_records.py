@@ -141,6 +141,11 @@ def test_crack_level_scores_count_records_not_pixels():
     linked = crack_level_scores(link_fragments(records, gap_px=15), truth)
     assert linked.records == 2 and linked.records_per_true_crack == 1 and linked.precision == 0.5
     assert linked.length_error == pytest.approx((linked.record_length_px - linked.true_length_px) / linked.true_length_px)
+    assert scores.records_on_two_cracks == linked.records_on_two_cracks == 0
+    # one record drawn over both true cracks of a corner (the truth breaks it with a gap): over-linked
+    corner = draw_cracks((200, 400), [straight(20, 60.25, 200, 60.25, 3), straight(210.25, 70, 210.25, 190, 3)])
+    bent = measure_cracks(draw_cracks((200, 400), [straight(20, 60.25, 210, 60.25, 3), straight(210.25, 60, 210.25, 190, 3)]))
+    assert len(bent) == 1 and crack_level_scores(bent, corner).records_on_two_cracks == 1
 
 
 def test_geopackage_carries_qgis_styles_in_the_report_colours(tmp_path):

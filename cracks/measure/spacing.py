@@ -123,26 +123,24 @@ class _AlongCenterlines:
         cols = list(range(1, n, 2)) + [j for _, j, _ in end_pairs]
         weights = list(np.maximum(lengths, 1e-6)) + [max(gap, 1e-6) for _, _, gap in end_pairs]
         graph = coo_matrix((weights, (rows, cols)), shape=(n, n)).tocsr()
-        self.nodes: dict[int, np.ndarray] = {}  # record -> its end nodes, in order
-        self.distances: dict[int, np.ndarray] = {}  # record -> node-to-node distances along the centerlines
-        for record in np.unique(owner):
-            branches = np.flatnonzero(owner == record)
-            if 3 <= len(branches) <= MAX_GRAPH_BRANCHES:  # fewer: every pair meets or is apart anyway
-                nodes = np.sort(np.r_[2 * branches, 2 * branches + 1])
-                self.nodes[int(record)] = nodes
-                self.distances[int(record)] = dijkstra(graph[nodes][:, nodes], directed=False)
+        # paths are listed record by record, so a record's end nodes are one contiguous range
+        self.tables: dict[int, tuple[int, np.ndarray]] = {}  # record -> (its first node, node-to-node ways)
+        records, first = np.unique(owner, return_index=True)
+        for record, lo, hi in zip(records, first, np.r_[first[1:], len(owner)]):
+            if 3 <= hi - lo <= MAX_GRAPH_BRANCHES:  # fewer: every pair meets or is apart anyway
+                self.tables[int(record)] = (2 * lo, dijkstra(graph[2 * lo : 2 * hi, 2 * lo : 2 * hi], directed=False))
         self.owner = owner
 
     def way(self, a: np.ndarray, s: np.ndarray, b: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Shortest way from arc position ``s`` of branch ``a`` to ``u`` of branch ``b`` (same record;
-        infinite for records without a graph: two branches, or more than ``MAX_GRAPH_BRANCHES``)."""
+        infinite for records without a table: two branches, or more than ``MAX_GRAPH_BRANCHES``)."""
         way = np.full(len(a), np.inf)
         for record in np.unique(self.owner[a]):
-            if int(record) not in self.nodes:
+            if int(record) not in self.tables:
                 continue
             mine = np.flatnonzero(self.owner[a] == record)
-            nodes, table = self.nodes[int(record)], self.distances[int(record)]
-            na, nb = np.searchsorted(nodes, 2 * a[mine]), np.searchsorted(nodes, 2 * b[mine])
+            offset, table = self.tables[int(record)]
+            na, nb = 2 * a[mine] - offset, 2 * b[mine] - offset
             to_a = (s[mine], self.lengths[a[mine]] - s[mine])  # from the point to each end of its branch
             to_b = (u[mine], self.lengths[b[mine]] - u[mine])
             way[mine] = np.min([to_a[i] + table[na + i, nb + j] + to_b[j] for i in (0, 1) for j in (0, 1)], axis=0)

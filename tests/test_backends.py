@@ -55,6 +55,23 @@ def test_openvino_fp32_equals_torch_fp32(shipped, sample_tiles):
     assert np.abs(ov(odd) - predict_probabilities(shipped.model, odd, shipped.meta.normalization)).max() < 1e-3
 
 
+def test_prepared_shape_is_the_one_tiles_run_on(shipped, sample_tiles):
+    """``prepare`` compiles on a thread for the padded shape the call uses: the call then finds it
+    (no second compilation) and returns what an unprepared backend returns."""
+    odd = np.ascontiguousarray(sample_tiles[:, :300, :450])  # padded to 320 x 480 by the call
+    plain = backends.make_backend(shipped, backends.BackendChoice("openvino", "int8"))
+    prepared = backends.make_backend(shipped, backends.BackendChoice("openvino", "int8", tta=True))
+    backends.prepare(prepared, 1, 300, 450)
+    inner = prepared.backend
+    assert list(inner.compiled) == [(1, 320, 480, 3)]
+    first = inner.compiled[(1, 320, 480, 3)].result()
+    mirrored = np.ascontiguousarray(odd[:, :, ::-1])
+    assert np.array_equal(prepared(odd), (plain(odd).astype(np.float32) + plain(mirrored)[:, :, ::-1]) / 2)
+    assert list(inner.compiled) == [(1, 320, 480, 3)] and inner.compiled[(1, 320, 480, 3)].result() is first
+    backends.release(prepared)
+    assert inner.compiled == {}
+
+
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_fast_paths_keep_the_masks(shipped, sample_tiles, precision):
     """On real photos of another dataset (CrackForest), the faster paths draw nearly the same cracks."""
@@ -225,3 +242,27 @@ def test_export_samples_every_dataset_evenly_and_budgets_the_worst(tmp_path):
     assert _worst_change({-1: 0.80, 0: 0.85, 1: 0.60}, reference) == (1.0, None)
     worst, _ = _worst_change({-1: 0.797, 0: 0.851, 1: 0.58}, reference)  # pooled -0.003, small -0.02
     assert worst == pytest.approx(0.98)
+
+
+def test_compiled_networks_are_cached_per_network_and_old_ones_pruned(shipped, sample_tiles, tmp_path, monkeypatch):
+    """Each network caches into its own folder; only the most recently used few are kept, and
+    the loose blobs of the old one-folder layout go: OpenVINO itself never deletes a blob."""
+    import os
+
+    from cracks.models import compile_cache
+    from cracks.models.export_record import weights_sha256
+
+    monkeypatch.setenv("CRACKS_CACHE_DIR", str(tmp_path))
+    root = tmp_path / "openvino"
+    for age, name in enumerate(["older", "old", "recent", "newest"]):  # last used in this order
+        (root / name).mkdir(parents=True)
+        (root / name / "1.blob").write_bytes(b"compiled")
+        os.utime(root / name, (1_000_000 + age, 1_000_000 + age))
+    (root / "123.blob").write_bytes(b"old layout")
+    backends.make_backend(shipped, backends.BackendChoice("openvino", "int8"))(sample_tiles[:, :256, :256])
+    network = f"{weights_sha256(shipped.path)[:16]}-int8"
+    assert compile_cache.NETWORKS_KEPT == 3
+    assert sorted(p.name for p in root.iterdir()) == sorted([network, "newest", "recent"])
+    assert any((root / network).iterdir())  # OpenVINO wrote the compiled network into its own folder
+    monkeypatch.setenv("CRACKS_CACHE_DIR", "")
+    assert compile_cache.compiled_model_cache("anything") is None

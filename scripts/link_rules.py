@@ -11,11 +11,12 @@ records that lie on two drawn cracks (``records_on_two_cracks`` of :mod:`cracks.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from cracks.crackeval import crack_level_scores, prepare_truth
 from cracks.data.masks import read_image, read_mask
-from cracks.measure.records import link_fragments, split_spots
+from cracks.measure.records import crack_records
 from cracks.measure.region import measure_cracks
 from cracks.models import artifact
 from cracks.training.evaluate import PIXEL_RECORD_RULES, gather_pairs, probability_of
@@ -53,9 +54,8 @@ def main() -> None:
             for end_deg, turn_deg in bends:
                 records = matched = found = true = spanning = 0
                 for regions, truth in images:
-                    linked = link_fragments(regions, gap_px=gap, end_deg=end_deg, turn_deg=turn_deg)
-                    kept, _ = split_spots(linked, min_length_px=PIXEL_RECORD_RULES.min_length_px,
-                                          min_elongation=PIXEL_RECORD_RULES.min_elongation)
+                    rules = dataclasses.replace(PIXEL_RECORD_RULES, link_gap_px=gap, link_end_deg=end_deg, link_turn_deg=turn_deg)
+                    kept, _ = crack_records(regions, rules)
                     scores = crack_level_scores(kept, truth)
                     records += scores.records
                     matched += scores.matched_records

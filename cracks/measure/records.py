@@ -186,9 +186,11 @@ class RecordRules:
     link_gap_px: float
     min_length_px: float
     min_elongation: float = 4.0
+    link_end_deg: float = 75.0  # how far each end may bend towards the other (link_fragments)
+    link_turn_deg: float = 90.0  # and both ends together
 
 
 def crack_records(regions: list[Crack], rules: RecordRules) -> tuple[list[Crack], list[Crack]]:
     """(cracks, spots): fragments linked, then blobs and specks apart. Used by inspection and evaluation."""
-    return split_spots(link_fragments(regions, gap_px=rules.link_gap_px), min_length_px=rules.min_length_px,
-                       min_elongation=rules.min_elongation)
+    linked = link_fragments(regions, gap_px=rules.link_gap_px, end_deg=rules.link_end_deg, turn_deg=rules.link_turn_deg)
+    return split_spots(linked, min_length_px=rules.min_length_px, min_elongation=rules.min_elongation)

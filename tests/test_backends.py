@@ -55,23 +55,6 @@ def test_openvino_fp32_equals_torch_fp32(shipped, sample_tiles):
     assert np.abs(ov(odd) - predict_probabilities(shipped.model, odd, shipped.meta.normalization)).max() < 1e-3
 
 
-def test_prepared_shape_is_the_one_tiles_run_on(shipped, sample_tiles):
-    """``prepare`` compiles on a thread for the padded shape the call uses: the call then finds it
-    (no second compilation) and returns what an unprepared backend returns."""
-    odd = np.ascontiguousarray(sample_tiles[:, :300, :450])  # padded to 320 x 480 by the call
-    plain = backends.make_backend(shipped, backends.BackendChoice("openvino", "int8"))
-    prepared = backends.make_backend(shipped, backends.BackendChoice("openvino", "int8", tta=True))
-    backends.prepare(prepared, 1, 300, 450)
-    inner = prepared.backend
-    assert list(inner.compiled) == [(1, 320, 480, 3)]
-    first = inner.compiled[(1, 320, 480, 3)].result()
-    mirrored = np.ascontiguousarray(odd[:, :, ::-1])
-    assert np.array_equal(prepared(odd), (plain(odd).astype(np.float32) + plain(mirrored)[:, :, ::-1]) / 2)
-    assert list(inner.compiled) == [(1, 320, 480, 3)] and inner.compiled[(1, 320, 480, 3)].result() is first
-    backends.release(prepared)
-    assert inner.compiled == {}
-
-
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_fast_paths_keep_the_masks(shipped, sample_tiles, precision):
     """On real photos of another dataset (CrackForest), the faster paths draw nearly the same cracks."""

@@ -32,10 +32,6 @@ class Predictor:
         """Free what the backend holds between sites (compiled networks, activations), if anything."""
         backends.release(self.run)
 
-    def prepare(self, height: int, width: int) -> None:
-        """Get the backend ready for tiles of this size (OpenVINO compiles on a thread meanwhile)."""
-        backends.prepare(self.run, self.batch_size, height, width)
-
     def __call__(self, tiles: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray] = []
         for i in range(0, len(tiles), self.batch_size):

@@ -126,14 +126,6 @@ def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indi
             yield predictions.pop(i).result()
 
 
-def prepare_predictor(predictor: Predict, grid: WindowGrid) -> None:
-    """Let the predictor get ready for this grid's tiles (as :func:`with_context` hands them over)
-    before the first is read: the OpenVINO backend compiles for their shape on a thread."""
-    ready = getattr(predictor, "prepare", None)
-    if ready is not None:
-        ready(max(grid.window_height, MIN_CONTEXT_PX), max(grid.window_width, MIN_CONTEXT_PX))
-
-
 def with_context(predictor: Predict, tiles: list[np.ndarray]) -> list[np.ndarray]:
     """Run ``predictor`` on tiles repeated out to at least ``MIN_CONTEXT_PX`` a side, then crop.
 

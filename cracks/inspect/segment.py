@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from cracks.atomic import atomic_path
 from cracks.inspect.resume import STATE, _load_state, _save_npz, mask_is_current
-from cracks.inspect.rows import TilePrediction, prefetched_rows, prepare_predictor
+from cracks.inspect.rows import TilePrediction, prefetched_rows
 from cracks.memory import return_freed_memory
 from cracks.timing import StageTimes
 from tiling.raster import RasterInfo
@@ -53,7 +53,7 @@ def _write_cog(info: RasterInfo, grid: WindowGrid, work: Path, target: Path, key
                             cracks_run_key=key, source=info.path.name)
         with atomic_path(target) as tmp:
             rasterio.shutil.copy(assembled, tmp, driver="COG", compress="DEFLATE", blocksize=512,
-                                 overview_resampling="average", num_threads="ALL_CPUS")  # nothing else runs now
+                                 overview_resampling="average")
     assembled.unlink()
 
 
@@ -95,8 +95,6 @@ def segment_raster(
             stale.unlink()
     todo = list(range(start, len(grid.row_starts)))
     if rows is None:
-        prepare_predictor(predictor, grid)  # compiles while the first tiles are read
-
         def rows(indices: list[int]) -> Iterator[list[TilePrediction]]:
             return prefetched_rows(info, grid, predictor, indices, times)
 

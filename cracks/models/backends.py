@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,14 +118,6 @@ def release(runner: object) -> None:
         drop()
 
 
-def prepare(runner: object, batch: int, height: int, width: int) -> None:
-    """Let a backend, predictor or wrapper get ready for tiles of this shape (OpenVINO compiles
-    for it on a thread) while the caller goes on; custom predictors need not implement ``prepare``."""
-    ready = getattr(runner, "prepare", None)
-    if ready is not None:
-        ready(batch, height, width)
-
-
 def make_backend(model: LoadedModel, choice: BackendChoice, threads: int | None = None) -> Backend:
     backend: Backend
     if choice.backend == "torch":
@@ -180,57 +171,28 @@ class OpenVINOBackend:
         else:
             network = to_openvino(model.model)
         self.network = with_pre_and_post_processing(network, model.meta.normalization)
-        self.compiled: dict[tuple[int, ...], Future] = {}  # by padded NHWC shape, ready or compiling
+        self.compiled: dict[tuple[int, ...], object] = {}
         # One infer request per compiled network: flows run row tasks on threads that share this
         # backend ("Infer Request is busy" otherwise). Each call already uses every core.
         self.lock = threading.Lock()
-        self.compiling = threading.Lock()  # held while self.compiled is read or filled
-
-    def _compile(self, shape: tuple[int, ...]):
-        network = self.network.clone()
-        network.reshape(list(shape))
-        bf16 = self.precision == "bf16" or (self.precision == "int8" and cpu_has_native_bf16())
-        config = {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32", "PERFORMANCE_HINT": "LATENCY"}
-        if self.threads:
-            config["INFERENCE_NUM_THREADS"] = self.threads
-        return self.core.compile_model(network, "CPU", config)
-
-    def _pending(self, shape: tuple[int, ...], *, background: bool) -> Future:
-        """The compiled network for ``shape``: compiled here, or on a thread (``background``),
-        or already (being) compiled. A failed compilation raises where the network is needed."""
-        with self.compiling:
-            future = self.compiled.get(shape)
-            start = future is None
-            if start:
-                future = self.compiled[shape] = Future()
-        if start:
-            def work() -> None:
-                try:
-                    future.set_result(self._compile(shape))
-                except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the network
-                    future.set_exception(exc)
-
-            if background:
-                threading.Thread(target=work, name="openvino-compile", daemon=True).start()
-            else:
-                work()
-        return future
 
     def _compiled(self, shape: tuple[int, ...]):
-        return self._pending(shape, background=False).result()
-
-    def prepare(self, batch: int, height: int, width: int) -> None:
-        """Start compiling for ``batch`` tiles of ``height`` x ``width`` (padded as the call
-        pads them) on a thread: OpenVINO compiles without the GIL, so the ~0.15 s from the
-        compiled-network cache (~1 s without) overlaps with reading the first tiles."""
-        self._pending((batch, height + (-height) % STRIDE, width + (-width) % STRIDE, 3), background=True)
+        if shape not in self.compiled:
+            network = self.network.clone()
+            network.reshape(list(shape))
+            bf16 = self.precision == "bf16" or (self.precision == "int8" and cpu_has_native_bf16())
+            config = {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32", "PERFORMANCE_HINT": "LATENCY"}
+            if self.threads:
+                config["INFERENCE_NUM_THREADS"] = self.threads
+            self.compiled[shape] = self.core.compile_model(network, "CPU", config)
+        return self.compiled[shape]
 
     def release(self) -> None:
         """Drop the compiled networks and the activation memory they hold (336 MB for a 1024 px
         window of the shipped int8 export, whose float layers keep float activations) until the
         next call, which compiles again (from the compiled-network cache: a fraction of a second).
         The inspection calls it when a site is segmented, so measuring does not carry it."""
-        with self.lock, self.compiling:
+        with self.lock:
             self.compiled.clear()
 
     def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:

@@ -35,11 +35,6 @@ class FlipAveraged:
     def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:
         return flip_averaged(self.backend, batch_uint8)
 
-    def prepare(self, batch: int, height: int, width: int) -> None:
-        from cracks.models.backends import prepare
-
-        prepare(self.backend, batch, height, width)
-
     def release(self) -> None:
         from cracks.models.backends import release
 

@@ -57,30 +57,3 @@ def test_prefetched_rows_match_row_by_row_and_hold_few_tiles(tmp_path, monkeypat
                 assert a.probability.dtype == np.uint8 and np.array_equal(a.probability, b.probability)
                 assert np.array_equal(a.valid, b.valid)
     assert skipped > 0
-
-
-def test_the_predictor_is_prepared_for_the_tiles_it_then_gets(tmp_path):
-    """Segmentation tells the predictor the tile size before the first read (the OpenVINO backend
-    compiles for it meanwhile): the size every tile then has, thin rasters' context included."""
-    from cracks.inspect.segment import segment_raster
-
-    class Recording:
-        def __init__(self):
-            self.prepared: list[tuple[int, int]] = []
-            self.shapes: set[tuple[int, int]] = set()
-
-        def prepare(self, height: int, width: int) -> None:
-            self.prepared.append((height, width))
-
-        def __call__(self, tiles):
-            self.shapes |= {t.shape[:2] for t in tiles}
-            return dark_pixel_predictor(tiles)
-
-    for height, width in ((400, 900), (60, 700)):  # a site, and a strip thinner than the model's context
-        image, _ = scene(height, width, [RenderedCrack(points=np.array([[10.0, 20.0], [50.0, 600.0]]), width=3.0)])
-        info = open_raster(write_geotiff(tmp_path / f"{height}.tif", image))
-        grid = plan_windows(info.width, info.height, tile=256, overlap=32)
-        predictor = Recording()
-        segment_raster(info, grid, "prepared", predictor, tmp_path / f"{height}-mask.tif", tmp_path / f"{height}-work",
-                       progress=False)
-        assert len(predictor.prepared) == 1 and predictor.shapes == set(predictor.prepared), (height, predictor.__dict__)

@@ -54,7 +54,7 @@ def prune(root: Path, *, keep: int) -> list[Path]:
         entries = list(root.iterdir())
     except OSError:
         return []
-    folders = sorted((e for e in entries if e.is_dir()), key=lambda e: e.stat().st_mtime, reverse=True)
+    folders = sorted((e for e in entries if e.is_dir()), key=_last_used, reverse=True)
     removed = [e for e in entries if e.is_file() and e.suffix == ".blob"] + folders[keep:]
     for entry in removed:
         if entry.is_dir():
@@ -62,3 +62,10 @@ def prune(root: Path, *, keep: int) -> list[Path]:
         else:
             entry.unlink(missing_ok=True)
     return removed
+
+
+def _last_used(folder: Path) -> float:
+    try:
+        return folder.stat().st_mtime
+    except OSError:  # removed meanwhile by another process's pruning
+        return 0.0

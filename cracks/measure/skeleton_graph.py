@@ -67,9 +67,8 @@ def skeleton_graph(skeleton_image: np.ndarray) -> SkeletonGraph:
     graph, pixel_indices = pixel_graph(image, mask=image, connectivity=image.ndim)
     graph = _mst_junctions(graph.tocsr())
     coordinates = np.transpose(np.unravel_index(pixel_indices, image.shape))
-    indptr, indices = graph.indptr, graph.indices
-    degrees = np.diff(indptr)
-    path_indptr, path_indices = _paths(indptr.tolist(), indices.tolist(), degrees.tolist())
+    degrees = np.diff(graph.indptr)
+    path_indptr, path_indices = _paths(graph.indptr, graph.indices, degrees)
     return SkeletonGraph(coordinates, degrees, np.asarray(path_indptr, dtype=np.intp),
                          np.asarray(path_indices, dtype=np.intp))
 
@@ -77,46 +76,58 @@ def skeleton_graph(skeleton_image: np.ndarray) -> SkeletonGraph:
 def _mst_junctions(graph: sparse.csr_matrix) -> sparse.csr_matrix:
     """Inside clusters of junction pixels (degree > 2) keep only a minimum spanning tree, so a
     blob of junction pixels is not a tangle of tiny junction-to-junction paths (as skan does)."""
-    csc = graph.tocsc()
     degrees = np.asarray(graph.astype(bool).astype(int).sum(axis=0)).ravel()
-    non_junction = np.flatnonzero(degrees < 3)
-    for start, end in zip(csc.indptr[non_junction], csc.indptr[non_junction + 1]):
-        csc.data[start:end] = 0
-    csr = csc.tocsr()
-    for start, end in zip(csr.indptr[non_junction], csr.indptr[non_junction + 1]):
-        csr.data[start:end] = 0
-    csr.eliminate_zeros()
-    mst = csgraph.minimum_spanning_tree(csr)
-    non_tree_edges = csr - (mst + mst.T)
+    junction = degrees >= 3
+    rows = np.repeat(np.arange(graph.shape[0]), np.diff(graph.indptr))
+    between_junctions = junction[rows] & junction[graph.indices]  # edges with a junction at both ends
+    inner = sparse.csr_matrix((np.where(between_junctions, graph.data, 0), graph.indices.copy(), graph.indptr.copy()),
+                              shape=graph.shape)
+    inner.eliminate_zeros()
+    mst = csgraph.minimum_spanning_tree(inner)
+    non_tree_edges = inner - (mst + mst.T)
     return graph - non_tree_edges
 
 
-def _paths(indptr: list[int], indices: list[int], degrees: list[int]) -> tuple[list[int], list[int]]:
-    """Walk every path from each tip and junction, then the isolated cycles (skan's order)."""
-    visited: set[tuple[int, int]] = set()
+def _reverse_edges(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """For every stored edge ``a -> b`` of a symmetric CSR graph, the position of ``b -> a``."""
+    n = len(indptr) - 1
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+    key = rows * n + indices
+    order = np.argsort(key, kind="stable")
+    return order[np.searchsorted(key, indices.astype(np.int64) * n + rows, sorter=order)]
+
+
+def _paths(indptr_array: np.ndarray, indices_array: np.ndarray, degrees_array: np.ndarray) -> tuple[list[int], list[int]]:
+    """Walk every path from each tip and junction, then the isolated cycles (skan's order).
+
+    Edges are marked walked by their position in the CSR arrays (and their reverse's), so each
+    step of the pure-Python walk is a few list reads rather than tuple hashing."""
+    reverse = _reverse_edges(indptr_array, indices_array).tolist()
+    indptr, indices, degrees = indptr_array.tolist(), indices_array.tolist(), degrees_array.tolist()
+    walked = bytearray(len(indices))
     path_indptr, path_indices = [0], []
 
-    def walk(node: int, neighbor: int) -> None:
+    def walk(node: int, edge: int) -> None:
         start = node
         path_indices.append(node)
-        while (node, neighbor) not in visited:
-            visited.add((node, neighbor))
-            visited.add((neighbor, node))
+        while not walked[edge]:
+            walked[edge] = walked[reverse[edge]] = 1
+            neighbor = indices[edge]
             path_indices.append(neighbor)
             if degrees[neighbor] != 2 or neighbor == start:
                 break
-            n1, n2 = indices[indptr[neighbor]], indices[indptr[neighbor] + 1]
-            node, neighbor = neighbor, (n1 if n1 != node else n2)
+            edge = indptr[neighbor]  # a path pixel has two neighbours: go on to the one we did not come from
+            if indices[edge] == node:
+                edge += 1
+            node = neighbor
         path_indptr.append(len(path_indices))
 
     for node, degree in enumerate(degrees):
         if degree > 2 or degree == 1:
-            for neighbor in indices[indptr[node] : indptr[node + 1]]:
-                if (node, neighbor) not in visited:
-                    walk(node, neighbor)
+            for edge in range(indptr[node], indptr[node + 1]):
+                if not walked[edge]:
+                    walk(node, edge)
     for node, degree in enumerate(degrees):
-        if degree > 0:
-            neighbor = indices[indptr[node]]
-            if (node, neighbor) not in visited:
-                walk(node, neighbor)
+        if degree > 0 and not walked[indptr[node]]:
+            walk(node, indptr[node])
     return path_indptr, path_indices

@@ -103,7 +103,7 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
         truth_src = rasterio.open(truth_path) if truth_path else None
         labels_dst = rasterio.open(labels_path, "w", driver="GTiff", width=width, height=height, count=1, dtype="uint32",
                                    tiled=True, blockxsize=512, blockysize=512, compress="DEFLATE", BIGTIFF="IF_SAFER",
-                                   crs=src.crs, transform=src.transform)
+                                   sparse_ok=True, crs=src.crs, transform=src.transform)
         try:
             for y0 in range(0, height, strip_rows):
                 h = min(strip_rows, height - y0)
@@ -114,10 +114,13 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                 valid_pixels += int(np.count_nonzero(valid))
                 keep = np.arange(y0, y0 + h) % step == 0
                 footprint_rows.append(valid[keep, ::step])
-                labels, n = ndimage.label(binary, structure=EIGHT)
+                labels = np.empty(binary.shape, np.uint32)
+                n = ndimage.label(binary, structure=EIGHT, output=labels)
                 base = len(uf.parent)
-                labels_dst.write(np.where(labels > 0, labels.astype(np.uint32) + base, 0).astype(np.uint32), 1,
-                                 window=Window(0, y0, width, h))
+                numbered = labels.copy()  # this strip's regions numbered after the earlier strips'
+                np.add(numbered, base, out=numbered, where=labels > 0)
+                labels_dst.write(numbered, 1, window=Window(0, y0, width, h))
+                del numbered
                 for i, region in enumerate(ndimage.find_objects(labels)):
                     uf.add()
                     rows, cols = region

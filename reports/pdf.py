@@ -23,6 +23,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from cracks.atomic import atomic_path
 from reports.figures import Bars, ChartRow, Histogram, MapLayer, OverviewMap, nice_length
 from reports.styles import severity_colours
+from tiling.preview import MAX_SIDE_PX, Preview
 
 # Images go into the PDF as binary streams: reportlab's ASCII85 text encoding runs in pure Python
 # here (no C accelerator in the wheel) and took half a second per report, for a larger file.
@@ -49,13 +50,17 @@ def _fmt(value, digits: int = 2, unit: str = "") -> str:
 
 
 def overview_map(info, measurement, classes: list[str], *, width: float, height: float,
-                 max_side: int = 1400) -> OverviewMap:
-    """The orthophoto, read decimated to at most ``max_side`` px, under the cracks coloured by severity."""
-    step = max(1, math.ceil(max(info.width, info.height) / max_side))
-    with rasterio.open(info.path) as src:
-        shape = (max(1, info.height // step), max(1, info.width // step))
-        data = src.read(info.rgb_bands, out_shape=(3, *shape))
-    image = np.moveaxis(np.clip(data.astype(np.float32) * info.scale, 0, 255).astype(np.uint8), 0, -1)
+                 preview: Preview | None = None) -> OverviewMap:
+    """The orthophoto at about ``MAX_SIDE_PX`` under the cracks coloured by severity: sampled while
+    segmenting (``preview``), or else read decimated (a resumed or distributed run)."""
+    if preview is not None and preview.complete:
+        image = preview.image
+    else:
+        step = max(1, math.ceil(max(info.width, info.height) / MAX_SIDE_PX))
+        with rasterio.open(info.path) as src:
+            shape = (max(1, info.height // step), max(1, info.width // step))
+            data = src.read(info.rgb_bands, out_shape=(3, *shape))
+        image = np.moveaxis(np.clip(data.astype(np.float32) * info.scale, 0, 255).astype(np.uint8), 0, -1)
     colours = severity_colours(classes)
     layers = [MapLayer(severity, colours[severity],
                        [p[:, ::-1] + 0.5 for c in measurement.cracks if c.severity == severity for p in c.paths])
@@ -120,7 +125,7 @@ def _on_page(canvas, doc, site: str, date: str) -> None:
     canvas.restoreState()
 
 
-def write_report(info, measurement, summary: dict, target: Path) -> Path:
+def write_report(info, measurement, summary: dict, target: Path, *, preview: Preview | None = None) -> Path:
     metric = summary.gsd_m is not None
     date = summary.processing["date"][:10]
     condition = summary.condition
@@ -145,7 +150,7 @@ def write_report(info, measurement, summary: dict, target: Path) -> Path:
     full_width = 180 * mm
     height = full_width * min(info.height / info.width, 1.1)  # tall sites: at most 1.1 widths high
     width = min(full_width, height * info.width / info.height)
-    story += [overview_map(info, measurement, summary.standard["classes"], width=width, height=height),
+    story += [overview_map(info, measurement, summary.standard["classes"], width=width, height=height, preview=preview),
               Spacer(1, 2 * mm)]
     length_unit = "m" if metric else "px"
     facts = [

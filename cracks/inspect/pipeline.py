@@ -43,6 +43,7 @@ from cracks.models.backends import release
 from cracks.models.hardware import resolve_device
 from cracks.standards import Standard, get_standard
 from cracks.timing import StageTimes
+from tiling.preview import Preview
 from tiling.raster import RasterInfo, open_raster
 from tiling.windows import WindowGrid, plan_windows
 
@@ -71,6 +72,7 @@ class SitePlan:
 
     name: str = ""  # the site's name and output folder below ``out`` (see site_name)
     times: StageTimes = field(default_factory=StageTimes)  # seconds per stage, into summary.json
+    preview: Preview | None = None  # the orthophoto at report size, sampled while segmenting here
 
     @property
     def site(self) -> str:
@@ -201,11 +203,12 @@ def raster_env() -> rasterio.Env:
 
 def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
                  progress: bool = True) -> Path:
+    if rows is None:  # tiles read here: sample the report's overview on the way
+        plan.preview = Preview.of_raster(plan.info.width, plan.info.height)
     try:
         with raster_env():
             return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows=rows,
-                                  progress=progress,
-                                  times=plan.times)
+                                  progress=progress, times=plan.times, preview=plan.preview)
     finally:
         release(predictor)  # the model's working memory is not needed to measure (peak RSS)
         return_freed_memory()
@@ -375,7 +378,7 @@ def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: SiteSumma
 def report_site(plan: SitePlan, measurement: SiteMeasurement, summary: SiteSummary) -> Path:
     from reports.pdf import write_report
 
-    return write_report(plan.info, measurement, summary, plan.out_dir / "report.pdf")
+    return write_report(plan.info, measurement, summary, plan.out_dir / "report.pdf", preview=plan.preview)
 
 
 def publish_site(plan: SitePlan, measurement: SiteMeasurement, summary: SiteSummary) -> dict[str, Path]:

@@ -12,6 +12,7 @@ import rasterio
 from rasterio.windows import Window
 
 from cracks.timing import StageTimes
+from tiling.preview import Preview
 from tiling.raster import RasterInfo, read_window
 from tiling.windows import WindowGrid
 
@@ -86,7 +87,7 @@ TILES_AHEAD = 3  # tiles read ahead of the model: enough to hide a read, a few M
 
 
 def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indices: list[int],
-                    times: StageTimes | None = None) -> Iterator[list[TilePrediction]]:
+                    times: StageTimes | None = None, preview: Preview | None = None) -> Iterator[list[TilePrediction]]:
     """Segment rows in order as a three-stage pipeline: one thread reads tiles a few ahead of
     the model, another runs the model on the next row, while the caller stitches and saves
     this one. GDAL and OpenVINO/PyTorch release the GIL, so disk, decompression, model and
@@ -95,7 +96,8 @@ def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indi
     Pixels are read tile by tile, at most ``TILES_AHEAD`` ahead of the model: a grid row of a
     20,000 px wide orthophoto is 23 tiles, 72 MB of pixels, and reading whole rows ahead kept
     two of them. Predictions stay row-wise (the stitcher finishes rows): at most two rows of
-    them wait, the one being stitched and the next.
+    them wait, the one being stitched and the next. ``preview``, if given, samples every tile read
+    (the report's overview map, :mod:`tiling.preview`).
     """
     times = times or StageTimes()
     windows = [w for row in indices for w in grid.row(row)]  # every tile, in the order rows need them
@@ -107,8 +109,11 @@ def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indi
         submitted = 0
 
         def read(window: Window) -> TileRead:
-            with times.measure("read"):  # only the reader thread touches ``src``
-                return (window, *read_window(src, info, window))
+            with times.measure("read"):  # only the reader thread touches ``src`` (and ``preview``)
+                rgb, valid = read_window(src, info, window)
+                if preview is not None:
+                    preview.add(window, rgb, valid)
+                return window, rgb, valid
 
         def reads_of_row(i: int) -> Iterator[TileRead]:  # consumed on the model thread only
             nonlocal submitted

@@ -25,6 +25,7 @@ from cracks.inspect.resume import STATE, _load_state, _save_npz, mask_is_current
 from cracks.inspect.rows import TilePrediction, prefetched_rows
 from cracks.memory import return_freed_memory
 from cracks.timing import StageTimes
+from tiling.preview import Preview
 from tiling.raster import RasterInfo
 from tiling.stitch import RowStitcher
 from tiling.windows import WindowGrid
@@ -68,12 +69,14 @@ def segment_raster(
     rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
     progress: bool = True,
     times: StageTimes | None = None,
+    preview: Preview | None = None,
 ) -> Path:
     """Write ``target`` (COG, uint8 probability) for ``info``; resume from ``work`` if possible.
 
     ``rows`` maps the grid rows still to do to their predictions, in order; by default they
     are computed here with ``predictor``. Flows pass a function that runs them on workers.
-    ``times`` collects seconds per stage (read, model, stitch, cog).
+    ``times`` collects seconds per stage (read, model, stitch, cog). ``preview`` is filled from the
+    tiles read here (not from ``rows``' workers, nor for rows done before a resume).
     """
     times = times or StageTimes()
     if mask_is_current(target, key):
@@ -96,7 +99,7 @@ def segment_raster(
     todo = list(range(start, len(grid.row_starts)))
     if rows is None:
         def rows(indices: list[int]) -> Iterator[list[TilePrediction]]:
-            return prefetched_rows(info, grid, predictor, indices, times)
+            return prefetched_rows(info, grid, predictor, indices, times, preview)
 
     bar = tqdm(total=len(grid.row_starts), initial=start, desc=f"segment {info.path.name}", unit="row",
                disable=not progress, leave=False)

@@ -237,15 +237,19 @@ def test_compiled_networks_are_cached_per_network_and_old_ones_pruned(shipped, s
 
     monkeypatch.setenv("CRACKS_CACHE_DIR", str(tmp_path))
     root = tmp_path / "openvino"
-    for age, name in enumerate(["older", "old", "recent", "newest"]):  # last used in this order
+    names = ["a" * 16 + "-int8", "b" * 16 + "-fp32", "c" * 16 + "-int8", "unsaved-bf16"]  # last used in this order
+    for age, name in enumerate(names):
         (root / name).mkdir(parents=True)
         (root / name / "1.blob").write_bytes(b"compiled")
         os.utime(root / name, (1_000_000 + age, 1_000_000 + age))
     (root / "123.blob").write_bytes(b"old layout")
+    (root / "my-notes").mkdir()  # not the cache's: never removed, however old
+    (root / "notes.txt").write_text("mine")
+    os.utime(root / "my-notes", (1, 1))
     backends.make_backend(shipped, backends.BackendChoice("openvino", "int8"))(sample_tiles[:, :256, :256])
     network = f"{weights_sha256(shipped.path)[:16]}-int8"
     assert compile_cache.NETWORKS_KEPT == 3
-    assert sorted(p.name for p in root.iterdir()) == sorted([network, "newest", "recent"])
+    assert sorted(p.name for p in root.iterdir()) == sorted([network, names[-1], names[-2], "my-notes", "notes.txt"])
     assert any((root / network).iterdir())  # OpenVINO wrote the compiled network into its own folder
     monkeypatch.setenv("CRACKS_CACHE_DIR", "")
     assert compile_cache.compiled_model_cache("anything") is None

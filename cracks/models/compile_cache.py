@@ -11,10 +11,14 @@ and only the ``NETWORKS_KEPT`` most recently used folders are kept.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 NETWORKS_KEPT = 3  # e.g. the shipped model's int8 export, a retrained one, and one more
+# What this module and OpenVINO put there; nothing else under the folder is ever removed.
+NETWORK_FOLDER = re.compile(r"([0-9a-f]{16}|unsaved)-(int8|bf16|fp16|fp32)")
+OPENVINO_BLOB = re.compile(r"[0-9]+\.blob")
 
 
 def cache_root() -> Path | None:
@@ -48,14 +52,15 @@ def compiled_model_cache(network: str) -> Path | None:
 
 def prune(root: Path, *, keep: int) -> list[Path]:
     """Remove all but the ``keep`` most recently used network folders under ``root``, and the
-    loose blobs of the earlier one-folder layout; returns what was removed. Everything here is
-    a cache OpenVINO rebuilds on demand, never user data."""
+    loose blobs of the earlier one-folder layout; returns what was removed. Only names this
+    module and OpenVINO make are touched (``CRACKS_CACHE_DIR`` may point somewhere shared):
+    caches OpenVINO rebuilds on demand, never user data."""
     try:
         entries = list(root.iterdir())
     except OSError:
         return []
-    folders = sorted((e for e in entries if e.is_dir()), key=_last_used, reverse=True)
-    removed = [e for e in entries if e.is_file() and e.suffix == ".blob"] + folders[keep:]
+    folders = sorted((e for e in entries if e.is_dir() and NETWORK_FOLDER.fullmatch(e.name)), key=_last_used, reverse=True)
+    removed = [e for e in entries if e.is_file() and OPENVINO_BLOB.fullmatch(e.name)] + folders[keep:]
     for entry in removed:
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)

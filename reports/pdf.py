@@ -134,8 +134,10 @@ def write_report(info, measurement, summary: dict, target: Path, *, preview: Pre
         Paragraph(f"Inspection date {date} · input <i>{info.path.name}</i>", STYLES["BodyText"]),
         Spacer(1, 3 * mm),
     ]
-    rating = Table([[f"Condition: {condition['rating'].upper()}"], [Paragraph(condition["rule"], SMALL)]],
-                   colWidths=[180 * mm])
+    rows = [[f"Condition: {condition['rating'].upper()}"], [Paragraph(condition["rule"], SMALL)]]
+    if condition.get("caveat"):  # the imagery cannot resolve some width classes: said where the rating is read
+        rows.append([Paragraph(f"<b>Resolution:</b> {condition['caveat']}.", SMALL)])
+    rating = Table(rows, colWidths=[180 * mm])
     rating.setStyle(TableStyle([
         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(RATING_COLOURS[condition["rating"]])),
         ("TEXTCOLOR", (0, 0), (-1, 0), colors.white), ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 13),

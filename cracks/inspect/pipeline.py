@@ -309,6 +309,11 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
     crs = None
     if info.crs_wkt:
         crs = f"EPSG:{info.epsg}" if info.epsg else info.crs_wkt
+    condition = standard.rate(by_severity, density)
+    caveat = standard.width_caveat(pixel)
+    if caveat:  # the rating stands, but what its width classes can mean here is said with it
+        condition["caveat"] = caveat
+        warnings.warn(f"{info.path}: {caveat}", stacklevel=2)
     return SiteSummary(
         site=config.site_name or plan.site,
         input=str(info.path),
@@ -330,7 +335,7 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
         by_severity=by_severity,
         n_spots=len(measurement.spots),
         n_fragments_linked=measurement.fragments - len(found) - len(measurement.spots),
-        condition=standard.rate(by_severity, density),
+        condition=condition,
         standard={"key": standard.key, "title": standard.title, "source": standard.source,
                   "classes": list(standard.classes), "limits_mm": list(standard.limits_mm),
                   "width_statistic": standard.width_field, "spacing_limits_m": list(standard.spacing_limits_m),

@@ -41,7 +41,7 @@ class SiteSummary:
     by_severity: dict[str, dict[str, float]]  # class -> {"count", "length_m"}
     n_spots: int
     n_fragments_linked: int
-    condition: dict[str, str]  # rating, rule (the one that fired), standard
+    condition: dict[str, str]  # rating, rule (the one that fired), standard; caveat where the GSD hides width classes
     standard: dict[str, Any]  # key, title, source, classes, limits_mm, width_statistic, spacing_limits_m, note, description
     truth: dict[str, Any] | None  # pixel and crack-level scores against a truth mask
     model: dict[str, Any]  # path, arch, encoder, threshold, trained, valid_metrics

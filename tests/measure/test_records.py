@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import geopandas as gpd
 import numpy as np
@@ -91,6 +93,42 @@ def test_condition_follows_the_chosen_standard():
     rated = pavement.rate({**by, "high": {"count": 1, "length_m": 0.3}}, 0.2)
     assert rated["rating"] == "poor" and "ASTM D6433" in rated["rule"] and rated["standard"] == "astm-d6433"
     assert get_standard("concrete", (0.2, 0.5, 2.0)).key == "custom"
+
+
+@pytest.mark.parametrize("key, gsd_mm, hidden, reported", [
+    ("concrete", 1.0, "hairline, fine or medium", "wide"),  # 3 mm floor: every concrete class limit below it
+    ("concrete", 0.2, "hairline or fine", "medium"),  # 0.6 mm floor: medium and wide still told apart
+    ("aashto-1130", 1.0, "CS1 or CS2", "CS3"),
+    ("astm-d6433", 5.0, "a low crack", "medium"),  # 15 mm floor against the 10 mm limit
+    ("astm-d6433", 1.0, None, None),  # the sample site: every ASTM limit resolved
+    ("concrete", 0.03, None, None),
+])
+def test_width_classes_the_gsd_cannot_resolve_are_named(key, gsd_mm, hidden, reported):
+    """The model's masks are never narrower than about 3 px, so a class limit below 3 pixels is
+    hidden: every crack under it is measured into the class the floor falls in."""
+    caveat = STANDARDS[key].width_caveat(gsd_mm / 1000)
+    if hidden is None:
+        assert caveat is None
+        return
+    assert hidden in caveat and f"reported as {reported}" in caveat and "upper bounds" in caveat
+    floor_mm = 3 * gsd_mm
+    assert STANDARDS[key].severity(floor_mm) == reported  # the class a crack at the floor is measured into
+    assert STANDARDS[key].width_caveat(None) is None  # pixel units: no classes at all
+
+
+def test_site_at_a_coarse_gsd_says_so_in_summary_warning_and_report(tmp_path):
+    pieces = _dashed(100.25, 20, 580, dash=60, gap=10, width=2)
+    image, _ = scene(240, 600, pieces)
+    path = write_geotiff(tmp_path / "deck.tif", image, gsd_m=0.001)
+    with pytest.warns(UserWarning, match=r"deck.tif: at 1 mm per pixel .* reported as CS3"):
+        result = run_site(path, tmp_path / "out", standard="aashto-1130")
+    assert "CS1 or CS2" in result.summary.condition["caveat"]
+    if shutil.which("pdftotext"):  # poppler-utils; the report is still written without it
+        text = " ".join(subprocess.run(["pdftotext", str(result.outputs["report"]), "-"], capture_output=True,
+                                       text=True).stdout.split())
+        assert "Resolution:" in text and "reported as CS3" in text
+    pavement = run_site(path, tmp_path / "pavement", standard="astm-d6433")
+    assert "caveat" not in pavement.summary.condition
 
 
 def test_site_records_and_standard_in_the_summary(tmp_path):

@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from card_sets import SETS
 from PIL import Image, ImageDraw
 
 from cracks.data.masks import read_image, read_mask
@@ -19,8 +20,6 @@ from cracks.training.evaluate import domain_of, gather_pairs
 from cracks.training.hard_negatives import PAINTERS, paint
 from cracks.training.tracking import overlay
 
-SETS = [("deepcrack", "valid"), ("crack500", "valid"), ("uav-crackx", "valid"), ("concrete-walls", "valid"),
-        ("crackforest", "all")]
 CELL = 256
 
 

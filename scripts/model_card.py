@@ -15,11 +15,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from card_sets import SETS
+
 from cracks.models import artifact
 from cracks.training.evaluate import domain_of, gather_pairs, hard_negative_false_px, score_domains
-
-SETS = [("deepcrack", "valid"), ("crack500", "valid"), ("uav-crackx", "valid"), ("concrete-walls", "valid"),
-        ("crackforest", "all")]
 
 
 def main(model: Path, data: Path, tta: bool = False) -> None:

@@ -17,20 +17,17 @@ Dice; their false crack pixels per MP printed where there are any).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
+from card_sets import arguments, domains
 from skimage.morphology import skeletonize
 
 from cracks.metrics import Scores, counts
 from cracks.models import artifact
-from cracks.training.evaluate import domain_of, gather_pairs, iter_predictions
+from cracks.training.evaluate import iter_predictions
 
-SETS = [("deepcrack", "valid"), ("crack500", "valid"), ("uav-crackx", "valid"), ("concrete-walls", "valid"),
-        ("crackforest", "all")]
 Rule = Callable[[np.ndarray], np.ndarray]
 
 
@@ -51,35 +48,27 @@ def rules(threshold: float) -> dict[str, Rule]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"))
-    parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0])
     loaded = artifact.load(args.model)
     by_rule = rules(loaded.meta.threshold)
     print(f"model {args.model}, threshold {loaded.meta.threshold:.2f}, torch fp32\n")
     print("| data | rule | Dice | Dice, 2 px | recall | crack px per MP on crack-free images |")
     print("|---|---|---|---|---|---|")
-    for folder, split in SETS:
-        pairs = gather_pairs([args.data / folder], "auto", split)[:: args.crack500_step if folder == "crack500" else 1]
-        domains: dict[str, dict] = {}  # domain -> rule -> [strict counts, 2 px counts, crack-free px, crack-free MP]
-        for pair, (_, truth, probability) in zip(pairs, iter_predictions(loaded.model, pairs, loaded.meta.normalization)):
-            per_domain = domains.setdefault(domain_of(args.data / folder, pair),
-                                            {name: [np.zeros(3, np.int64), np.zeros(3, np.int64), 0, 0.0] for name in by_rule})
+    for domain, pairs in domains(args.data, crack500_step=args.crack500_step).items():
+        rows = {name: [np.zeros(3, np.int64), np.zeros(3, np.int64), 0, 0.0] for name in by_rule}  # strict, 2 px, free px, MP
+        for _, truth, probability in iter_predictions(loaded.model, pairs, loaded.meta.normalization):
             for name, rule in by_rule.items():
-                mask, row = rule(probability), per_domain[name]
+                mask, row = rule(probability), rows[name]
                 if truth.any():
                     row[0] += counts(mask, truth)
                     row[1] += counts(mask, truth, 2)
                 else:
                     row[2] += int(np.count_nonzero(mask))
                     row[3] += mask.size / 1e6
-        for domain, rows in domains.items():
-            for name, (strict, tolerant, free_px, free_mp) in rows.items():
-                s, t = Scores.from_counts(*strict), Scores.from_counts(*tolerant)
-                free = f"{free_px / free_mp:.0f}" if free_mp else "-"
-                print(f"| {domain} | {name} | {s.dice:.4f} | {t.dice:.4f} | {s.recall:.3f} | {free} |", flush=True)
+        for name, (strict, tolerant, free_px, free_mp) in rows.items():
+            s, t = Scores.from_counts(*strict), Scores.from_counts(*tolerant)
+            free = f"{free_px / free_mp:.0f}" if free_mp else "-"
+            print(f"| {domain} | {name} | {s.dice:.4f} | {t.dice:.4f} | {s.recall:.3f} | {free} |", flush=True)
 
 
 if __name__ == "__main__":

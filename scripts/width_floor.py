@@ -11,44 +11,34 @@ narrower is still measured about that wide, so width classes below it cannot be 
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
+from card_sets import arguments, domains
 
 from cracks.measure.region import measure_cracks
 from cracks.models import artifact
-from cracks.training.evaluate import domain_of, gather_pairs, iter_predictions
+from cracks.training.evaluate import iter_predictions
 
-SETS = [("deepcrack", "valid"), ("crack500", "valid"), ("uav-crackx", "valid"), ("concrete-walls", "valid"),
-        ("crackforest", "all")]
 PERCENTILES = (1, 5, 25, 50)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"))
-    parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
-    args = parser.parse_args()
+    args = arguments(__doc__.splitlines()[0])
     loaded = artifact.load(args.model)
     threshold = loaded.meta.threshold
     print(f"model {args.model}, threshold {threshold:.2f}, torch fp32; mean width of records >= 20 px long, in px\n")
     header = " | ".join(f"p{p}" for p in PERCENTILES)
     print(f"| data | predicted records | {header} | drawn records | {header} |")
     print("|---|---|" + "---|" * len(PERCENTILES) + "---|" + "---|" * len(PERCENTILES))
-    for folder, split in SETS:
-        pairs = gather_pairs([args.data / folder], "auto", split)[:: args.crack500_step if folder == "crack500" else 1]
-        widths: dict[str, tuple[list[float], list[float]]] = {}
-        for pair, (_, truth, probability) in zip(pairs, iter_predictions(loaded.model, pairs, loaded.meta.normalization)):
-            predicted, drawn = widths.setdefault(domain_of(args.data / folder, pair), ([], []))
+    for domain, pairs in domains(args.data, crack500_step=args.crack500_step).items():
+        predicted: list[float] = []
+        drawn: list[float] = []
+        for _, truth, probability in iter_predictions(loaded.model, pairs, loaded.meta.normalization):
             predicted += [c.width_mean_px for c in measure_cracks(probability >= threshold, probability=probability,
                                                                   min_length_px=20)]
             drawn += [c.width_mean_px for c in measure_cracks(truth, min_length_px=20)]
-        for domain, (predicted, drawn) in widths.items():
-            cells = [f"{len(w)} | " + " | ".join(f"{v:.2f}" for v in np.percentile(w, PERCENTILES)) if w
-                     else "0 | " + " | ".join("-" for _ in PERCENTILES) for w in (predicted, drawn)]
-            print(f"| {domain} | {cells[0]} | {cells[1]} |", flush=True)
+        cells = [f"{len(w)} | " + " | ".join(f"{v:.2f}" for v in np.percentile(w, PERCENTILES)) if w
+                 else "0 | " + " | ".join("-" for _ in PERCENTILES) for w in (predicted, drawn)]
+        print(f"| {domain} | {cells[0]} | {cells[1]} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,38 @@
+"""The model card's evaluation sets, shared by the scripts that score a model on them.
+
+Scripts run as ``python scripts/NAME.py``, so this folder is on their import path.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cracks.training.evaluate import domain_of, gather_pairs
+
+# Every valid split trained with, and CrackForest (never trained on) whole.
+SETS = [("deepcrack", "valid"), ("crack500", "valid"), ("uav-crackx", "valid"), ("concrete-walls", "valid"),
+        ("crackforest", "all")]
+
+
+def arguments(description: str) -> argparse.Namespace:
+    """``[model] [data] [--crack500-step N]``: the model artifact, the data folder, and how much of
+    CRACK500's 899 valid images to use (every N-th; its domain is the largest by far)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"))
+    parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
+    return parser.parse_args()
+
+
+def domains(data: Path, *, crack500_step: int = 1) -> dict[str, list]:
+    """The pairs of every set by domain (UAV-CrackX split by zoom), sets missing from ``data`` skipped."""
+    by_domain: dict[str, list] = {}
+    for folder, split in SETS:
+        if not (data / folder).is_dir():
+            print(f"(skipped {folder}: not in {data})")
+            continue
+        pairs = gather_pairs([data / folder], "auto", split)[:: crack500_step if folder == "crack500" else 1]
+        for pair in pairs:
+            by_domain.setdefault(domain_of(data / folder, pair), []).append(pair)
+    return by_domain

@@ -24,6 +24,7 @@ from reportlab.platypus import Flowable
 FONT = "Helvetica"
 INK = colors.HexColor("#333333")
 GRID = colors.HexColor("#999999")
+UNRESOLVED = "#e6e6e6"  # the band of widths finer than the imagery resolves
 
 
 def nice_step(span: float, count: int = 5) -> float:
@@ -184,7 +185,8 @@ class OverviewMap(Flowable):
 
 @dataclass
 class Histogram:
-    """Counts of ``values`` in ``edges`` bins, with dashed red lines at ``limits``."""
+    """Counts of ``values`` in ``edges`` bins, with dashed red lines at ``limits``; values below
+    ``floor`` (what the imagery cannot resolve) on a shaded band."""
 
     values: Sequence[float]
     edges: np.ndarray
@@ -192,6 +194,7 @@ class Histogram:
     xlabel: str
     ylabel: str
     title: str
+    floor: float | None = None
 
 
 @dataclass
@@ -256,6 +259,15 @@ class ChartRow(Flowable):
             canvas.line(left - 3, y, left, y)
             canvas.drawRightString(left - 5, y - 2.5, _label(tick))
             tick += y_step
+        if isinstance(chart, Histogram) and chart.floor is not None and chart.floor > x0:
+            band = (min(chart.floor, x1) - x0) * sx  # widths the imagery cannot resolve
+            canvas.setFillColor(colors.HexColor(UNRESOLVED))
+            canvas.rect(left, bottom, band, plot_h, stroke=0, fill=1)
+            if band > 55:  # room for the words
+                canvas.setFillColor(INK)
+                canvas.setFont(FONT, 6.5)
+                canvas.drawString(left + 2, top - 8, "below resolution")
+                canvas.setFont(FONT, 7.5)
         for lx, w, h, colour in zip(lefts, widths, heights, colours):
             if h > 0:
                 canvas.setFillColor(colors.HexColor(colour))

@@ -21,6 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cracks.atomic import atomic_path
+from cracks.standards import WIDTH_FLOOR_PX
 from reports.figures import Bars, ChartRow, Histogram, MapLayer, OverviewMap, nice_length
 from reports.styles import severity_colours
 from tiling.preview import MAX_SIDE_PX, Preview
@@ -92,9 +93,12 @@ def charts(measurement, summary, *, width: float, height: float) -> ChartRow:
     names = list(summary.by_severity) if metric else ["unknown"]  # no GSD: no width classes
     lengths = [summary.by_severity[n]["length_m"] for n in names] if metric else [summary.total_length_px]
     colours = severity_colours(summary.standard["classes"])
+    floor = WIDTH_FLOOR_PX * summary.gsd_m * 1000 if metric else WIDTH_FLOOR_PX  # no crack is measured narrower
+    shaded = "; shaded: finer than the imagery resolves" if floor < upper else ""
     return ChartRow([
         Histogram(widths, np.linspace(0, upper, 21), [lim for lim in limits if lim <= upper],
-                  f"crack width, {label} (" + ("mm" if metric else "px") + ")", "cracks", "Width distribution"),
+                  f"crack width, {label} (" + ("mm" if metric else "px") + ")" + shaded, "cracks", "Width distribution",
+                  floor=floor),
         Bars(names, lengths, [colours[n] for n in names], "length (" + ("m" if metric else "px") + ")",
              "Crack length by severity"),
     ], width=width, height=height)

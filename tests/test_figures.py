@@ -49,4 +49,16 @@ def test_charts_and_ticks(tmp_path):
     page = _render(tmp_path, [charts])
     blue = (page[..., 2] > 150) & (page[..., 0] < 90)
     assert blue[:180].sum() > 500  # the tallest bar, in its colour
+    band = (np.abs(page - 0xE6) <= 2).all(axis=2)[:180]
+    assert band.sum() < 200  # no floor given: no band (a few anti-aliased pixels of that grey; the band is thousands)
+
+
+def test_widths_below_the_floor_are_shaded(tmp_path):
+    """A 0.45 mm floor on a 0-1.5 mm axis: a light band over the first 30 % of the plot, under the bars."""
+    chart = Histogram([0.1, 0.2, 0.25, 1.4], np.linspace(0, 1.5, 16), [0.3, 1.0], "width (mm)", "cracks", "W", floor=0.45)
+    page = _render(tmp_path, [ChartRow([chart], width=500, height=180)])
+    band = (np.abs(page - 0xE6) <= 2).all(axis=2)[:180]
+    cols = np.flatnonzero(band.sum(axis=0) > 50)  # columns where the band runs most of the plot's height
+    plot_width = 500 - 12 - 40  # ChartRow's panel margins
+    assert (cols.max() - cols.min() + 1) == pytest.approx(0.3 * plot_width, abs=3)
 

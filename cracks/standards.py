@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 WIDTH_FLOOR_PX = 3.0
 
 
+def width_floor_mm(pixel_size_m: float) -> float:
+    """The narrowest width a crack is measured at on imagery of this ground sample distance."""
+    return WIDTH_FLOOR_PX * pixel_size_m * 1000
+
+
 @dataclass(frozen=True)
 class Standard:
     key: str
@@ -109,7 +114,7 @@ class Standard:
         read "wide"; ASTM D6433's (10/75 mm) are resolved."""
         if not pixel_size_m:
             return None
-        floor_mm = WIDTH_FLOOR_PX * pixel_size_m * 1000
+        floor_mm = width_floor_mm(pixel_size_m)
         hidden = [limit for limit in self.limits_mm if limit < floor_mm]
         if not hidden:
             return None

@@ -8,7 +8,6 @@ with coordinates, and the processing details an engineer needs to sign off or re
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +20,10 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cracks.atomic import atomic_path
-from cracks.standards import WIDTH_FLOOR_PX
+from cracks.standards import WIDTH_FLOOR_PX, width_floor_mm
 from reports.figures import Bars, ChartRow, Histogram, MapLayer, OverviewMap, nice_length
 from reports.styles import severity_colours
-from tiling.preview import MAX_SIDE_PX, Preview
+from tiling.preview import Preview, preview_grid
 
 # Images go into the PDF as binary streams: reportlab's ASCII85 text encoding runs in pure Python
 # here (no C accelerator in the wheel) and took half a second per report, for a larger file.
@@ -52,14 +51,13 @@ def _fmt(value, digits: int = 2, unit: str = "") -> str:
 
 def overview_map(info, measurement, classes: list[str], *, width: float, height: float,
                  preview: Preview | None = None) -> OverviewMap:
-    """The orthophoto at about ``MAX_SIDE_PX`` under the cracks coloured by severity: sampled while
+    """The orthophoto at about ``tiling.preview.MAX_SIDE_PX`` under the cracks coloured by severity: sampled while
     segmenting (``preview``), or else read decimated (a resumed or distributed run)."""
     if preview is not None and preview.complete:
         image = preview.image
     else:
-        step = max(1, math.ceil(max(info.width, info.height) / MAX_SIDE_PX))
+        _, shape = preview_grid(info.width, info.height)
         with rasterio.open(info.path) as src:
-            shape = (max(1, info.height // step), max(1, info.width // step))
             data = src.read(info.rgb_bands, out_shape=(3, *shape))
         image = np.moveaxis(np.clip(data.astype(np.float32) * info.scale, 0, 255).astype(np.uint8), 0, -1)
     colours = severity_colours(classes)
@@ -93,7 +91,7 @@ def charts(measurement, summary, *, width: float, height: float) -> ChartRow:
     names = list(summary.by_severity) if metric else ["unknown"]  # no GSD: no width classes
     lengths = [summary.by_severity[n]["length_m"] for n in names] if metric else [summary.total_length_px]
     colours = severity_colours(summary.standard["classes"])
-    floor = WIDTH_FLOOR_PX * summary.gsd_m * 1000 if metric else WIDTH_FLOOR_PX  # no crack is measured narrower
+    floor = width_floor_mm(summary.gsd_m) if metric else WIDTH_FLOOR_PX  # no crack is measured narrower
     shaded = "; shaded: finer than the imagery resolves" if floor < upper else ""
     return ChartRow([
         Histogram(widths, np.linspace(0, upper, 21), [lim for lim in limits if lim <= upper],

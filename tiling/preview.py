@@ -17,6 +17,12 @@ from rasterio.windows import Window
 MAX_SIDE_PX = 1400  # the overview map's resolution: sharp on an A4 page
 
 
+def preview_grid(width: int, height: int, *, max_side: int = MAX_SIDE_PX) -> tuple[int, tuple[int, int]]:
+    """``(step, (rows, columns))``: every ``step``-th pixel, at most ``max_side`` a side."""
+    step = max(1, math.ceil(max(width, height) / max_side))
+    return step, (max(1, height // step), max(1, width // step))
+
+
 @dataclass
 class Preview:
     """Every ``step``-th pixel of the raster (the centre one of each ``step`` x ``step`` cell),
@@ -28,8 +34,7 @@ class Preview:
 
     @classmethod
     def of_raster(cls, width: int, height: int, *, max_side: int = MAX_SIDE_PX) -> Preview:
-        step = max(1, math.ceil(max(width, height) / max_side))
-        shape = (max(1, height // step), max(1, width // step))
+        step, shape = preview_grid(width, height, max_side=max_side)
         return cls(step, np.zeros((*shape, 3), np.uint8), np.zeros(shape, bool))
 
     @property

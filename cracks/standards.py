@@ -25,16 +25,17 @@ from cracks.errors import SettingError
 if TYPE_CHECKING:
     from cracks.measure.region import Crack
 
-# The narrowest a crack comes out of the model's masks, in pixels, whatever its real width:
+# The narrowest a crack comes out of a model's masks, in pixels, whatever its real width, for a
+# model whose model.json carries no measured floor (``width_floor_px``, cracks.training.width_floor):
 # mean widths of the shipped model's records at its threshold are at least 2.6-3.7 px in the 1st
 # percentile of every domain, while the drawn cracks go down to 1.5-2.3 px (``scripts/width_floor.py``).
 # A crack narrower than this many pixels is measured about this wide.
 WIDTH_FLOOR_PX = 3.0
 
 
-def width_floor_mm(pixel_size_m: float) -> float:
+def width_floor_mm(pixel_size_m: float, floor_px: float = WIDTH_FLOOR_PX) -> float:
     """The narrowest width a crack is measured at on imagery of this ground sample distance."""
-    return WIDTH_FLOOR_PX * pixel_size_m * 1000
+    return floor_px * pixel_size_m * 1000
 
 
 @dataclass(frozen=True)
@@ -105,16 +106,16 @@ class Standard:
             text += f"; or by spacing: {limits}, whichever is worse"
         return text
 
-    def width_caveat(self, pixel_size_m: float | None) -> str | None:
+    def width_caveat(self, pixel_size_m: float | None, *, floor_px: float = WIDTH_FLOOR_PX) -> str | None:
         """What the ground sample distance hides from this standard's width classes, or None.
 
-        Class limits below ``WIDTH_FLOOR_PX`` pixels cannot be resolved: a crack narrower than
-        that is measured at about the floor, so every class up to the one the floor falls in is an
-        upper bound. At 1 mm per pixel (a 3 mm floor) the concrete classes (0.1/0.3/1.0 mm) all
-        read "wide"; ASTM D6433's (10/75 mm) are resolved."""
+        Class limits below ``floor_px`` pixels (the model's width floor) cannot be resolved: a
+        crack narrower than that is measured at about the floor, so every class up to the one the
+        floor falls in is an upper bound. At 1 mm per pixel (a 3 mm floor) the concrete classes
+        (0.1/0.3/1.0 mm) all read "wide"; ASTM D6433's (10/75 mm) are resolved."""
         if not pixel_size_m:
             return None
-        floor_mm = width_floor_mm(pixel_size_m)
+        floor_mm = width_floor_mm(pixel_size_m, floor_px)
         hidden = [limit for limit in self.limits_mm if limit < floor_mm]
         if not hidden:
             return None
@@ -122,9 +123,9 @@ class Standard:
         which = (f"a {merged[0]} crack" if len(merged) == 2
                  else f"one narrower than that, whether {', '.join(merged[:-2])} or {merged[-2]},")
         return (f"at {pixel_size_m * 1000:.3g} mm per pixel a crack is never measured narrower than about "
-                f"{WIDTH_FLOOR_PX:g} px ({floor_mm:.3g} mm), so {which} is "
+                f"{floor_px:g} px ({floor_mm:.3g} mm), so {which} is "
                 f"reported as {merged[-1]}: severities by width are upper bounds here; telling {merged[-2]} from "
-                f"{merged[-1]} ({hidden[-1]:g} mm) takes about {hidden[-1] / WIDTH_FLOOR_PX:.2g} mm per pixel or finer")
+                f"{merged[-1]} ({hidden[-1]:g} mm) takes about {hidden[-1] / floor_px:.2g} mm per pixel or finer")
 
     def rate(self, by_severity: dict[str, dict[str, float]], density_m_per_m2: float | None) -> dict[str, str]:
         """Poor if any crack of the worst class or density >= poor_density; fair if any of the

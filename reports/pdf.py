@@ -91,7 +91,8 @@ def charts(measurement, summary, *, width: float, height: float) -> ChartRow:
     names = list(summary.by_severity) if metric else ["unknown"]  # no GSD: no width classes
     lengths = [summary.by_severity[n]["length_m"] for n in names] if metric else [summary.total_length_px]
     colours = severity_colours(summary.standard["classes"])
-    floor = width_floor_mm(summary.gsd_m) if metric else WIDTH_FLOOR_PX  # no crack is measured narrower
+    floor_px = summary.model.get("width_floor_px", WIDTH_FLOOR_PX)  # no crack is measured narrower
+    floor = width_floor_mm(summary.gsd_m, floor_px) if metric else floor_px
     shaded = "; shaded: finer than the imagery resolves" if floor < upper else ""
     return ChartRow([
         Histogram(widths, np.linspace(0, upper, 21), [lim for lim in limits if lim <= upper],

@@ -27,6 +27,7 @@ from cracks.models import artifact
 from cracks.models.factory import build_model, normalization_for
 from cracks.training.evaluate import score_validation
 from cracks.training.sampling import domain_name, spread
+from cracks.training.width_floor import model_width_floor
 
 
 def main() -> None:
@@ -80,9 +81,12 @@ def main() -> None:
                       "budget_fraction": float(info.get("fraction", "nan")), "settings": settings,
                       "valid_datasets": [str(r) for r in roots], "max_valid_images": args.max_valid_images},
             metrics={"valid": pooled, **{f"valid:{n}": r.to_dict() for n, r in per_domain.items()}},
+            width_floor_px=model_width_floor(model, [p for pairs in valid.values() for p in pairs], normalization,
+                                             threshold).px,
         )
         artifact.save(model, meta, args.out, half=True)
-        print(f"adopted {path.name} -> {args.out} (threshold {threshold:.2f}, mean Dice {macro:.4f})")
+        print(f"adopted {path.name} -> {args.out} (threshold {threshold:.2f}, mean Dice {macro:.4f}, "
+              f"width floor {meta.width_floor_px} px)")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,16 @@ SETS = [("deepcrack", "valid"), ("crack500", "valid"), ("uav-crackx", "valid"), 
         ("crackforest", "all")]
 
 
-def arguments(description: str) -> argparse.Namespace:
+def arguments(description: str, *, record: bool = False) -> argparse.Namespace:
     """``[model] [data] [--crack500-step N]``: the model artifact, the data folder, and how much of
-    CRACK500's 899 valid images to use (every N-th; its domain is the largest by far)."""
+    CRACK500's 899 valid images to use (every N-th; its domain is the largest by far); with
+    ``record``, also ``--record`` (write what was measured into the model's metadata)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"))
     parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
     parser.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
+    if record:
+        parser.add_argument("--record", action="store_true", help="write the measured figure into the model's model.json")
     return parser.parse_args()
 
 

@@ -48,6 +48,8 @@ def test_training_writes_artifact_and_comet_archive(tiny_dataset, tmp_path, monk
     assert loaded.meta.training["train_images"] == 16 and loaded.meta.training["manifest_sha256"]
     assert set(loaded.meta.metrics["valid"]) >= {"dice", "iou", "precision", "recall", "ods_f1", "ois_f1"}
     assert len(result.history) == 2
+    written = json.loads((result.model_dir / "model.json").read_text())
+    assert "width_floor_px" in written  # measured on the valid split (None: too few records on 8 tiny images)
     assert result.comet_archive is not None and result.comet_archive.is_file()
     with zipfile.ZipFile(result.comet_archive) as archive:
         messages = archive.read("messages.json").decode()

@@ -41,7 +41,7 @@ from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
 from cracks.models.backends import release
 from cracks.models.hardware import resolve_device
-from cracks.standards import Standard, get_standard
+from cracks.standards import WIDTH_FLOOR_PX, Standard, get_standard
 from cracks.timing import StageTimes
 from tiling.preview import Preview
 from tiling.raster import RasterInfo, open_raster
@@ -310,7 +310,8 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
     if info.crs_wkt:
         crs = f"EPSG:{info.epsg}" if info.epsg else info.crs_wkt
     condition = standard.rate(by_severity, density)
-    caveat = standard.width_caveat(pixel)
+    floor_px = model.meta.width_floor_px or WIDTH_FLOOR_PX
+    caveat = standard.width_caveat(pixel, floor_px=floor_px)
     if caveat:  # the rating stands, but what its width classes can mean here is said with it
         condition["caveat"] = caveat
         warnings.warn(f"{info.path}: {caveat}", stacklevel=2)
@@ -343,7 +344,8 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
         truth=measurement.truth_scores,
         model={"path": str(model.path), "arch": model.meta.arch, "encoder": model.meta.encoder,
                "threshold": plan.threshold, "trained": model.meta.created,
-               "valid_metrics": model.meta.metrics.get("valid", {})},
+               "valid_metrics": model.meta.metrics.get("valid", {}), "width_floor_px": floor_px,
+               "width_floor_measured": model.meta.width_floor_px is not None},
         processing={"tile": plan.grid.tile, "overlap": plan.grid.overlap, "windows": plan.grid.n_windows,
                     "window_px": [plan.grid.window_width, plan.grid.window_height],
                     "inference": plan.inference, "map_scale": info.map_scale,

@@ -44,7 +44,7 @@ class SiteSummary:
     condition: dict[str, str]  # rating, rule (the one that fired), standard; caveat where the GSD hides width classes
     standard: dict[str, Any]  # key, title, source, classes, limits_mm, width_statistic, spacing_limits_m, note, description
     truth: dict[str, Any] | None  # pixel and crack-level scores against a truth mask
-    model: dict[str, Any]  # path, arch, encoder, threshold, trained, valid_metrics
+    model: dict[str, Any]  # path, arch, encoder, threshold, trained, valid_metrics, width_floor_px (+ _measured)
     processing: dict[str, Any]  # tiling, inference, seconds, stages_s, date, version, record rules
     outputs: dict[str, str] = field(default_factory=dict)  # kind -> file name in the site folder
 

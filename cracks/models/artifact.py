@@ -43,6 +43,9 @@ class ModelMeta:
     format_version: int = FORMAT_VERSION
     dtype: str = "float32"
     exports: dict[str, Any] = field(default_factory=dict)  # faster copies, e.g. int8 (cracks.models.export)
+    # The narrowest mean width (px) its crack records come out at (cracks.training.width_floor);
+    # None: not measured, inspection assumes the shipped model's (cracks.standards.WIDTH_FLOOR_PX).
+    width_floor_px: float | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any], path: Path) -> "ModelMeta":
@@ -111,6 +114,16 @@ def save(model: nn.Module, meta: ModelMeta, out_dir: str | Path, half: bool = Fa
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
+
+
+def update_meta(path: str | Path, **fields: Any) -> None:
+    """Set top-level fields of an artifact's ``model.json`` in place (atomically), keeping every
+    other field as written, including ones this version does not know."""
+    from cracks.atomic import write_json
+
+    meta_path = Path(path) / METADATA
+    read_meta(path)  # a folder that is no artifact, or a corrupt one, is refused here
+    write_json(meta_path, {**json.loads(meta_path.read_text()), **fields})
 
 
 def read_meta(path: str | Path) -> ModelMeta:

@@ -20,7 +20,6 @@ weights it was made from; a retrained model therefore never runs a stale export.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import shutil
@@ -31,7 +30,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cracks.atomic import write_json
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError
 from cracks.hashing import cached_file_sha256
@@ -168,9 +166,8 @@ def export_int8(config: ExportConfig) -> ExportResult:
             os.chmod(target.with_suffix(suffix), 0o644)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    meta_path = model_dir / artifact.METADATA
-    meta = json.loads(meta_path.read_text())
-    meta.setdefault("exports", {})["int8"] = {
+    exports = artifact.read_meta(model_dir).exports
+    exports["int8"] = {
         "file": INT8_FILE,
         "backend": "openvino",
         "weights_sha256": weights_sha256(model_dir),
@@ -182,5 +179,5 @@ def export_int8(config: ExportConfig) -> ExportResult:
                        "per_dataset": {name: {"dice_float": f, "dice_int8": q} for name, (f, q) in per_domain.items()},
                        "max_drop": config.max_drop, "max_drop_applies_to": "each dataset", "threshold": threshold},
     }
-    write_json(meta_path, meta)
+    artifact.update_meta(model_dir, exports=exports)
     return ExportResult(target, reference[-1], scores[-1], len(calibration), len(validation), per_domain)

@@ -36,6 +36,7 @@ from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights, spread
 from cracks.training.step import freeze_norm_statistics, train_step
 from cracks.training.tracking import Tracker
+from cracks.training.width_floor import model_width_floor
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoints/last.pt"
@@ -209,6 +210,13 @@ def train(config: TrainConfig) -> TrainResult:
         save_checkpoint()
         write_json(out / "history.json", state["history"])
 
+    if model_dir.is_dir():  # the best epoch's model carries its width floor (cracks.training.width_floor)
+        best = artifact.load(model_dir, device=device)
+        floor = model_width_floor(best.model, [p for pairs in valid_by_domain.values() for p in pairs],
+                                  normalization, best.meta.threshold)
+        artifact.update_meta(model_dir, width_floor_px=floor.px)
+        print(f"width floor: {floor.px if floor.px is not None else 'not measured'} px "
+              f"({floor.records} validation records)", flush=True)
     tracker.log_model("crack-segmentation", model_dir)
     archive = tracker.end()
     if archive:

@@ -32,6 +32,7 @@ class FakeMeta:
     threshold = 0.5
     normalization = {"mean": [0.5] * 3, "std": [0.5] * 3}
     arch, encoder, created, metrics = "oracle", None, "2026-01-01", {}
+    width_floor_px = None
 
 
 class FakeModel:
@@ -41,9 +42,9 @@ class FakeModel:
     (path / "model.json").write_text('{"arch": "oracle"}')
 
 
-def run_site(path: Path, out: Path, predictor=dark_pixel_predictor, **overrides) -> SiteResult:
+def run_site(path: Path, out: Path, predictor=dark_pixel_predictor, model=None, **overrides) -> SiteResult:
     config = InspectConfig(inputs=[path], out=out, tile=overrides.pop("tile", 128), overlap=overrides.pop("overlap", 32), **overrides)
-    return inspect_site(path, config, FakeModel(), predictor, progress=False)
+    return inspect_site(path, config, model or FakeModel(), predictor, progress=False)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from cracks.measure.records import link_fragments, split_spots
 from cracks.measure.region import measure_cracks
 from cracks.standards import STANDARDS, get_standard
 from cracks.synthetic import draw_cracks, straight
-from tests.inspect.test_pipeline import run_site
+from tests.inspect.test_pipeline import FakeMeta, FakeModel, run_site
 from tests.rasters import scene, write_geotiff
 
 
@@ -129,6 +129,24 @@ def test_site_at_a_coarse_gsd_says_so_in_summary_warning_and_report(tmp_path):
         assert "Resolution:" in text and "reported as CS3" in text
     pavement = run_site(path, tmp_path / "pavement", standard="astm-d6433")
     assert "caveat" not in pavement.summary.condition
+    assert result.summary.model["width_floor_px"] == 3.0 and not result.summary.model["width_floor_measured"]
+
+
+def test_the_models_own_width_floor_decides_what_is_hidden(tmp_path):
+    """A model that draws cracks down to 1 px (its model.json says so) resolves CS2 from CS3 at
+    1 mm per pixel: only CS1 is hidden, and the summary says which floor was used."""
+    caveat = STANDARDS["aashto-1130"].width_caveat(0.001, floor_px=1.0)
+    assert "a CS1 crack is reported as CS2" in caveat and "about 1 px (1 mm)" in caveat
+    assert STANDARDS["concrete"].width_caveat(0.00005, floor_px=1.0) is None  # 0.05 mm: every limit resolved
+    assert STANDARDS["concrete"].width_caveat(0.00005) is not None  # the default 3 px (0.15 mm) hides hairline
+    image, _ = scene(240, 600, _dashed(100.25, 20, 580, dash=60, gap=10, width=2))
+    path = write_geotiff(tmp_path / "deck.tif", image, gsd_m=0.001)
+    model = FakeModel()
+    model.meta = FakeMeta()
+    model.meta.width_floor_px = 1.0
+    with pytest.warns(UserWarning, match=r"deck.tif: at 1 mm per pixel .* a CS1 crack is reported as CS2"):
+        result = run_site(path, tmp_path / "out", model=model, standard="aashto-1130")
+    assert result.summary.model["width_floor_px"] == 1.0 and result.summary.model["width_floor_measured"]
 
 
 def test_site_records_and_standard_in_the_summary(tmp_path):

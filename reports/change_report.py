@@ -66,7 +66,9 @@ def write_change_report(result, target: Path) -> Path:
                   f"{summary['tolerance_m'] * 1000:.1f} mm. A crack is <b>new</b> when at most half of it lies near an "
                   f"old one, <b>gone</b> likewise the other way, <b>extended</b> when it runs beyond the old crack by more "
                   f"than {summary['noise']['length_px']:g} px, <b>widened</b> when its mean width grew by more than "
-                  f"{summary['noise']['width_px']:g} px; the noise limits come from measuring one site twice."
+                  f"{summary['noise']['width_px']:g} px, on the ground and in its own epoch's pixels; the noise limits "
+                  f"come from measuring one site twice. Pixel size {result.pixel_size_mm[0]:.3g} mm (old), "
+                  f"{result.pixel_size_mm[1]:.3g} mm (new)."
                   + (f" <b>The two epochs were inspected differently</b> ({', '.join(result.inspection_differs)}): "
                      "part of any change may be the inspection's, not the structure's."
                      if result.inspection_differs else ""), SMALL),

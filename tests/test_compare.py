@@ -129,3 +129,65 @@ def test_sites_that_do_not_overlap_or_are_not_georeferenced_are_refused(epochs, 
     with pytest.raises(CracksError, match="not an inspection output folder"):
         compare(old_dir, tmp_path)
 
+
+
+def widened_by_the_model(tiles: list[np.ndarray]) -> list[np.ndarray]:
+    """Dark pixels grown by 2 px on each side: like a CNN, a crack comes out at least a few pixels
+    wide whatever the pixel size, so on coarser imagery the same crack reads wider in mm."""
+    import cv2
+
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    return [cv2.dilate((t.mean(axis=-1) < 90).astype(np.uint8), disk).astype(np.float32) for t in tiles]
+
+
+def coarser_epoch(root, name: str, cracks, factor: int = 2):
+    """The scene shifted by SHIFT (1 mm pixels), then averaged to ``factor`` mm pixels (600 px
+    square at 1 mm: no side under the 256 px that thin rasters are wrapped out to)."""
+    import cv2
+
+    image, _ = scene(620, 640, cracks, seed=1)
+    shifted = image[SHIFT[0]: 600 + SHIFT[0], SHIFT[1]: 600 + SHIFT[1]]
+    small = cv2.resize(shifted, (600 // factor, 600 // factor), interpolation=cv2.INTER_AREA)
+    path = write_geotiff(root / f"{name}.tif", small, 0.001 * factor)
+    return run_site(path, root / name, predictor=widened_by_the_model).out_dir
+
+
+@pytest.fixture(scope="module")
+def old_at_1mm(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pixel-sizes")
+    image, _ = scene(620, 640, [straight(30, 60.25, 300, 60.25, 4), straight(40, 200.25, 420, 200.25, 4)], seed=1)
+    path = write_geotiff(root / "old.tif", image[:600, :600], 0.001)
+    return run_site(path, root / "old", predictor=widened_by_the_model).out_dir, root
+
+
+def test_epochs_at_different_pixel_sizes_are_registered_and_do_not_widen(old_at_1mm):
+    """The same cracks flown at 2 mm per pixel: the shift is found on a common grid (the two
+    epochs' own pixel grids gave a 0.39 m "shift" on the sample), and cracks that read 8 mm wide at
+    1 mm and 12 mm at 2 mm (the model's few pixels either way) are unchanged, not widened."""
+    old_dir, root = old_at_1mm
+    new_dir = coarser_epoch(root, "same", [straight(30, 60.25, 300, 60.25, 4), straight(40, 200.25, 420, 200.25, 4)])
+    result = compare(old_dir, new_dir)
+    east, north = result.registration.shift_m
+    assert east == pytest.approx(SHIFT[1] * 0.001, abs=0.001) and north == pytest.approx(-SHIFT[0] * 0.001, abs=0.001)
+    frame = result.changes
+    assert set(frame["change"]) == {"unchanged"} and len(frame) == 2
+    assert (frame["width_growth_mm"] > 1.5 * 2).all()  # wider in mm by more than the noise: the old rule's "widened"
+    assert result.inspection_differs == ["pixel size"]
+    assert result.to_dict()["pixel_size_mm"] == {"old": 1.0, "new": 2.0}
+
+
+def test_a_crack_that_widened_is_found_at_another_pixel_size(old_at_1mm):
+    old_dir, root = old_at_1mm
+    new_dir = coarser_epoch(root, "wider", [straight(30, 60.25, 300, 60.25, 4), straight(40, 200.25, 420, 200.25, 16)])
+    frame = compare(old_dir, new_dir).changes.sort_values("old_id")
+    assert list(frame["change"]) == ["unchanged", "widened"]
+
+
+def test_a_large_overlap_is_registered_coarse_then_fine(epochs, monkeypatch):
+    """An overlap wider than the registration window is registered whole at coarser cells first
+    (a drone survey without RTK is off by metres), then refined at the pixel size."""
+    import cracks.compare
+
+    old_dir, new_dir, _, _ = epochs
+    monkeypatch.setattr(cracks.compare, "MAX_REGISTRATION_PX", 128)  # 600 px wide: two steps, 4.7 mm then 1 mm
+    assert compare(old_dir, new_dir).registration.shift_px == pytest.approx(SHIFT, abs=0.5)

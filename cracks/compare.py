@@ -214,8 +214,8 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
     old, new = load_epoch(old_dir), load_epoch(new_dir)
     if old.cracks.crs is None or new.cracks.crs is None or not old.cracks.crs.equals(new.cracks.crs):
         if old.cracks.crs is not None and new.cracks.crs is not None:
-            new.cracks = new.cracks.to_crs(old.cracks.crs)
             new.footprint = gpd.GeoSeries([new.footprint], crs=new.cracks.crs).to_crs(old.cracks.crs).iloc[0]
+            new.cracks = new.cracks.to_crs(old.cracks.crs)  # after the footprint: its CRS is read from here
         else:
             raise InputError(new_dir, "the two epochs have no common coordinate reference system")
     site_crs, metric = old.cracks.crs, metric_crs(old)  # match in ground metres; write back in the site's CRS

@@ -191,3 +191,27 @@ def test_a_large_overlap_is_registered_coarse_then_fine(epochs, monkeypatch):
     old_dir, new_dir, _, _ = epochs
     monkeypatch.setattr(cracks.compare, "MAX_REGISTRATION_PX", 128)  # 600 px wide: two steps, 4.7 mm then 1 mm
     assert compare(old_dir, new_dir).registration.shift_px == pytest.approx(SHIFT, abs=0.5)
+
+
+def test_an_epoch_in_another_crs_is_matched_in_the_old_ones(epochs, tmp_path):
+    """The new survey delivered in Web Mercator, the old in UTM: its footprint, cracks and
+    orthophoto are brought into the old epoch's CRS (its footprint was labelled with the old CRS
+    without being moved, and the sites "did not overlap")."""
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    old_dir, _, c_length_m, root = epochs
+    with rasterio.open(root / "new.tif") as src:
+        transform, width, height = calculate_default_transform(src.crs, "EPSG:3857", src.width, src.height, *src.bounds)
+        profile = {**src.profile, "crs": "EPSG:3857", "transform": transform, "width": width, "height": height}
+        with rasterio.open(tmp_path / "new-3857.tif", "w", **profile) as dst:
+            for band in range(1, src.count + 1):
+                reproject(rasterio.band(src, band), rasterio.band(dst, band), resampling=Resampling.bilinear)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Web Mercator's map scale, said in one line
+        new_dir = run_site(tmp_path / "new-3857.tif", tmp_path / "e2").out_dir
+    result = compare(old_dir, new_dir)
+    east, north = result.registration.shift_m
+    assert east == pytest.approx(SHIFT[1] * 0.001, abs=0.0015) and north == pytest.approx(-SHIFT[0] * 0.001, abs=0.0015)
+    counts = result.to_dict()["counts"]
+    assert counts["new"] == 1 and counts["extended"] == 1 and counts["unchanged"] == 1 and counts["gone"] == 0
+    assert result.changes.crs.equals(gpd.read_file(old_dir / "cracks.gpkg", layer="centerlines").crs)

@@ -7,7 +7,8 @@ model. Steps:
    is estimated by phase correlation (scikit-image, sub-pixel) of the two orthophotos over their
    overlap (the probability masks when an orthophoto is gone), reported, and applied to the newer
    epoch's geometry before matching.
-2. **Matching** within a tolerance of ``tolerance_px`` pixels plus the registration error: a new
+2. **Matching**, only where both epochs have data (:func:`compared_area`; a crack mostly outside
+   it is ``outside``), within a tolerance of ``tolerance_px`` pixels plus the registration error: a new
    crack lying mostly (``MATCH_FRACTION``) away from every old crack is ``new``; an old crack
    lying mostly away from every new one is ``gone`` (repaired, or missed); a matched crack whose
    centerline runs beyond the old one by more than the length noise is ``extended`` (the added
@@ -41,7 +42,7 @@ from cracks.inspect.summary import SiteSummary
 from tiling.ground import coordinates_are_ground_metres
 
 MATCH_FRACTION = 0.5
-CHANGES = ("new", "gone", "extended", "widened", "unchanged")
+CHANGES = ("new", "gone", "extended", "widened", "unchanged", "outside")
 MAX_REGISTRATION_PX = 2048
 
 
@@ -85,6 +86,8 @@ class Comparison:
     changes: gpd.GeoDataFrame = field(repr=False)
     inspection_differs: list[str] = field(default_factory=list)  # of "model", "threshold", "inference", "pixel size"
     pixel_size_mm: tuple[float, float] = (0.0, 0.0)  # old, new
+    compared_area: shapely.Geometry | None = field(default=None, repr=False)  # both footprints' overlap, site CRS
+    compared_area_m2: float = 0.0
 
     @property
     def models_differ(self) -> bool:
@@ -95,6 +98,8 @@ class Comparison:
         counts = {c: int((frame["change"] == c).sum()) for c in CHANGES}
         lengths = {c: float(frame.loc[frame["change"] == c, "new_length_m"].fillna(0).sum()) for c in CHANGES}
         lengths["gone"] = float(frame.loc[frame["change"] == "gone", "old_length_m"].fillna(0).sum())
+        outside = frame[frame["change"] == "outside"]
+        lengths["outside"] = float(outside["new_length_m"].fillna(outside["old_length_m"]).fillna(0).sum())
         return {
             "old": self.old, "new": self.new, "old_date": self.old_date, "new_date": self.new_date,
             "models_differ": self.models_differ, "inspection_differs": self.inspection_differs, "counts": counts, "length_m": lengths,
@@ -102,6 +107,7 @@ class Comparison:
                                                                      .loc[frame["change"] == "extended"].sum()),
             "registration": asdict(self.registration), "tolerance_m": self.tolerance_m,
             "pixel_size_mm": {"old": self.pixel_size_mm[0], "new": self.pixel_size_mm[1]},
+            "compared_area_m2": self.compared_area_m2,
             "noise": {"length_px": self.settings.length_noise_px, "width_px": self.settings.width_noise_px,
                       "tolerance_px": self.settings.tolerance_px},
         }
@@ -153,9 +159,10 @@ def _read_on_grid(path: Path, grid: Grid, band_mask: bool, offset: tuple[float, 
     return data.mean(axis=0)
 
 
-def register(old: Epoch, new: Epoch, metric) -> Registration:
+def register(old: Epoch, new: Epoch, metric, overlap: shapely.Geometry) -> Registration:
     """Shift of the new epoch onto the old one, by phase correlation over the overlap, in the
-    site CRS's units (to move the new layers) and in ground metres (``metric``: :func:`metric_crs`).
+    site CRS's units (to move the new layers) and in ground metres (``metric``: :func:`metric_crs`);
+    ``overlap``: :func:`compared_area`.
 
     Both epochs are resampled onto one grid in the old epoch's CRS at the coarser epoch's pixel
     size: surveys of one site are often flown at different ground sample distances, and pixels of
@@ -165,9 +172,6 @@ def register(old: Epoch, new: Epoch, metric) -> Registration:
     then refined on the centre at the common pixel size."""
     from skimage.registration import phase_cross_correlation
 
-    overlap = old.footprint.intersection(new.footprint)
-    if overlap.is_empty or overlap.area <= 0:
-        raise InputError(new.folder, f"does not overlap {old.folder}: not the same site")
     sources = [(Path(old.summary.input), Path(new.summary.input), "orthophoto", False),
                (old.folder / "mask.tif", new.folder / "mask.tif", "mask", True)]
     for old_path, new_path, source, is_mask in sources:
@@ -191,6 +195,15 @@ def register(old: Epoch, new: Epoch, metric) -> Registration:
     crs = old.cracks.crs
     shift_m = (east, north) if metric == crs else _in_metres((east, north), old.footprint.centroid, crs, metric)
     return Registration((-north / pixel, east / pixel), (east, north), shift_m, float(error), source)
+
+
+def compared_area(old: Epoch, new: Epoch) -> shapely.Geometry:
+    """Where both epochs have data (their valid-data footprints' overlap, the old epoch's CRS):
+    the only ground on which a crack can be called new, gone or longer."""
+    overlap = old.footprint.intersection(new.footprint)
+    if overlap.is_empty or overlap.area <= 0:
+        raise InputError(new.folder, f"does not overlap {old.folder}: not the same site")
+    return overlap
 
 
 def metric_crs(epoch: Epoch):
@@ -219,21 +232,23 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
         else:
             raise InputError(new_dir, "the two epochs have no common coordinate reference system")
     site_crs, metric = old.cracks.crs, metric_crs(old)  # match in ground metres; write back in the site's CRS
-    registration = register(old, new, metric)
+    area = compared_area(old, new)
+    registration = register(old, new, metric, area)
     moved = new.cracks.copy()
     moved["geometry"] = moved.geometry.translate(*registration.shift_map)
     gsd = max(old.gsd_m, new.gsd_m)
     residual = float(np.hypot(*registration.shift_m)) * 0.1  # sub-pixel registration: a tenth of the shift as error
     tolerance = settings.tolerance_px * gsd + residual
+    area_metric = gpd.GeoSeries([area], crs=site_crs).to_crs(metric).iloc[0]
     rows = _changes(old.cracks.to_crs(metric), moved.to_crs(metric), tolerance, gsd, settings,
-                    gsd / min(old.gsd_m, new.gsd_m))
+                    gsd / min(old.gsd_m, new.gsd_m), area_metric)
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=metric,
                              columns=["change", "old_id", "new_id", "old_length_m", "new_length_m", "growth_m",
                                       "old_width_mm", "new_width_mm", "width_growth_mm", "width_growth_px", "part",
                                       "geometry"]).to_crs(site_crs)
     return Comparison(str(old_dir), str(new_dir), old.summary.processing["date"], new.summary.processing["date"],
                       registration, tolerance, settings, frame, inspection_differences(old.summary, new.summary),
-                      (old.gsd_m * 1000, new.gsd_m * 1000))
+                      (old.gsd_m * 1000, new.gsd_m * 1000), area, float(area_metric.area))
 
 
 # What of the inspection itself can make cracks appear or vanish between epochs of an unchanged
@@ -266,16 +281,26 @@ def _near_fraction(line, others_buffer) -> float:
 
 
 def _changes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, tolerance: float, gsd: float,
-             settings: CompareSettings, pixel_ratio: float = 1.0) -> list[dict]:
-    """The change rows; ``gsd``: the coarser epoch's pixel size (m), ``pixel_ratio``: coarser / finer."""
+             settings: CompareSettings, pixel_ratio: float = 1.0, area: shapely.Geometry | None = None) -> list[dict]:
+    """The change rows; ``gsd``: the coarser epoch's pixel size (m), ``pixel_ratio``: coarser / finer,
+    ``area``: where both epochs have data (None: everywhere).
+
+    A crack lying mostly outside ``area`` is ``outside``: the other survey did not see its ground,
+    so it is neither new nor gone (a re-survey of half a site "lost" the other half's cracks).
+    Length added to a crack counts only inside ``area`` less the tolerance (near its edge the old
+    survey's crack may stop where its data does)."""
     old_union = shapely.union_all(old.geometry.values).buffer(tolerance) if len(old) else shapely.Polygon()
     new_union = shapely.union_all(new.geometry.values).buffer(tolerance) if len(new) else shapely.Polygon()
+    seen = area.buffer(-tolerance) if area is not None else None
     rows = []
     old_index = old.sindex
     for _, crack in new.iterrows():
         line = crack.geometry
         base = {"new_id": int(crack["crack_id"]), "new_length_m": float(crack["length_m"]),
                 "new_width_mm": float(crack["width_mean_mm"])}
+        if area is not None and _near_fraction(line, area) < MATCH_FRACTION:
+            rows.append({**base, "change": "outside", "geometry": line})
+            continue
         around = line.buffer(tolerance)
         candidates = old.iloc[old_index.query(around, predicate="intersects")]
         # the same crack: the new one lies mostly on old cracks, or an old one lies mostly on it (it grew)
@@ -287,6 +312,8 @@ def _changes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, tolerance: float, gsd
         match = {**base, "old_id": int(partner.crack_id), "old_length_m": float(partner.length_m),
                  "old_width_mm": float(partner.width_mean_mm)}
         added = line.difference(old_union)
+        if seen is not None:
+            added = added.intersection(seen)
         added_length = float(added.length)
         match["growth_m"] = added_length
         match["width_growth_mm"] = match["new_width_mm"] - match["old_width_mm"]
@@ -306,8 +333,10 @@ def _changes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, tolerance: float, gsd
             rows.append({**match, "change": "unchanged", "geometry": line})
     for _, crack in old.iterrows():
         if _near_fraction(crack.geometry, new_union) < MATCH_FRACTION:
-            rows.append({"change": "gone", "old_id": int(crack["crack_id"]), "old_length_m": float(crack["length_m"]),
-                         "old_width_mm": float(crack["width_mean_mm"]), "geometry": crack.geometry})
+            outside = area is not None and _near_fraction(crack.geometry, area) < MATCH_FRACTION
+            rows.append({"change": "outside" if outside else "gone", "old_id": int(crack["crack_id"]),
+                         "old_length_m": float(crack["length_m"]), "old_width_mm": float(crack["width_mean_mm"]),
+                         "geometry": crack.geometry})
     return rows
 
 

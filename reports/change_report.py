@@ -15,7 +15,7 @@ from reports.figures import MapLayer, OverviewMap, nice_length
 from reports.pdf import SMALL, STYLES, TABLE_STYLE
 
 CHANGE_COLOURS = {"new": "#d7191c", "extended": "#fdae61", "widened": "#7b3294", "gone": "#2c7bb6",
-                  "unchanged": "#9e9e9e"}
+                  "unchanged": "#9e9e9e", "outside": "#d9d9d9"}
 
 
 def _lines(geometries, x0: float, y1: float) -> list[np.ndarray]:
@@ -38,6 +38,8 @@ def _map(result, *, width: float = 180 * mm, max_height: float = 120 * mm) -> Ov
         layers.append(MapLayer(f"{change} ({len(part)})", colour, _lines(part.geometry, x0, y1)))
     added = frame[frame["part"] == "added"]
     layers.append(MapLayer("added length", "#000000", _lines(added.geometry, x0, y1), line_width=2.4))
+    if result.compared_area is not None:  # where both epochs have data: the rest is "outside"
+        layers.append(MapLayer("compared area", "#4d4d4d", _lines([result.compared_area.boundary], x0, y1), line_width=0.6))
     height = min(max_height, width * extent[1] / extent[0])
     scale_bar = None
     if frame.crs is not None and frame.crs.axis_info and frame.crs.axis_info[0].unit_name in ("metre", "meter"):
@@ -65,7 +67,9 @@ def write_change_report(result, target: Path) -> Path:
                   f"({reg['shift_px'][1]:+.1f}, {reg['shift_px'][0]:+.1f} px) before matching. Matching tolerance "
                   f"{summary['tolerance_m'] * 1000:.1f} mm. A crack is <b>new</b> when at most half of it lies near an "
                   f"old one, <b>gone</b> likewise the other way, <b>extended</b> when it runs beyond the old crack by more "
-                  f"than {summary['noise']['length_px']:g} px, <b>widened</b> when its mean width grew by more than "
+                  f"than {summary['noise']['length_px']:g} px (inside the compared area), <b>outside</b> when most of it lies "
+                  f"where only one epoch has data (neither new nor gone: the other survey did not see it), "
+                  f"<b>widened</b> when its mean width grew by more than "
                   f"{summary['noise']['width_px']:g} px, on the ground and in its own epoch's pixels; the noise limits "
                   f"come from measuring one site twice. Pixel size {result.pixel_size_mm[0]:.3g} mm (old), "
                   f"{result.pixel_size_mm[1]:.3g} mm (new)."

@@ -215,3 +215,20 @@ def test_an_epoch_in_another_crs_is_matched_in_the_old_ones(epochs, tmp_path):
     counts = result.to_dict()["counts"]
     assert counts["new"] == 1 and counts["extended"] == 1 and counts["unchanged"] == 1 and counts["gone"] == 0
     assert result.changes.crs.equals(gpd.read_file(old_dir / "cracks.gpkg", layer="centerlines").crs)
+
+
+def test_cracks_where_only_one_survey_has_data_are_outside_not_new_or_gone(tmp_path):
+    """A re-survey of the left half of a site: the right half's cracks were not seen again, not
+    repaired; a crack crossing the edge did not grow where the other survey has no data."""
+    cracks = [straight(30, 60.25, 250, 60.25, 4),  # inside both
+              straight(380, 150.25, 570, 150.25, 4),  # only in the whole site
+              straight(200, 240.25, 450, 240.25, 4)]  # crosses the half's edge (x = 320), mostly outside
+    image, _ = scene(300, 600, cracks, seed=3)
+    whole = run_site(write_geotiff(tmp_path / "whole.tif", image), tmp_path / "whole").out_dir
+    half = run_site(write_geotiff(tmp_path / "half.tif", image[:, :320]), tmp_path / "half").out_dir
+    forward = compare(whole, half)
+    assert forward.to_dict()["counts"] == {"new": 0, "gone": 0, "extended": 0, "widened": 0, "unchanged": 2, "outside": 2}
+    assert forward.to_dict()["compared_area_m2"] == pytest.approx(0.300 * 0.320, rel=0.02)
+    backward = compare(half, whole).to_dict()["counts"]
+    assert backward["new"] == 0 and backward["extended"] == 0 and backward["gone"] == 0
+    assert backward["outside"] == 2 and backward["unchanged"] == 1  # the edge-crossing crack lies mostly outside

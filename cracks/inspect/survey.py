@@ -27,7 +27,7 @@ from cracks.inspect.summary import SiteSummary
 STATE = "survey-state.json"
 INDEX_FIELDS = ["site", "input", "status", "error", "n_cracks", "total_length_m", "density_m_per_m2", "max_width_mm",
                 "condition", "condition_caveat", "report", "summary", "epochs", "new_cracks", "new_length_m", "extended_cracks",
-                "extended_length_m", "widened_cracks", "gone_cracks", "changes", "inspection_differs"]
+                "extended_length_m", "widened_cracks", "gone_cracks", "outside_cracks", "changes", "inspection_differs"]
 
 
 @dataclass
@@ -94,6 +94,7 @@ def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
                    new_length_m=change.get("new_length_m"), extended_cracks=change.get("counts", {}).get("extended"),
                    extended_length_m=change.get("extended_length_m"),
                    widened_cracks=change.get("counts", {}).get("widened"), gone_cracks=change.get("counts", {}).get("gone"),
+                   outside_cracks=change.get("counts", {}).get("outside"),  # where only one epoch has data
                    changes=change.get("folder"),
                    # the change was measured between epochs inspected differently: part of it may be the inspection's
                    inspection_differs=",".join(change.get("inspection_differs", [])) or None)

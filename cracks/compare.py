@@ -5,8 +5,8 @@ model. Steps:
 
 1. **Registration.** Georeferenced surveys of one site are off by centimetres. The residual shift
    is estimated by phase correlation (scikit-image, sub-pixel) of the two orthophotos over their
-   overlap (the probability masks when an orthophoto is gone), reported, and applied to the newer
-   epoch's geometry before matching.
+   overlap (the probability masks when an orthophoto is gone or is no longer the file inspected),
+   reported, and applied to the newer epoch's geometry before matching.
 2. **Matching**, only where both epochs have data (:func:`compared_area`; a crack mostly outside
    it is ``outside``), within a tolerance of ``tolerance_px`` pixels plus the registration error: a new
    crack lying mostly (``MATCH_FRACTION``) away from every old crack is ``new``; an old crack
@@ -38,6 +38,7 @@ from affine import Affine
 
 from cracks.atomic import write_json
 from cracks.errors import InputError
+from cracks.hashing import cached_file_sha256
 from cracks.inspect.summary import SiteSummary
 from tiling.ground import coordinates_are_ground_metres
 
@@ -172,10 +173,10 @@ def register(old: Epoch, new: Epoch, metric, overlap: shapely.Geometry) -> Regis
     then refined on the centre at the common pixel size."""
     from skimage.registration import phase_cross_correlation
 
-    sources = [(Path(old.summary.input), Path(new.summary.input), "orthophoto", False),
+    sources = [(_inspected_input(old), _inspected_input(new), "orthophoto", False),
                (old.folder / "mask.tif", new.folder / "mask.tif", "mask", True)]
     for old_path, new_path, source, is_mask in sources:
-        if old_path.is_file() and new_path.is_file():
+        if old_path is not None and new_path is not None and old_path.is_file() and new_path.is_file():
             break
     else:
         raise InputError(new.folder, "neither the orthophotos nor the masks of both epochs can be read for registration")
@@ -195,6 +196,16 @@ def register(old: Epoch, new: Epoch, metric, overlap: shapely.Geometry) -> Regis
     crs = old.cracks.crs
     shift_m = (east, north) if metric == crs else _in_metres((east, north), old.footprint.centroid, crs, metric)
     return Registration((-north / pixel, east / pixel), (east, north), shift_m, float(error), source)
+
+
+def _inspected_input(epoch: Epoch) -> Path | None:
+    """The epoch's orthophoto if it is still the file that was inspected (same sha256), else None:
+    surveys overwrite ``site.tif`` with every flight, and the old epoch's orthophoto, correlated
+    as the new one with itself, gave no shift at all."""
+    path = Path(epoch.summary.input)
+    if path.is_file() and cached_file_sha256(path) == epoch.summary.input_sha256:
+        return path
+    return None
 
 
 def compared_area(old: Epoch, new: Epoch) -> shapely.Geometry:

@@ -232,3 +232,22 @@ def test_cracks_where_only_one_survey_has_data_are_outside_not_new_or_gone(tmp_p
     backward = compare(half, whole).to_dict()["counts"]
     assert backward["new"] == 0 and backward["extended"] == 0 and backward["gone"] == 0
     assert backward["outside"] == 2 and backward["unchanged"] == 1  # the edge-crossing crack lies mostly outside
+
+
+def test_an_orthophoto_replaced_by_the_next_flight_is_not_used_to_register_the_old_epoch(epochs, tmp_path):
+    """Surveys overwrite ``site.tif`` with each flight: the old epoch's summary then names the new
+    orthophoto, and correlating it with itself found no shift. Its sha256 no longer matches, so the
+    two epochs' own masks are registered instead."""
+    import shutil
+
+    _, _, _, root = epochs
+    site = tmp_path / "site.tif"
+    shutil.copy(root / "old.tif", site)
+    old_dir = run_site(site, tmp_path / "first").out_dir
+    shutil.copy(root / "new.tif", site)  # the next flight, SHIFT px off, at the same path
+    new_dir = run_site(site, tmp_path / "second").out_dir
+    result = compare(old_dir, new_dir)
+    assert result.registration.source == "mask"
+    assert result.registration.shift_px == pytest.approx(SHIFT, abs=1.0)
+    counts = result.to_dict()["counts"]
+    assert counts["new"] == 1 and counts["extended"] == 1 and counts["gone"] == 0

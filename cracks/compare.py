@@ -44,7 +44,12 @@ from tiling.ground import coordinates_are_ground_metres
 
 MATCH_FRACTION = 0.5
 CHANGES = ("new", "gone", "extended", "widened", "unchanged", "outside")
-MAX_REGISTRATION_PX = 2048
+MAX_REGISTRATION_PX = 2048  # cells a side of a registration window
+# An overlap wider than that is registered first at this many times the pixel size (a window
+# COARSE_FACTOR * 2048 pixels wide: shifts up to about 4 m at 1 mm per pixel), then at the pixel
+# size: the whole of a 400 MP orthophoto took 10.8 s to read decimated (every block decoded), its
+# centre at 4x 3.2 s (the generated benchmark orthophoto, no overviews; the sha256 check 0.4 s).
+COARSE_FACTOR = 4
 
 
 @dataclass(frozen=True)
@@ -169,8 +174,8 @@ def register(old: Epoch, new: Epoch, metric, overlap: shapely.Geometry) -> Regis
     size: surveys of one site are often flown at different ground sample distances, and pixels of
     two sizes do not correlate (the same site at 1 and 2 mm per pixel gave a 0.39 m "shift" and 20
     false changes among 23 cracks). An overlap wider than ``MAX_REGISTRATION_PX`` cells is first
-    registered whole at a coarser pixel (the shift of an un-RTK'd drone survey may be metres),
-    then refined on the centre at the common pixel size."""
+    registered at ``COARSE_FACTOR`` times the pixel size (the shift of an un-RTK'd drone survey may
+    be metres), then refined at the common pixel size, each on the overlap's centre."""
     from skimage.registration import phase_cross_correlation
 
     sources = [(_inspected_input(old), _inspected_input(new), "orthophoto", False),
@@ -184,10 +189,10 @@ def register(old: Epoch, new: Epoch, metric, overlap: shapely.Geometry) -> Regis
         old_pixel = float(np.hypot(src.transform.a, src.transform.d))  # a column step, in the site CRS's units
     pixel = old_pixel * max(1.0, new.gsd_m / old.gsd_m)
     left, bottom, right, top = overlap.bounds
-    coarse = max(right - left, top - bottom) / MAX_REGISTRATION_PX
+    wide = max(right - left, top - bottom) > MAX_REGISTRATION_PX * pixel
     east = north = 0.0
     error = 1.0
-    for step in ([coarse, pixel] if coarse > 1.5 * pixel else [pixel]):
+    for step in ([COARSE_FACTOR * pixel, pixel] if wide else [pixel]):
         grid = Grid.centred(overlap.bounds, step, old.cracks.crs, MAX_REGISTRATION_PX)
         reference = _read_on_grid(old_path, grid, is_mask)
         moving = _read_on_grid(new_path, grid, is_mask, offset=(-east, -north))

@@ -189,7 +189,7 @@ def test_a_large_overlap_is_registered_coarse_then_fine(epochs, monkeypatch):
     import cracks.compare
 
     old_dir, new_dir, _, _ = epochs
-    monkeypatch.setattr(cracks.compare, "MAX_REGISTRATION_PX", 128)  # 600 px wide: two steps, 4.7 mm then 1 mm
+    monkeypatch.setattr(cracks.compare, "MAX_REGISTRATION_PX", 128)  # 600 px wide: two steps, 4 mm then 1 mm
     assert compare(old_dir, new_dir).registration.shift_px == pytest.approx(SHIFT, abs=0.5)
 
 

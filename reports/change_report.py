@@ -29,7 +29,9 @@ def _map(result, *, width: float = 180 * mm, max_height: float = 120 * mm) -> Ov
     """Both epochs' cracks coloured by change, the length added to extended cracks in black."""
     frame = result.changes
     crack = frame["part"].fillna("crack") == "crack"
-    minx, miny, maxx, maxy = frame.total_bounds if len(frame) else (0.0, 0.0, 1.0, 1.0)
+    boxes = ([frame.total_bounds] if len(frame) else []) + ([result.compared_area.bounds] if result.compared_area else [])
+    boxes = np.array(boxes or [(0.0, 0.0, 1.0, 1.0)])
+    minx, miny, maxx, maxy = *boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)
     pad = 0.03 * max(maxx - minx, maxy - miny, 1e-9)
     x0, y1, extent = minx - pad, maxy + pad, (maxx - minx + 2 * pad, maxy - miny + 2 * pad)
     layers = []
@@ -79,7 +81,8 @@ def write_change_report(result, target: Path) -> Path:
     ]
     largest = result.changes[result.changes["change"].isin(["new", "extended", "widened"])
                              & (result.changes["part"].fillna("crack") == "crack")]
-    largest = largest.assign(size=largest["growth_m"].fillna(largest["new_length_m"])).nlargest(10, "size")
+    size = largest["growth_m"].fillna(largest["new_length_m"]).astype(float)  # object dtype when nothing changed
+    largest = largest.assign(size=size).nlargest(10, "size")
     if len(largest):
         rows = [["change", "new id", "old id", "length", "growth", "width change"]]
         for r in largest.itertuples():

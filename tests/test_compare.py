@@ -251,3 +251,14 @@ def test_an_orthophoto_replaced_by_the_next_flight_is_not_used_to_register_the_o
     assert result.registration.shift_px == pytest.approx(SHIFT, abs=1.0)
     counts = result.to_dict()["counts"]
     assert counts["new"] == 1 and counts["extended"] == 1 and counts["gone"] == 0
+
+
+def test_a_crack_free_site_compared_with_itself_writes_every_output(tmp_path):
+    """A sound deck flown twice: nothing to list, and the report is still written (its table of
+    largest changes failed on the empty frame's object dtype)."""
+    blank, _ = scene(300, 600, [], seed=1)
+    site = run_site(write_geotiff(tmp_path / "deck.tif", blank), tmp_path / "deck").out_dir
+    result = compare(site, site)
+    assert set(result.to_dict()["counts"].values()) == {0}
+    outputs = write_comparison(result, tmp_path / "changes")
+    assert outputs["report"].read_bytes()[:5] == b"%PDF-" and len(gpd.read_file(outputs["gpkg"], layer="changes")) == 0

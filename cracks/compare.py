@@ -17,8 +17,9 @@ model. Steps:
 
 The noise thresholds come from measuring one site twice: ``scripts/compare_noise.py`` inspects
 the sample site with 1024 px and 512 px tiles and prints the length and width differences of the
-matched cracks; the defaults (``length_noise_px`` 30 px, ``width_noise_px`` 1.5 px) sit above the
-largest differences it measured (27 px, 1.03 px; README). ``tests/test_compare.py`` checks that re-tiling gives nothing but
+matched cracks; the defaults (``length_noise_px`` 30 px, ``width_noise_px`` 2 px) sit above the
+largest width difference it measured with the shipped model (1.68 px) and above the length
+differences but for one short record linked to a neighbour in one run only (README). ``tests/test_compare.py`` checks that re-tiling gives nothing but
 ``unchanged``. The thresholds and the tolerance are stated in ``changes.json``.
 """
 
@@ -56,7 +57,7 @@ COARSE_FACTOR = 4
 class CompareSettings:
     tolerance_px: float = 3.0
     length_noise_px: float = 30.0  # above the 27 px max measured re-tiling the sample site
-    width_noise_px: float = 1.5  # above the 1.03 px max measured there
+    width_noise_px: float = 2.0  # above the 1.68 px max measured there (shipped model; 1.03 px the one before)
 
 
 @dataclass

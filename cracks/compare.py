@@ -17,9 +17,10 @@ model. Steps:
 
 The noise thresholds come from measuring one site twice: ``scripts/compare_noise.py`` inspects
 the sample site with 1024 px and 512 px tiles and prints the length and width differences of the
-matched cracks; the defaults (``length_noise_px`` 30 px, ``width_noise_px`` 2 px) sit above the
-largest width difference it measured with the shipped model (1.68 px) and above the length
-differences but for one short record linked to a neighbour in one run only (README). ``tests/test_compare.py`` checks that re-tiling gives nothing but
+matched cracks (``--rotated``: the same pixels turned a quarter); the defaults (``length_noise_px``
+30 px, ``width_noise_px`` 2.5 px) sit above the largest width differences it measured with the
+shipped model (1.68 px retiled, 2.23 px turned) and above the length differences but for one
+record linked to a neighbour in one run only (README). ``tests/test_compare.py`` checks that re-tiling gives nothing but
 ``unchanged``. The thresholds and the tolerance are stated in ``changes.json``.
 """
 
@@ -57,7 +58,7 @@ COARSE_FACTOR = 4
 class CompareSettings:
     tolerance_px: float = 3.0
     length_noise_px: float = 30.0  # above the 27 px max measured re-tiling the sample site
-    width_noise_px: float = 2.0  # above the 1.68 px max measured there (shipped model; 1.03 px the one before)
+    width_noise_px: float = 2.5  # above the 1.68 px (retiled) and 2.23 px (turned) maxima of the shipped model
 
 
 @dataclass

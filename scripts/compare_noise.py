@@ -4,10 +4,13 @@ and width change between the matched cracks, the figures `cracks compare`'s nois
 sit above.
 
     .venv/bin/python scripts/compare_noise.py [sample/road_section.tif] [--model models/default]
-        [--other-model DIR | --coarser F]
+        [--other-model DIR | --coarser F | --rotated]
 
 ``--coarser F``: the second epoch is the orthophoto averaged down to F times its pixel size (a
 survey of the same day flown higher): width changes in mm and in each epoch's own pixels.
+``--rotated``: the second epoch is the same pixels turned a quarter (the geotransform turned with
+them, so every pixel keeps its place on the map): the model sees every crack anew, as in a
+flight along another heading, with nothing on the ground changed.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/default"))
     parser.add_argument("--other-model", type=Path, default=None, help="second run with this model instead of 512 px tiles")
     parser.add_argument("--coarser", type=float, default=None, help="second run on the raster averaged to F times its pixel size")
+    parser.add_argument("--rotated", action="store_true", help="second run on the raster turned a quarter, same map positions")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         first = inspect_all(InspectConfig(inputs=[args.raster], out=Path(tmp) / "a", model=args.model), progress=False)[0]
@@ -37,10 +41,14 @@ def main() -> None:
         elif args.coarser:
             coarse = averaged(args.raster, args.coarser, Path(tmp) / args.raster.name)
             second_config = InspectConfig(inputs=[coarse], out=Path(tmp) / "b", model=args.model)
+        elif args.rotated:
+            turned = quarter_turned(args.raster, Path(tmp) / args.raster.name)
+            second_config = InspectConfig(inputs=[turned], out=Path(tmp) / "b", model=args.model)
         else:
             second_config = InspectConfig(inputs=[args.raster], out=Path(tmp) / "b", model=args.model, tile=512, overlap=64)
         second = inspect_all(second_config, progress=False)[0]
-        how = "other model" if args.other_model else f"{args.coarser:g}x coarser pixels" if args.coarser else "1024 vs 512 px tiles"
+        how = ("other model" if args.other_model else f"{args.coarser:g}x coarser pixels" if args.coarser
+               else "a quarter turned" if args.rotated else "1024 vs 512 px tiles")
         pairs = [(first, second, "first -> second")] + ([(second, first, "second -> first")] if args.coarser else [])
         for old, new, direction in pairs:
             report(old, new, f"{args.raster} twice ({how}), {direction}")
@@ -76,6 +84,23 @@ def averaged(raster: Path, factor: float, out: Path) -> Path:
                    "transform": src.transform * src.transform.scale(src.width / width, src.height / height)}
     with rasterio.open(out, "w", **profile) as dst:
         dst.write(data)
+    return out
+
+
+
+def quarter_turned(raster: Path, out: Path) -> Path:
+    """``raster``'s pixels turned a quarter clockwise, georeferenced so each keeps its map position."""
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    with rasterio.open(raster) as src:
+        data, t, height = src.read(), src.transform, src.height
+        profile = {**src.profile, "height": src.width, "width": src.height,
+                   # new pixel (row r, col c) is old (row height - 1 - c, col r)
+                   "transform": t * Affine(0, 1, 0, -1, 0, height)}
+    with rasterio.open(out, "w", **profile) as dst:
+        dst.write(np.rot90(data, k=-1, axes=(1, 2)))
     return out
 
 

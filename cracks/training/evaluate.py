@@ -46,7 +46,9 @@ def probability_of(model: nn.Module, image: np.ndarray, normalization: dict[str,
 
     Images larger than inspection's tile (full-size survey and drone photos) are segmented in
     inspection's windows and blended like an orthophoto: memory stays bounded, and the scores
-    are those of what ``cracks inspect`` would deliver for the photo."""
+    are those of what ``cracks inspect`` would deliver for the photo. Photos under 256 px on a side
+    (the datasets' crops) are scored as they are, whereas inspection makes up context for them
+    (``cracks.inspect.rows.with_context``; README model card, "Limits")."""
     def plain(batch: np.ndarray) -> np.ndarray:
         return predict_probabilities(model, batch, normalization, precision=precision)
 

@@ -174,8 +174,8 @@ def register(old: Epoch, new: Epoch, metric, overlap: shapely.Geometry) -> Regis
 
     Both epochs are resampled onto one grid in the old epoch's CRS at the coarser epoch's pixel
     size: surveys of one site are often flown at different ground sample distances, and pixels of
-    two sizes do not correlate (the same site at 1 and 2 mm per pixel gave a 0.39 m "shift" and 20
-    false changes among 23 cracks). An overlap wider than ``MAX_REGISTRATION_PX`` cells is first
+    two sizes do not correlate (the sample site against itself at 2 mm per pixel gave a 0.39 m
+    "shift": 9 of its 20 cracks new, 11 gone, 5 extended). An overlap wider than ``MAX_REGISTRATION_PX`` cells is first
     registered at ``COARSE_FACTOR`` times the pixel size (the shift of an un-RTK'd drone survey may
     be metres), then refined at the common pixel size, each on the overlap's centre."""
     from skimage.registration import phase_cross_correlation

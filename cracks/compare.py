@@ -92,7 +92,7 @@ class Comparison:
     tolerance_m: float
     settings: CompareSettings
     changes: gpd.GeoDataFrame = field(repr=False)
-    inspection_differs: list[str] = field(default_factory=list)  # of "model", "threshold", "inference", "pixel size"
+    inspection_differs: list[str] = field(default_factory=list)  # INSPECTION_SETTINGS' names, "pixel size"
     pixel_size_mm: tuple[float, float] = (0.0, 0.0)  # old, new
     compared_area: shapely.Geometry | None = field(default=None, repr=False)  # both footprints' overlap, site CRS
     compared_area_m2: float = 0.0
@@ -275,6 +275,8 @@ INSPECTION_SETTINGS: dict[str, Callable[[SiteSummary], object]] = {
     "model": lambda s: s.model.get("trained"),
     "threshold": lambda s: s.model.get("threshold"),
     "inference": lambda s: s.processing.get("inference"),  # backend, precision, mirror averaging
+    # what joins fragments into one crack and what is too short or round to be one
+    "record rules": lambda s: tuple(s.processing.get(k) for k in ("link_gap_mm", "min_crack_mm", "min_elongation")),
 }
 
 

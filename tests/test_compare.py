@@ -83,6 +83,8 @@ def test_epochs_inspected_differently_say_so(epochs, tmp_path):
     assert json.loads(outputs["json"].read_text())["inspection_differs"] == ["threshold"]
     page = subprocess.run(["pdftotext", str(outputs["report"]), "-"], capture_output=True, text=True).stdout
     assert "inspected differently (threshold)" in " ".join(page.split())
+    linked_further = run_site(root / "new.tif", tmp_path / "linked", link_gap_mm=60.0)
+    assert compare(old_dir, linked_further.out_dir).inspection_differs == ["record rules"]
 
 
 @pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:2263"])

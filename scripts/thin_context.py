@@ -1,14 +1,20 @@
 """How should a thin raster's context be made up? Ghost cracks and Dice per padding rule.
 
     .venv/bin/python scripts/thin_context.py [sample/road_section.tif] [--model models/default]
+    .venv/bin/python scripts/thin_context.py --crops [--data ../shared/data]
 
 Cuts 200 px strips (every 95 rows) and one 64 px strip (rows 160-224, 1440 px) out of the
 orthophoto, inspects them and the whole orthophoto with each rule for the context of rasters
 thinner than ``MIN_CONTEXT_PX`` (``cracks.inspect.rows.with_context``), and prints against the
 whole site's mask: crack pixels in the strips' 6 outer rows that the whole site has nowhere near
 (3 px; ghosts), the same inside, and the Dice of the 200 px strips and of the 64 px strip.
-Rules: ``wrap`` (copies side by side), ``mirror``, and the shipped one (wrap, with the outer
-``CONTEXT_EDGE_PX`` rows checked against mirrored context).
+Rules: ``wrap`` (copies side by side), ``mirror``, the shipped one (wrapped, with the
+``CONTEXT_SEAM_PX`` rows next to each side the tile's own edge mirrored) and its seam at 8 and
+24 px, and ``min of two`` (the smaller of a wrapped and a mirrored pass in the outer 6 px).
+
+``--crops``: the datasets' small crops (DeepCrack valid, every third CRACK500 valid image, all
+under 256 px high) scored as ``cracks evaluate`` scores them (as they are) and as ``cracks
+inspect`` sees them (with the shipped context rule); torch fp32.
 """
 
 from __future__ import annotations
@@ -43,7 +49,33 @@ def padded_only(mode: str):
     return rule
 
 
-RULES = {"wrap": padded_only("wrap"), "mirror": padded_only("symmetric"), "shipped": SHIPPED}
+def seam(px: int):
+    """The shipped rule with a seam of ``px`` instead of ``CONTEXT_SEAM_PX``."""
+    def rule(predictor, tiles: list[np.ndarray]) -> list[np.ndarray]:
+        shipped, rows.CONTEXT_SEAM_PX = rows.CONTEXT_SEAM_PX, px
+        try:
+            return SHIPPED(predictor, tiles)
+        finally:
+            rows.CONTEXT_SEAM_PX = shipped
+    return rule
+
+
+def min_of_two(predictor, tiles: list[np.ndarray], band: int = 6) -> list[np.ndarray]:
+    """Wrapped, but within ``band`` px of a padded side the smaller of the wrapped and the mirrored
+    prediction (two passes of the model)."""
+    h, w = tiles[0].shape[:2]
+    edge = np.zeros((h, w), bool)
+    if h < rows.MIN_CONTEXT_PX:
+        edge[:band] = edge[-band:] = True
+    if w < rows.MIN_CONTEXT_PX:
+        edge[:, :band] = edge[:, -band:] = True
+    wrapped, mirrored = padded_only("wrap")(predictor, tiles), padded_only("symmetric")(predictor, tiles)
+    return [np.where(edge, np.minimum(a, b), a) for a, b in zip(wrapped, mirrored)]
+
+
+RULES = {"wrap": padded_only("wrap"), "mirror": padded_only("symmetric"),
+         f"shipped ({rows.CONTEXT_SEAM_PX} px seam)": SHIPPED, "8 px seam": seam(8), "24 px seam": seam(24),
+         "min of two": min_of_two}
 
 
 def cut(raster: Path, window: Window, out: Path) -> Path:
@@ -67,8 +99,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("raster", nargs="?", type=Path, default=Path("sample/road_section.tif"))
     parser.add_argument("--model", type=Path, default=Path("models/default"))
+    parser.add_argument("--crops", action="store_true", help="score the datasets' small crops with and without context")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     args = parser.parse_args()
     warnings.simplefilter("ignore", UserWarning)
+    if args.crops:
+        score_crops(args.model, args.data)
+        return
     with tempfile.TemporaryDirectory() as tmp, rasterio.open(args.raster) as src:
         tmp = Path(tmp)
         width, height = src.width, src.height
@@ -93,6 +130,35 @@ def main() -> None:
                   f"12 outer rows, {inner} inside; Dice {2 * shared / total:.3f}; 64 px strip Dice {dice_thin:.3f}",
                   flush=True)
         rows.with_context = SHIPPED
+
+
+def score_crops(model: Path, data: Path) -> None:
+    from card_sets import domains
+
+    from cracks.data.masks import read_mask
+    from cracks.metrics import Scores, counts
+    from cracks.models import artifact
+    from cracks.models.predict import predict_probabilities
+    from cracks.training.evaluate import read_image
+
+    loaded = artifact.load(model)
+    threshold = loaded.meta.threshold
+
+    def plain(batch: list[np.ndarray]) -> list[np.ndarray]:
+        return list(predict_probabilities(loaded.model, np.stack(batch), loaded.meta.normalization))
+
+    for domain, pairs in domains(data, crack500_step=3).items():
+        if domain not in ("deepcrack", "crack500"):
+            continue
+        totals = {way: [np.zeros(3, np.int64), np.zeros(3, np.int64)] for way in ("as they are", "with context")}
+        for pair in pairs:
+            image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+            for way, probability in (("as they are", plain([image])[0]), ("with context", SHIPPED(plain, [image])[0])):
+                totals[way][0] += counts(probability >= threshold, truth)
+                totals[way][1] += counts(probability >= threshold, truth, 2)
+        for way, (strict, tolerant) in totals.items():
+            print(f"{domain} ({len(pairs)} crops) {way}: Dice {Scores.from_counts(*strict).dice:.3f}, "
+                  f"2 px {Scores.from_counts(*tolerant).dice:.3f}", flush=True)
 
 
 if __name__ == "__main__":

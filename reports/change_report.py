@@ -66,7 +66,8 @@ def write_change_report(result, target: Path) -> Path:
         _map(result),
         Paragraph(f"Registration ({reg['source']} phase correlation): the new epoch was shifted by "
                   f"{reg['shift_m'][0] * 1000:+.1f} mm east, {reg['shift_m'][1] * 1000:+.1f} mm north "
-                  f"({reg['shift_px'][1]:+.1f}, {reg['shift_px'][0]:+.1f} px) before matching. Matching tolerance "
+                  f"({reg['shift_px'][1]:+.1f}, {reg['shift_px'][0]:+.1f} px) before matching; the epochs correlate "
+                  f"{reg['correlation']:.2f} with the shift, {reg['correlation_unshifted']:.2f} without. Matching tolerance "
                   f"{summary['tolerance_m'] * 1000:.1f} mm. A crack is <b>new</b> when at most half of it lies near an "
                   f"old one, <b>gone</b> likewise the other way, <b>extended</b> when it runs beyond the old crack by more "
                   f"than {summary['noise']['length_px']:g} px (inside the compared area), <b>outside</b> when most of it lies "

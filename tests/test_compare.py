@@ -52,6 +52,7 @@ def test_new_extended_and_unchanged_cracks_and_the_shift(epochs, tmp_path):
     old_dir, new_dir, c_length_m, _ = epochs
     result = compare(old_dir, new_dir)
     assert result.registration.shift_px == pytest.approx(SHIFT, abs=1.0)
+    assert result.registration.correlation > max(0.4, result.registration.correlation_unshifted + 0.1)
     summary = result.to_dict()
     assert summary["counts"]["new"] == 1 and summary["counts"]["extended"] == 1 and summary["counts"]["gone"] == 0
     assert summary["counts"]["unchanged"] == 1
@@ -264,3 +265,15 @@ def test_a_crack_free_site_compared_with_itself_writes_every_output(tmp_path):
     assert set(result.to_dict()["counts"].values()) == {0}
     outputs = write_comparison(result, tmp_path / "changes")
     assert outputs["report"].read_bytes()[:5] == b"%PDF-" and len(gpd.read_file(outputs["gpkg"], layer="changes")) == 0
+
+
+def test_an_other_scene_at_the_same_coordinates_is_said_to_be_uncertain(epochs, tmp_path):
+    """Two surveys that do not show the same ground (a mislabelled folder, a wrong CRS) still get a
+    "shift" from phase correlation; its correlation after the shift says it is not a match."""
+    old_dir, _, _, _ = epochs
+    other, _ = scene(300, 600, [random_walk(np.random.default_rng(9), (300, 50), 1.2, 250, 3.0, step=8, wiggle=0.05)],
+                     seed=7)
+    other_dir = run_site(write_geotiff(tmp_path / "other.tif", other), tmp_path / "other").out_dir
+    with pytest.warns(UserWarning, match="registration uncertain: the epochs correlate"):
+        result = compare(old_dir, other_dir)
+    assert result.registration.correlation < 0.2

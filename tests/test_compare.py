@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+import shapely
 from pyproj import CRS
 
 from cracks.compare import compare, write_comparison
@@ -277,3 +278,16 @@ def test_an_other_scene_at_the_same_coordinates_is_said_to_be_uncertain(epochs, 
     with pytest.warns(UserWarning, match="registration uncertain: the epochs correlate"):
         result = compare(old_dir, other_dir)
     assert result.registration.correlation < 0.2
+
+
+def test_a_shift_that_is_much_of_the_site_is_doubted():
+    """Phase correlation always finds a shift; one over a quarter of the ground both epochs cover is
+    no georeferencing error (the sample turned half round "registered" 0.84 m off on 2.9 x 0.96 m)."""
+    from cracks.compare import Registration, registration_doubt
+
+    area = shapely.box(0, 0, 2.88, 0.96)
+    def registration(east, north, correlation=0.9):
+        return Registration((0, 0), (east, north), (east, north), correlation, 0.0, "orthophoto")
+    assert registration_doubt(registration(0.036, -0.020), area) is None  # the 4 cm re-flight
+    assert "57% of the compared area" in registration_doubt(registration(0.838, -0.551), area)
+    assert "correlate 0.05" in registration_doubt(registration(0.0, 0.0, correlation=0.05), area)

@@ -106,6 +106,7 @@ class Comparison:
     pixel_size_mm: tuple[float, float] = (0.0, 0.0)  # old, new
     compared_area: shapely.Geometry | None = field(default=None, repr=False)  # both footprints' overlap, site CRS
     compared_area_m2: float = 0.0
+    registration_doubt: str | None = None  # why the registration should not be trusted (registration_doubt)
 
     @property
     def models_differ(self) -> bool:
@@ -123,7 +124,8 @@ class Comparison:
             "models_differ": self.models_differ, "inspection_differs": self.inspection_differs, "counts": counts, "length_m": lengths,
             "new_length_m": lengths["new"], "extended_length_m": float(frame["growth_m"].fillna(0).clip(lower=0)
                                                                      .loc[frame["change"] == "extended"].sum()),
-            "registration": asdict(self.registration), "tolerance_m": self.tolerance_m,
+            "registration": asdict(self.registration), "registration_doubt": self.registration_doubt,
+            "tolerance_m": self.tolerance_m,
             "pixel_size_mm": {"old": self.pixel_size_mm[0], "new": self.pixel_size_mm[1]},
             "compared_area_m2": self.compared_area_m2,
             "noise": {"length_px": self.settings.length_noise_px, "width_px": self.settings.width_noise_px,
@@ -312,7 +314,7 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
                                       "geometry"]).to_crs(site_crs)
     return Comparison(str(old_dir), str(new_dir), old.summary.processing["date"], new.summary.processing["date"],
                       registration, tolerance, settings, frame, inspection_differences(old.summary, new.summary),
-                      (old.gsd_m * 1000, new.gsd_m * 1000), area, float(area_metric.area))
+                      (old.gsd_m * 1000, new.gsd_m * 1000), area, float(area_metric.area), doubt)
 
 
 # What of the inspection itself can make cracks appear or vanish between epochs of an unchanged

@@ -76,6 +76,7 @@ def write_change_report(result, target: Path) -> Path:
                   f"{summary['noise']['width_px']:g} px, on the ground and in its own epoch's pixels; the noise limits "
                   f"come from measuring one site twice. Pixel size {result.pixel_size_mm[0]:.3g} mm (old), "
                   f"{result.pixel_size_mm[1]:.3g} mm (new)."
+                  + (f" <b>Registration uncertain</b>: {result.registration_doubt}." if result.registration_doubt else "")
                   + (f" <b>The two epochs were inspected differently</b> ({', '.join(result.inspection_differs)}): "
                      "part of any change may be the inspection's, not the structure's."
                      if result.inspection_differs else ""), SMALL),

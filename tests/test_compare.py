@@ -278,6 +278,11 @@ def test_an_other_scene_at_the_same_coordinates_is_said_to_be_uncertain(epochs, 
     with pytest.warns(UserWarning, match="registration uncertain: the epochs correlate"):
         result = compare(old_dir, other_dir)
     assert result.registration.correlation < 0.2
+    outputs = write_comparison(result, tmp_path / "changes")
+    assert json.loads(outputs["json"].read_text())["registration_doubt"].startswith("the epochs correlate")
+    page = subprocess.run(["pdftotext", str(outputs["report"]), "-"], capture_output=True, text=True).stdout
+    assert "Registration uncertain" in page
+    assert compare(old_dir, old_dir).registration_doubt is None
 
 
 def test_a_shift_that_is_much_of_the_site_is_doubted():

@@ -27,7 +27,8 @@ from cracks.inspect.summary import SiteSummary
 STATE = "survey-state.json"
 INDEX_FIELDS = ["site", "input", "status", "error", "n_cracks", "total_length_m", "density_m_per_m2", "max_width_mm",
                 "condition", "condition_caveat", "report", "summary", "epochs", "new_cracks", "new_length_m", "extended_cracks",
-                "extended_length_m", "widened_cracks", "gone_cracks", "outside_cracks", "changes", "inspection_differs"]
+                "extended_length_m", "widened_cracks", "gone_cracks", "outside_cracks", "changes", "inspection_differs",
+                "registration_doubt"]
 
 
 @dataclass
@@ -97,7 +98,8 @@ def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
                    outside_cracks=change.get("counts", {}).get("outside"),  # where only one epoch has data
                    changes=change.get("folder"),
                    # the change was measured between epochs inspected differently: part of it may be the inspection's
-                   inspection_differs=",".join(change.get("inspection_differs", [])) or None)
+                   inspection_differs=",".join(change.get("inspection_differs", [])) or None,
+                   registration_doubt=change.get("registration_doubt"))  # the change figures may be the registration's
         gpkg = summary_path.parent / "cracks.gpkg"
         if summary.georeferenced and gpkg.is_file():
             site = gpd.read_file(gpkg, layer="site", engine="pyogrio").to_crs(4326)
@@ -153,7 +155,8 @@ def compare_epochs(previous_summary: Path, summary_path: Path) -> dict:
     figures = result.to_dict()
     return {"folder": str(folder), "previous": str(previous_summary), "counts": figures["counts"],
             "new_length_m": figures["new_length_m"], "extended_length_m": figures["extended_length_m"],
-            "registration_m": figures["registration"]["shift_m"], "inspection_differs": figures["inspection_differs"]}
+            "registration_m": figures["registration"]["shift_m"], "registration_doubt": figures["registration_doubt"],
+            "inspection_differs": figures["inspection_differs"]}
 
 
 # Inspects one orthophoto and returns the path of its summary.json (raises on failure).

@@ -92,6 +92,7 @@ def test_a_changed_orthophoto_keeps_the_old_epoch_and_is_compared(tmp_path):
     row = next(csv.DictReader(result.csv.open()))
     assert row["epochs"] == "2" and row["new_cracks"] == "1" and row["gone_cracks"] == "0"
     assert row["outside_cracks"] == "0"  # the same footprint both times
+    assert row["registration_doubt"] == ""  # registered with confidence
     assert Path(row["changes"], "changes.gpkg").is_file()
     assert row["inspection_differs"] == ""  # both epochs inspected alike
     assert "reported as wide" in row["condition_caveat"]  # 1 mm per pixel under the default concrete classes

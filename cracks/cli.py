@@ -192,6 +192,10 @@ def evaluate(
                   "", "", "", "")
     Console().print(table)
     print(f"pooled: ODS F1 {o.ods_f1:.4f} (threshold {o.best_threshold:.2f}), OIS F1 {o.ois_f1:.4f}")
+    floors = [(d.domain, d.width_floor) for d in result.domains] + [("all", result.width_floor)]
+    print("width floor (1st percentile of the records' mean widths; a crack narrower is measured about that wide): "
+          + ", ".join(f"{name} {f.px:.1f} px ({f.records} records)" if f.px is not None else f"{name} - ({f.records} records)"
+                      for name, f in floors))
 
 
 @app.command()

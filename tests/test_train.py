@@ -125,6 +125,7 @@ def test_evaluate_prints_one_json_object(tiny_dataset, tmp_path):
     assert domain["domain"] == tiny_dataset.name and domain["n_images"] == 4
     assert domain["dice_2px"] >= domain["dice"]  # a tolerance only forgives
     assert domain["cracks"]["true_cracks"] >= 4 and 0 <= domain["cracks"]["recall"] <= 1  # crack by crack too
+    assert set(domain["width_floor"]) == {"px", "records"} and figures["width_floor"]["records"] == domain["width_floor"]["records"]
     mirrored = subprocess.run([sys.executable, "-m", "cracks.cli", "evaluate", "--model", str(result.model_dir),
                                "--data", str(tiny_dataset), "--split", "valid", "--tta", "--json"],
                               capture_output=True, text=True, cwd=REPO, env=ENV)

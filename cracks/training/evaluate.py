@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshol
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
 from cracks.models.tta import flip_averaged
+from cracks.training.width_floor import WidthFloor, record_widths, width_floor
 from tiling.in_memory import predict_in_windows
 
 log = logging.getLogger(__name__)
@@ -129,9 +130,16 @@ class DomainScores:
     crack_free_images: int
     false_px_per_mp: float | None
     cracks: dict[str, float] | None = None  # crack-level scores (cracks.crackeval), summed over the images
+    record_widths: list[float] = field(default_factory=list, repr=False)  # mean widths (px) of its records
+
+    @property
+    def width_floor(self) -> WidthFloor:
+        """How narrow the model's cracks come out on this domain (cracks.training.width_floor)."""
+        return width_floor(self.record_widths)
 
     def to_dict(self) -> dict:
         return {"domain": self.domain, "n_images": self.strict.n_images, **self.strict.to_dict(), "cracks": self.cracks,
+                "width_floor": dataclasses.asdict(self.width_floor),
                 f"dice_{self.tolerance}px": self.tolerant.dice, f"precision_{self.tolerance}px": self.tolerant.precision,
                 f"recall_{self.tolerance}px": self.tolerant.recall, "crack_free_images": self.crack_free_images,
                 "false_px_per_mp": self.false_px_per_mp}
@@ -142,8 +150,14 @@ class Evaluation:
     overall: EvaluationResult  # every pair pooled, as in papers
     domains: list[DomainScores]
 
+    @property
+    def width_floor(self) -> WidthFloor:
+        """The floor over every domain's records pooled: what ``model.json`` records for the valid splits."""
+        return width_floor([w for d in self.domains for w in d.record_widths])
+
     def to_dict(self) -> dict:
-        return {**self.overall.to_dict(), "domains": [d.to_dict() for d in self.domains]}
+        return {**self.overall.to_dict(), "width_floor": dataclasses.asdict(self.width_floor),
+                "domains": [d.to_dict() for d in self.domains]}
 
 
 PIXEL_RECORD_RULES = RecordRules(link_gap_px=10.0, min_length_px=10.0, min_elongation=4.0)  # datasets carry no GSD
@@ -183,7 +197,7 @@ def score_domains(
     for domain, pairs in pairs_by_domain.items():
         strict, tolerant = ThresholdSweep(), ThresholdSweep(tolerance=tolerance)
         free_images, free_pixels, free_false = 0, 0, 0
-        crack_scores = []
+        crack_scores, widths = [], []
         for _, truth, probability in iter_predictions(model, pairs, normalization, progress, tta=tta):
             for target in (pooled, strict, tolerant):
                 target.add(probability, truth)
@@ -193,8 +207,10 @@ def score_domains(
                 free_false += int(np.count_nonzero(probability >= threshold))
             if crack_level:
                 crack_scores.append(image_crack_scores(probability, truth, threshold))
+                widths += record_widths(probability, threshold)
         domains.append(DomainScores(domain, strict.result(threshold), tolerant.result(threshold), tolerance, free_images,
-                                    free_false / free_pixels * 1e6 if free_pixels else None, _crack_totals(crack_scores)))
+                                    free_false / free_pixels * 1e6 if free_pixels else None, _crack_totals(crack_scores),
+                                    widths))
     return pooled.result(threshold), domains
 
 

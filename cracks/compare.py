@@ -53,9 +53,9 @@ MAX_REGISTRATION_PX = 2048  # cells a side of a registration window
 # size: the whole of a 400 MP orthophoto took 10.8 s to read decimated (every block decoded), its
 # centre at 4x 3.2 s (the generated benchmark orthophoto, no overviews; the sha256 check 0.4 s).
 COARSE_FACTOR = 4
-# Below this correlation after the shift, the registration is said to be uncertain: pairs of one
-# site gave 0.49-0.95 (synthetic scenes, the sample's masks at 1 and 2 mm), two different scenes
-# at the same coordinates -0.04.
+# Below this correlation after the shift, the registration is said to be uncertain: flights of one
+# site gave 0.49 (synthetic test scenes) to 0.73-0.98 (the sample, scripts/compare_scenarios.py),
+# two different synthetic scenes at the same coordinates -0.04.
 LOW_CORRELATION = 0.2
 MAX_SHIFT_FRACTION = 0.25  # of the compared area's width or height: a real georeferencing error is far less
 
@@ -85,8 +85,9 @@ class Registration:
     shift_map: tuple[float, float]  # (east, north) in the site CRS's units (feet, degrees, metres)
     shift_m: tuple[float, float]  # (east, north) in ground metres
     # Pearson correlation of the two epochs over the compared area on the registration grid, with
-    # the shift applied and without: about 0.5-0.95 aligned against 0.02-0.05 unshifted on the
-    # sample re-flown 4 cm off; a low aligned figure says the registration did not find the site.
+    # the shift applied and without: 0.73-0.98 aligned against 0.10-0.11 unshifted on the sample
+    # re-flown 4 cm off (scripts/compare_scenarios.py); a low aligned figure says the registration
+    # did not find the site.
     correlation: float
     correlation_unshifted: float
     source: str  # "orthophoto" or "mask"

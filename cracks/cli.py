@@ -116,7 +116,7 @@ def train(
     batch_size: int = _TRAIN.batch_size,
     crop: int = _TRAIN.crop,
     lr: float = _TRAIN.lr,
-    loss: Annotated[str, typer.Option(help="dice_bce, focal or tversky.")] = _TRAIN.loss,
+    loss: Annotated[str, typer.Option(help="dice_bce, dice_bce_skeleton (adds skeleton recall: thin cracks count by length), focal or tversky.")] = _TRAIN.loss,
     schedule: Annotated[str, typer.Option(help="onecycle or cosine.")] = _TRAIN.schedule,
     data_weights: Annotated[Optional[str], typer.Option(help="Share of each dataset per epoch, e.g. 1,1,1.5,0.8 (default: by size).")] = None,
     samples_per_epoch: Annotated[Optional[int], typer.Option(help="Crops per epoch when --data-weights is given.")] = None,

@@ -40,7 +40,7 @@ class TrainConfig:
     crop: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    loss: str = "dice_bce"  # dice_bce | focal | tversky
+    loss: str = "dice_bce"  # dice_bce | dice_bce_skeleton | focal | tversky
     schedule: str = "onecycle"  # onecycle | cosine
     seed: int = 42
     workers: int = 2

@@ -77,10 +77,12 @@ def test_fine_tuning_with_frozen_norm_keeps_the_start_statistics(tiny_dataset, t
     assert not all(torch.equal(weights(start)[k], v) for k, v in weights(frozen).items())  # it still learned
 
 
-def test_baseline_and_alternative_loss_train(tiny_dataset, tmp_path):
+@pytest.mark.parametrize("loss", ["tversky", "dice_bce_skeleton"])
+def test_baseline_and_alternative_loss_train(tiny_dataset, tmp_path, loss):
     result = train(tiny_config(tiny_dataset, tmp_path / "b", arch="plain-unet", encoder=None, pretrained=False,
-                               epochs=1, loss="tversky", schedule="cosine", comet=False))
-    assert artifact.load(result.model_dir).meta.arch == "plain-unet"
+                               epochs=1, loss=loss, schedule="cosine", comet=False))
+    loaded = artifact.load(result.model_dir)
+    assert loaded.meta.arch == "plain-unet" and loaded.meta.training["loss"] == loss
 
 
 def cracks_cli(*args: str, **kwargs) -> subprocess.Popen:

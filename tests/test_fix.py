@@ -119,6 +119,30 @@ def test_layout_detection(tmp_path):
         detect_layout(folders, "nonsense")
 
 
+def test_masks_named_after_their_images_pair_and_fix_keeps_them(tmp_path):
+    """CrackTree-style folders (``image/`` + ``gt/``) and masks named ``<image>_mask``: read strictly,
+    this dataset had no layout, and a ``masks/`` folder of such names had no pairs at all."""
+    from tests.conftest import save_pair
+    root = tmp_path / "tree"
+    for split in ("train", "valid"):
+        for i in range(3):
+            save_pair(root / split / "Image" / f"{i:04d}.jpg", root / split / "GT" / f"{i:04d}_mask.png", seed=i)
+    save_pair(root / "train/Image/0003.jpg", root / "train/GT/0003.png", seed=3)  # an exact name pairs too
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(root / "train/GT/0003_mask.png")  # ... and wins over this
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(root / "train/GT/9999_mask.png")  # no image of that name
+    scan = read_pairs(root)
+    assert scan.layout == "folders"
+    pairs = {(p.split, p.image.name): p.mask.name for p in scan.annotated}
+    assert pairs == {**{(s, f"{i:04d}.jpg"): f"{i:04d}_mask.png" for s in ("train", "valid") for i in range(3)},
+                     ("train", "0003.jpg"): "0003.png"}
+    assert sorted(p.name for p in scan.orphan_masks) == ["0003_mask.png", "9999_mask.png"]
+    assert scan.orphan_images == []
+    before = snapshot(root)
+    report = fix_dataset(FixConfig(root, dry_run=True))
+    assert sorted(Path(a.path).name for a in report.actions if a.kind == "quarantine") == ["0003_mask.png", "9999_mask.png"]
+    assert snapshot(root) == before
+
+
 def test_real_crackforest(shared_data):
     scan = read_pairs(shared_data / "crackforest")
     assert scan.layout == "crackforest"

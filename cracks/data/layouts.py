@@ -10,7 +10,14 @@ Layouts:
 * ``deepcrack``: ``<split>/`` with masks in ``<split>_lab/`` (DeepCrack, CRACK500).
 * ``crackforest``: ``image/*.jpg`` with ``groundTruth/*.mat``; images without ground truth are
   *unannotated*, never training pairs.
-* ``folders``: ``images/`` + ``masks/`` matched by stem (optionally under ``<split>/``).
+* ``folders``: a folder of images and a folder of masks (optionally under ``<split>/``), by the
+  names datasets use: ``images/``, ``image/``, ``img/`` with ``masks/``, ``gt/``, ``labels/``,
+  ``annotations/`` and the like, in any case (CrackTree260 and CrackLS315 ship ``image/`` +
+  ``gt/``).
+
+A mask pairs with the image of the same stem, or of its stem less a suffix datasets name masks
+with (``_mask``, ``_gt``, ``_label``, ``_lab``...: CRACK500 as published, S2DS): read strictly,
+such a dataset had no pairs, and ``cracks fix`` quarantined every file of it as unpaired.
 """
 
 from __future__ import annotations
@@ -77,6 +84,35 @@ class Scan:
 def stable_split(stem: str) -> str:
     """Deterministic train/valid assignment for layouts that have no splits of their own."""
     return "valid" if zlib.crc32(stem.encode()) % 100 < VALID_FRACTION_PERCENT else "train"
+
+
+IMAGE_DIR_NAMES = ("images", "image", "imgs", "img")
+MASK_DIR_NAMES = ("masks", "mask", "gt", "groundtruth", "ground_truth", "labels", "label", "annotations", "annotation")
+# Stem endings that name a mask after its image ("0001_mask.png" for "0001.jpg"), compared in lower case.
+MASK_STEM_SUFFIXES = ("_mask", "-mask", "_masks", "_gt", "-gt", "_label", "_labels", "_lab", "_seg", "_segmentation")
+
+
+def _child_dir(folder: Path, names: Sequence[str]) -> Path | None:
+    """The first sub-folder of ``folder`` named one of ``names`` (in their order; any case)."""
+    by_name = {p.name.lower(): p for p in sorted(folder.iterdir()) if p.is_dir()}
+    return next((by_name[n] for n in names if n in by_name), None)
+
+
+def keyed_by_image(masks: dict[str, Path], image_stems: set[str] | dict[str, Path]) -> dict[str, Path]:
+    """Masks keyed by the stem of the image each belongs to: its own stem, or its stem less one of
+    :data:`MASK_STEM_SUFFIXES` when that names an image and its own does not. A mask named exactly
+    like an image wins over a suffixed one; a mask matching no image keeps its own stem (an orphan).
+    """
+    keyed = {stem: path for stem, path in masks.items() if stem in image_stems}
+    for stem, path in masks.items():
+        if stem in image_stems:
+            continue
+        base = next((stem[: -len(s)] for s in MASK_STEM_SUFFIXES if stem.lower().endswith(s)), None)
+        if base is not None and base in image_stems and base not in keyed:
+            keyed[base] = path
+        else:
+            keyed[stem if stem not in keyed else str(path)] = path
+    return keyed
 
 
 def _files(folder: Path | None, suffixes: set[str]) -> dict[str, Path]:
@@ -150,14 +186,19 @@ def _folders_matches(root: Path) -> bool:
     return bool(_folders_groups(root))
 
 
+def _folders_group(folder: Path, split: str | None) -> Group | None:
+    images = _child_dir(folder, IMAGE_DIR_NAMES)
+    if images is None:
+        return None
+    masks = _child_dir(folder, MASK_DIR_NAMES) or folder / "masks"  # none: every image unpaired, said so
+    return Group(images, masks, split, "crack")
+
+
 def _folders_groups(root: Path) -> list[Group]:
-    if (root / "images").is_dir():
-        return [Group(root / "images", root / "masks", None, "crack")]
-    return [
-        Group(p / "images", p / "masks", p.name, "crack")
-        for p in sorted(root.iterdir())
-        if p.is_dir() and (p / "images").is_dir()
-    ]
+    here = _folders_group(root, None)
+    if here is not None:
+        return [here]
+    return [group for p in sorted(root.iterdir()) if p.is_dir() and (group := _folders_group(p, p.name)) is not None]
 
 
 @dataclass(frozen=True)
@@ -208,7 +249,7 @@ def detect_layout(root: str | Path, layout: str = "auto") -> str:
     raise InputError(
         root,
         "no known dataset layout (expected Concrete/Positive/Images, <split>/ + <split>_lab/, "
-        "image/ + groundTruth/, or images/ + masks/)",
+        "image/ + groundTruth/, or images/ + masks/ (or image/ + gt/, img/ + labels/ ...))",
     )
 
 
@@ -222,7 +263,7 @@ def read_pairs(root: str | Path, layout: str = "auto") -> Scan:
             if folder is not None and folder.is_dir():
                 scan.dangling_links += [p for p in sorted(folder.iterdir()) if p.is_symlink() and not p.exists()]
         images = _files(group.images, IMAGE_SUFFIXES)
-        masks = _files(group.masks, MASK_SUFFIXES)
+        masks = keyed_by_image(_files(group.masks, MASK_SUFFIXES), images)
         for stem, image in images.items():
             split = group.split or stable_split(stem)
             if stem in masks:

@@ -56,7 +56,7 @@ def run_safely(fn, *args, **kwargs):
 @app.command()
 def fix(
     path: Annotated[Path, typer.Argument(help="Dataset folder.")],
-    layout: Annotated[str, typer.Option(help="auto, kaggle, deepcrack, crackforest or folders.")] = "auto",
+    layout: Annotated[str, typer.Option(help="auto, kaggle, deepcrack, crackforest, folders or beside.")] = "auto",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; change nothing.")] = False,
     quarantine: Annotated[Optional[Path], typer.Option(help="Where removed files go (default: PATH.quarantine).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,

@@ -143,6 +143,32 @@ def test_masks_named_after_their_images_pair_and_fix_keeps_them(tmp_path):
     assert snapshot(root) == before
 
 
+def test_masks_beside_their_images_as_crack500_is_published(tmp_path):
+    """``traincrop/0001.jpg`` + ``traincrop/0001_mask.png``: one folder per split holding both."""
+    from tests.conftest import save_pair
+    root = tmp_path / "CRACK500"
+    for split, n in (("traincrop", 3), ("valcrop", 2)):
+        for i in range(n):
+            save_pair(root / split / f"2016_{i}.jpg", root / split / f"2016_{i}_mask.png", seed=i)
+    save_pair(root / "traincrop/lonely.jpg", root / "traincrop/gone_mask.png", seed=9)  # neither has its other half
+    scan = read_pairs(root)
+    assert scan.layout == "beside"
+    assert sorted((p.split, p.image.name, p.mask.name) for p in scan.annotated) == sorted(
+        [("traincrop", f"2016_{i}.jpg", f"2016_{i}_mask.png") for i in range(3)]
+        + [("valcrop", f"2016_{i}.jpg", f"2016_{i}_mask.png") for i in range(2)])
+    assert [p.name for p in scan.orphan_images] == ["lonely.jpg"]
+    assert [p.name for p in scan.orphan_masks] == ["gone_mask.png"]
+    quarantine = tmp_path / "q"
+    before = snapshot(root, quarantine)
+    report = fix_dataset(FixConfig(root, quarantine=quarantine))
+    moved = sorted(Path(a.path).name for a in report.actions if a.kind == "quarantine")
+    assert moved == ["gone_mask.png", "lonely.jpg"]
+    after = snapshot(root, quarantine)
+    assert sorted(before.values()) == sorted(v for k, v in after.items() if k != "reasons.csv"
+                                             and not k.endswith((".json", ".csv")))  # nothing lost, only moved
+    assert len(read_pairs(root).annotated) == 5
+
+
 def test_real_crackforest(shared_data):
     scan = read_pairs(shared_data / "crackforest")
     assert scan.layout == "crackforest"

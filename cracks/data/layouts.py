@@ -15,6 +15,10 @@ Layouts:
   ``annotations/`` and the like, in any case (CrackTree260 and CrackLS315 ship ``image/`` +
   ``gt/``).
 
+* ``beside``: masks in the folder of their images (or of each ``<split>/``), named after them with
+  a suffix: CRACK500 as published (``traincrop/0001.jpg`` + ``traincrop/0001_mask.png``), S2DS
+  (``_lab``).
+
 A mask pairs with the image of the same stem, or of its stem less a suffix datasets name masks
 with (``_mask``, ``_gt``, ``_label``, ``_lab``...: CRACK500 as published, S2DS): read strictly,
 such a dataset had no pairs, and ``cracks fix`` quarantined every file of it as unpaired.
@@ -107,12 +111,17 @@ def keyed_by_image(masks: dict[str, Path], image_stems: set[str] | dict[str, Pat
     for stem, path in masks.items():
         if stem in image_stems:
             continue
-        base = next((stem[: -len(s)] for s in MASK_STEM_SUFFIXES if stem.lower().endswith(s)), None)
+        base = mask_stem_base(stem)
         if base is not None and base in image_stems and base not in keyed:
             keyed[base] = path
         else:
             keyed[stem if stem not in keyed else str(path)] = path
     return keyed
+
+
+def mask_stem_base(stem: str) -> str | None:
+    """``stem`` less the mask suffix it ends with (``"0001_mask"`` -> ``"0001"``), else ``None``."""
+    return next((stem[: -len(s)] for s in MASK_STEM_SUFFIXES if stem.lower().endswith(s) and len(stem) > len(s)), None)
 
 
 def _files(folder: Path | None, suffixes: set[str]) -> dict[str, Path]:
@@ -201,6 +210,31 @@ def _folders_groups(root: Path) -> list[Group]:
     return [group for p in sorted(root.iterdir()) if p.is_dir() and (group := _folders_group(p, p.name)) is not None]
 
 
+# --- beside: masks next to their images ---------------------------------------------------
+
+def _split_beside(folder: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    """A folder's ``(images, masks)``: a file whose stem ends with a mask suffix is a mask."""
+    files = _files(folder, IMAGE_SUFFIXES | MASK_SUFFIXES)
+    masks = {stem: p for stem, p in files.items() if mask_stem_base(stem) is not None}
+    images = {stem: p for stem, p in files.items() if stem not in masks and p.suffix.lower() in IMAGE_SUFFIXES}
+    return images, masks
+
+
+def _holds_masks_beside_images(folder: Path) -> bool:
+    images, masks = _split_beside(folder)
+    return any(mask_stem_base(stem) in images for stem in masks)
+
+
+def _beside_groups(root: Path) -> list[Group]:
+    if _holds_masks_beside_images(root):
+        return [Group(root, root, None, "crack")]
+    return [Group(p, p, p.name, "crack") for p in sorted(root.iterdir()) if p.is_dir() and _holds_masks_beside_images(p)]
+
+
+def _beside_matches(root: Path) -> bool:
+    return bool(_beside_groups(root))
+
+
 @dataclass(frozen=True)
 class Layout:
     name: str
@@ -215,6 +249,7 @@ LAYOUTS: dict[str, Layout] = {
         Layout("deepcrack", _deepcrack_matches, _deepcrack_groups),
         Layout("crackforest", _crackforest_matches, _crackforest_groups),
         Layout("folders", _folders_matches, _folders_groups),
+        Layout("beside", _beside_matches, _beside_groups),
     )
 }
 
@@ -249,7 +284,8 @@ def detect_layout(root: str | Path, layout: str = "auto") -> str:
     raise InputError(
         root,
         "no known dataset layout (expected Concrete/Positive/Images, <split>/ + <split>_lab/, "
-        "image/ + groundTruth/, or images/ + masks/ (or image/ + gt/, img/ + labels/ ...))",
+        "image/ + groundTruth/, images/ + masks/ (or image/ + gt/, img/ + labels/ ...), "
+        "or masks named <image>_mask beside their images)",
     )
 
 
@@ -262,8 +298,11 @@ def read_pairs(root: str | Path, layout: str = "auto") -> Scan:
         for folder in (group.images, group.masks):
             if folder is not None and folder.is_dir():
                 scan.dangling_links += [p for p in sorted(folder.iterdir()) if p.is_symlink() and not p.exists()]
-        images = _files(group.images, IMAGE_SUFFIXES)
-        masks = keyed_by_image(_files(group.masks, MASK_SUFFIXES), images)
+        if group.images == group.masks:
+            images, masks = _split_beside(group.images)
+        else:
+            images, masks = _files(group.images, IMAGE_SUFFIXES), _files(group.masks, MASK_SUFFIXES)
+        masks = keyed_by_image(masks, images)
         for stem, image in images.items():
             split = group.split or stable_split(stem)
             if stem in masks:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from cracks.config import FixConfig
 from cracks.data.fix import fix_dataset
-from cracks.data.layouts import detect_layout, read_pairs
+from cracks.data.layouts import detect_layout, gather_pairs, read_pairs
 from cracks.errors import CracksError
 from tests.conftest import make_kaggle, snapshot
 
@@ -154,8 +154,9 @@ def test_masks_beside_their_images_as_crack500_is_published(tmp_path):
     scan = read_pairs(root)
     assert scan.layout == "beside"
     assert sorted((p.split, p.image.name, p.mask.name) for p in scan.annotated) == sorted(
-        [("traincrop", f"2016_{i}.jpg", f"2016_{i}_mask.png") for i in range(3)]
-        + [("valcrop", f"2016_{i}.jpg", f"2016_{i}_mask.png") for i in range(2)])
+        [("train", f"2016_{i}.jpg", f"2016_{i}_mask.png") for i in range(3)]  # traincrop/ is the train split
+        + [("valid", f"2016_{i}.jpg", f"2016_{i}_mask.png") for i in range(2)])
+    assert len(gather_pairs([root], "auto", "valid")) == len(gather_pairs([root], "auto", "valcrop")) == 2
     assert [p.name for p in scan.orphan_images] == ["lonely.jpg"]
     assert [p.name for p in scan.orphan_masks] == ["gone_mask.png"]
     quarantine = tmp_path / "q"
@@ -167,6 +168,19 @@ def test_masks_beside_their_images_as_crack500_is_published(tmp_path):
     assert sorted(before.values()) == sorted(v for k, v in after.items() if k != "reasons.csv"
                                              and not k.endswith((".json", ".csv")))  # nothing lost, only moved
     assert len(read_pairs(root).annotated) == 5
+
+
+def test_deepcrack_as_published_img_and_lab_folders(tmp_path):
+    from tests.conftest import save_pair
+    root = tmp_path / "DeepCrack"
+    for split in ("train", "test"):
+        for i in range(2):
+            save_pair(root / f"{split}_img" / f"{i}.jpg", root / f"{split}_lab" / f"{i}.png", seed=i)
+    scan = read_pairs(root)
+    assert scan.layout == "deepcrack" and not scan.orphan_images and not scan.orphan_masks
+    assert sorted(p.split for p in scan.annotated) == ["test", "test", "train", "train"]
+    with pytest.raises(CracksError, match=r"no annotated pairs in split 'valid' \(splits here: test, train"):
+        gather_pairs([root], "auto", "valid")
 
 
 def test_real_crackforest(shared_data):

@@ -7,7 +7,12 @@ Layouts:
 
 * ``kaggle``: ``Concrete/{Positive,Negative}/{Images,Masks}`` (``Negative/Mask`` misnamed in the
   original download, ``Boxs/`` ignored). No splits: a stable hash of the file stem assigns one.
-* ``deepcrack``: ``<split>/`` with masks in ``<split>_lab/`` (DeepCrack, CRACK500).
+* ``deepcrack``: ``<split>/`` with masks in ``<split>_lab/`` (DeepCrack and CRACK500 as copied
+  here), or ``<split>_img/`` + ``<split>_lab/`` (DeepCrack as published).
+
+Split folders are named as each dataset names them and read as the project's ``train``,
+``valid`` and ``test`` (:data:`SPLIT_NAMES`: ``val``, ``validation``, ``valcrop`` are ``valid``...),
+so ``--split valid`` and training's validation find them in every layout.
 * ``crackforest``: ``image/*.jpg`` with ``groundTruth/*.mat``; images without ground truth are
   *unannotated*, never training pairs.
 * ``folders``: a folder of images and a folder of masks (optionally under ``<split>/``), by the
@@ -83,6 +88,15 @@ class Scan:
     @property
     def unannotated(self) -> list[Pair]:
         return [p for p in self.pairs if p.mask is None]
+
+
+SPLIT_NAMES = {"val": "valid", "validation": "valid", "valcrop": "valid", "dev": "valid",
+               "training": "train", "traincrop": "train", "testing": "test", "testcrop": "test"}
+
+
+def split_name(folder_name: str) -> str:
+    """The project's name for a dataset's split folder (``valcrop`` -> ``valid``); others unchanged."""
+    return SPLIT_NAMES.get(folder_name.lower(), folder_name)
 
 
 def stable_split(stem: str) -> str:
@@ -164,19 +178,22 @@ def _kaggle_groups(root: Path) -> list[Group]:
 
 # --- deepcrack / crack500 ---------------------------------------------------------------
 
-def _deepcrack_splits(root: Path) -> list[str]:
-    return sorted(
-        p.name for p in root.iterdir()
-        if p.is_dir() and not p.name.endswith("_lab") and (root / f"{p.name}_lab").is_dir()
-    )
+def _deepcrack_folders(root: Path) -> list[tuple[Path, Path, str]]:
+    """``(images, masks, split)``: ``<split>/`` or ``<split>_img/`` (DeepCrack as published) with ``<split>_lab/``."""
+    found = []
+    for p in sorted(root.iterdir()):
+        split = p.name[: -len("_img")] if p.name.endswith("_img") else p.name
+        if p.is_dir() and not p.name.endswith("_lab") and (root / f"{split}_lab").is_dir():
+            found.append((p, root / f"{split}_lab", split))
+    return found
 
 
 def _deepcrack_matches(root: Path) -> bool:
-    return bool(_deepcrack_splits(root))
+    return bool(_deepcrack_folders(root))
 
 
 def _deepcrack_groups(root: Path) -> list[Group]:
-    return [Group(root / s, root / f"{s}_lab", s, "crack") for s in _deepcrack_splits(root)]
+    return [Group(images, masks, split, "crack") for images, masks, split in _deepcrack_folders(root)]
 
 
 # --- crackforest ------------------------------------------------------------------------
@@ -304,7 +321,7 @@ def read_pairs(root: str | Path, layout: str = "auto") -> Scan:
             images, masks = _files(group.images, IMAGE_SUFFIXES), _files(group.masks, MASK_SUFFIXES)
         masks = keyed_by_image(masks, images)
         for stem, image in images.items():
-            split = group.split or stable_split(stem)
+            split = split_name(group.split) if group.split else stable_split(stem)
             if stem in masks:
                 scan.pairs.append(Pair(image, masks[stem], split, group.label))
             elif group.unannotated_ok:
@@ -323,7 +340,7 @@ def select(pairs: list[Pair], split: str | None) -> list[Pair]:
     chosen = [p for p in pairs if p.mask is not None]
     if split in (None, "all"):
         return chosen
-    return [p for p in chosen if p.split == split]
+    return [p for p in chosen if p.split == split_name(split)]
 
 
 def gather_pairs(data: Sequence[Path], layout: str, split: str | None) -> list[Pair]:

@@ -25,8 +25,10 @@ from cracks.training.sampling import epoch_batches, sample_weights
 NORMALIZATION = {"mean": [0.5] * 3, "std": [0.5] * 3}
 
 
-def _folders_dataset(root: Path, *, scale: int, n: int = 6, jpeg: bool = False, palette: bool = False) -> Path:
-    """``folders`` layout whose masks store crack as ``scale`` (1 or 255)."""
+def _folders_dataset(root: Path, *, scale: int, n: int = 6, jpeg: bool = False, palette: bool = False,
+                     colour: tuple[int, int, int] | None = None) -> Path:
+    """``folders`` layout whose masks store crack as ``scale`` (1 or 255), or in ``colour`` on black
+    (RGB, or the palette's second entry with ``palette``)."""
     for i in range(n):
         image, mask = crack_scene(64, 64, seed=i, n_cracks=2)
         (root / "images").mkdir(parents=True, exist_ok=True)
@@ -35,8 +37,11 @@ def _folders_dataset(root: Path, *, scale: int, n: int = 6, jpeg: bool = False, 
         values = (mask * scale).astype(np.uint8)
         if palette:
             im = Image.fromarray(mask.astype(np.uint8), mode="L").convert("P")
-            im.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+            im.putpalette([0, 0, 0, *(colour or (255, 255, 255))] + [0] * 762)
             im.save(root / "masks" / f"{i}.png")
+        elif colour is not None:
+            rgb = (mask[..., None] * np.array(colour)).astype(np.uint8)
+            Image.fromarray(rgb).save(root / "masks" / (f"{i}.jpg" if jpeg else f"{i}.png"), quality=90)
         elif jpeg:
             Image.fromarray(values).save(root / "masks" / f"{i}.jpg", quality=80)
         else:
@@ -44,17 +49,28 @@ def _folders_dataset(root: Path, *, scale: int, n: int = 6, jpeg: bool = False, 
     return root
 
 
-@pytest.mark.parametrize("scale, jpeg, palette, expected", [
-    (1, False, False, "0/1"), (255, False, False, "0/255"), (255, True, False, "0/255"), (1, False, True, "0/255"),
+@pytest.mark.parametrize("scale, jpeg, palette, colour, expected", [
+    (1, False, False, None, "0/1"), (255, False, False, None, "0/255"), (255, True, False, None, "0/255"),
+    (1, False, True, None, "0/255"),
+    # colour masks: read as grey, red is 76, VOC's dark red 38 and blue 29: all were empty masks
+    (255, False, False, (255, 0, 0), "0/255"), (255, True, False, (0, 0, 255), "0/255"),
+    (1, False, True, (128, 0, 0), "0/255"),
 ])
-def test_mask_encoding_is_detected_per_dataset(tmp_path, scale, jpeg, palette, expected):
-    root = _folders_dataset(tmp_path / "d", scale=scale, jpeg=jpeg, palette=palette)
+def test_mask_encoding_is_detected_per_dataset(tmp_path, scale, jpeg, palette, colour, expected):
+    root = _folders_dataset(tmp_path / "d", scale=scale, jpeg=jpeg, palette=palette, colour=colour)
     scan = read_pairs(root)
     assert scan.mask_encoding.name == expected
     truth = crack_scene(64, 64, seed=0, n_cracks=2)[1]
     read = read_mask(scan.annotated[0].mask, scan.annotated[0].mask_threshold)
     # JPEG ringing moves a few edge pixels; the crack itself is read, never an empty mask.
     assert read.sum() > 0.8 * truth.sum() and (read == truth).mean() > 0.98
+
+
+def test_fix_writes_colour_masks_as_their_cracks(tmp_path):
+    root = _folders_dataset(tmp_path / "d", scale=255, palette=True, colour=(128, 0, 0))
+    fix_dataset(FixConfig(root))
+    truth = crack_scene(64, 64, seed=0, n_cracks=2)[1]
+    assert np.array_equal(np.asarray(Image.open(root / "masks" / "0.png")) > 127, truth.astype(bool))
 
 
 def test_nearly_empty_jpeg_masks_are_not_taken_for_0_1(tmp_path):

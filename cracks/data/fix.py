@@ -31,7 +31,7 @@ from PIL import Image
 from cracks.atomic import atomic_path, write_json, write_text
 from cracks.config import FixConfig
 from cracks.data.layouts import Pair, check_dataset_path, detect_layout, kaggle_root, read_pairs
-from cracks.data.masks import ENCODINGS, open_upright, read_mask
+from cracks.data.masks import ENCODINGS, mask_values, open_upright, read_mask
 from cracks.errors import InputError, SettingError
 from cracks.hashing import file_sha256
 
@@ -114,7 +114,7 @@ def _mask_problem(path: Path, im: Image.Image, threshold: int) -> str | None:
         return f"{len(im.getbands())}-channel mask ({im.mode}) converted to single-channel PNG"
     if path.suffix.lower() != ".png":
         return f"{path.suffix.lstrip('.').upper()} mask converted to lossless PNG"
-    values = np.unique(np.asarray(im.convert("L")))
+    values = np.unique(mask_values(im))
     if threshold == 0 and set(values.tolist()) <= {0, 1}:
         return "0/1 mask rewritten as 0/255"
     if not set(values.tolist()) <= {0, 255}:
@@ -148,7 +148,7 @@ def _plan_pair(pair: Pair, report: FixReport, rel) -> _Checked | None:
                                Action("quarantine", rel(pair.image), f"its mask is broken: {mask_problem}")]
             return None
         mask_size, conversion = mask.size, _mask_problem(pair.mask, mask, pair.mask_threshold)
-        fraction = float((np.asarray(mask.convert("L")) > pair.mask_threshold).mean())
+        fraction = float((mask_values(mask) > pair.mask_threshold).mean())
     if mask_size != image.size:
         problem = f"size mismatch: image {image.width}x{image.height}, mask {mask_size[0]}x{mask_size[1]}"
         report.actions += [Action("quarantine", rel(pair.image), problem), Action("quarantine", rel(pair.mask), problem)]
@@ -209,7 +209,7 @@ def _apply(report: FixReport, root: Path, quarantine: Path) -> None:
             action.target = str(target)
             log_rows.append((action.path, str(target), action.reason))
         elif action.kind == "convert_mask":
-            binary = (np.asarray(open_upright(source).convert("L")) > threshold).astype(np.uint8) * 255
+            binary = (mask_values(open_upright(source)) > threshold).astype(np.uint8) * 255
             buffer = io.BytesIO()
             Image.fromarray(binary, mode="L").save(buffer, format="PNG")
             original = _quarantine_target(quarantine, action.path)

@@ -9,6 +9,11 @@ trained on it learns that nothing is a crack, without a word. The encoding is th
 per dataset, from a sample of its masks (:func:`detect_mask_encoding`), never per mask: a
 nearly empty JPEG mask (values 0-3) would look like a 0/1 mask on its own.
 
+Colour masks (a red or blue crack on black, palette masks in the PASCAL VOC style, whose first
+class is dark red, 128/0/0) are read by their brightest channel, not their luminance: read as
+grey, pure red is 76 and VOC's dark red 38, both under any 0/255 threshold, so such a dataset
+trained on empty masks.
+
 Phone and camera photos often store their pixels sideways with an EXIF orientation tag; every
 viewer and annotation tool shows them upright, so masks are drawn upright. Images and masks are
 therefore always read upright (:func:`open_upright`): read raw, such a photo would be quarantined
@@ -47,6 +52,16 @@ ENCODINGS = {
 }
 
 
+COLOUR_MODES = {"RGB", "RGBA", "RGBX", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"}
+
+
+def mask_values(im: Image.Image) -> np.ndarray:
+    """An HxW uint8 array of a mask's values: grey as stored, colour by its brightest channel."""
+    if im.mode in COLOUR_MODES:
+        return np.asarray(im.convert("RGB")).max(axis=2)
+    return np.asarray(im.convert("L"))
+
+
 def detect_mask_encoding(masks: Sequence[Path], sample: int = ENCODING_SAMPLE) -> MaskEncoding:
     """Decide a dataset's mask encoding from an evenly spread sample of its masks.
 
@@ -62,7 +77,7 @@ def detect_mask_encoding(masks: Sequence[Path], sample: int = ENCODING_SAMPLE) -
     for path in [m for m in masks if m.suffix.lower() != ".mat"][::step][:sample]:
         try:
             with Image.open(path) as im:
-                highest = max(highest, int(np.asarray(im.convert("L")).max()))
+                highest = max(highest, int(mask_values(im).max()))
         except (OSError, ValueError):
             continue
         if highest > 1:
@@ -94,7 +109,7 @@ def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD) -> np.ndarray:
     if path.suffix.lower() == ".mat":
         return _read_crackforest_mat(path)
     try:
-        grey = np.asarray(open_upright(path).convert("L"))
+        grey = mask_values(open_upright(path))
     except (OSError, ValueError) as exc:
         raise InputError(path, f"unreadable mask ({exc})") from exc
     return grey > threshold

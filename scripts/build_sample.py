@@ -18,7 +18,7 @@ import rasterio
 from rasterio.transform import from_origin
 
 from cracks.data.layouts import read_pairs
-from cracks.data.masks import read_image, read_mask
+from cracks.data.masks import read_image
 
 COLUMNS, ROWS = 6, 3
 TILE_W, TILE_H = 480, 320
@@ -35,7 +35,7 @@ def pick_images(root: Path) -> list:
         image = read_image(pair.image)
         if image.shape[:2] != (TILE_H, TILE_W):
             continue
-        if 0.004 <= read_mask(pair.mask, pair.mask_threshold).mean() <= 0.05:
+        if 0.004 <= pair.read_mask().mean() <= 0.05:
             chosen.append(pair)
     step = max(1, len(chosen) // (COLUMNS * ROWS))
     return chosen[::step][: COLUMNS * ROWS]
@@ -51,7 +51,7 @@ def build(source: Path, out: Path) -> None:
         r, c = divmod(i, COLUMNS)
         window = np.s_[r * TILE_H : (r + 1) * TILE_H, c * TILE_W : (c + 1) * TILE_W]
         mosaic[window] = read_image(pair.image)
-        truth[window] = read_mask(pair.mask, pair.mask_threshold) * 255
+        truth[window] = pair.read_mask() * 255
     transform = from_origin(*ORIGIN, GSD_M, GSD_M)
     out.mkdir(parents=True, exist_ok=True)
     common = dict(driver="GTiff", width=mosaic.shape[1], height=mosaic.shape[0], crs=CRS, transform=transform,

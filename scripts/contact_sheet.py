@@ -13,7 +13,7 @@ import numpy as np
 from card_sets import SETS
 from PIL import Image, ImageDraw
 
-from cracks.data.masks import read_image, read_mask
+from cracks.data.masks import read_image
 from cracks.models import artifact
 from cracks.models.predict import predict_probabilities
 from cracks.training.evaluate import domain_of, gather_pairs
@@ -50,7 +50,7 @@ def main() -> None:
     for domain, pairs in samples.items():
         cells = []
         for pair in pairs[: args.per_domain]:
-            image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+            image, truth = read_image(pair.image), pair.read_mask()
             pred = predict_probabilities(loaded.model, image[None], loaded.meta.normalization)[0] >= loaded.meta.threshold
             cells += [_cell(image), _cell(overlay(image, truth, pred))]
         rows.append((domain, cells))
@@ -62,7 +62,7 @@ def main() -> None:
         pair = negatives[len(cells) % len(negatives)] if negatives else None
         if pair is None:
             break
-        image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+        image, truth = read_image(pair.image), pair.read_mask()
         painted, kept = paint(image, truth.astype(np.uint8), kind, rng)
         pred = predict_probabilities(loaded.model, painted[None], loaded.meta.normalization)[0] >= loaded.meta.threshold
         cells.append(_cell(overlay(painted, kept.astype(bool), pred)))

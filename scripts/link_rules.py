@@ -15,7 +15,7 @@ import dataclasses
 from pathlib import Path
 
 from cracks.crackeval import crack_level_scores, prepare_truth
-from cracks.data.masks import read_image, read_mask
+from cracks.data.masks import read_image
 from cracks.measure.records import crack_records
 from cracks.measure.region import measure_cracks
 from cracks.models import artifact
@@ -46,7 +46,7 @@ def main() -> None:
         pairs = pairs[:: max(1, len(pairs) // args.limit)][: args.limit]
         images = []
         for pair in pairs:
-            truth = read_mask(pair.mask, pair.mask_threshold)
+            truth = pair.read_mask()
             if truth.any():
                 probability = probability_of(network, read_image(pair.image), normalization)
                 images.append((measure_cracks(probability >= threshold, bridge_px=2, min_length_px=0), prepare_truth(truth)))

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from cracks.data import read_mask, read_pairs
+from cracks.data import read_pairs
 from cracks.data.masks import open_upright
 
 
@@ -38,7 +38,7 @@ def pack(root: Path, out: Path, *, split: str, every: int, quality: int) -> tupl
         if webp.stat().st_size >= len(original):
             webp.unlink()
             (target / "images" / pair.image.name).write_bytes(original)
-        mask = read_mask(pair.mask, pair.mask_threshold)
+        mask = pair.read_mask()
         Image.fromarray(mask.astype(np.uint8) * 255).convert("1").save(target / "masks" / f"{pair.image.stem}.png",
                                                                       optimize=True)
         written += 1

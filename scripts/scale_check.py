@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from cracks.data.layouts import read_pairs
-from cracks.data.masks import read_image, read_mask
+from cracks.data.masks import read_image
 from cracks.metrics import Scores, counts
 from cracks.models import artifact
 from cracks.models.predict import predict_probabilities
@@ -53,7 +53,7 @@ def main() -> None:
         for scale in args.scales:
             totals = {0: np.zeros(3), 2: np.zeros(3)}
             for pair in chosen:
-                image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+                image, truth = read_image(pair.image), pair.read_mask()
                 predicted = probability_at_scale(model, image, scale) >= model.meta.threshold
                 for tolerance in totals:
                     totals[tolerance] += counts(predicted, truth, tolerance)

@@ -135,7 +135,6 @@ def main() -> None:
 def score_crops(model: Path, data: Path) -> None:
     from card_sets import domains
 
-    from cracks.data.masks import read_mask
     from cracks.metrics import Scores, counts
     from cracks.models import artifact
     from cracks.models.predict import predict_probabilities
@@ -152,7 +151,7 @@ def score_crops(model: Path, data: Path) -> None:
             continue
         totals = {way: [np.zeros(3, np.int64), np.zeros(3, np.int64)] for way in ("as they are", "with context")}
         for pair in pairs:
-            image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+            image, truth = read_image(pair.image), pair.read_mask()
             for way, probability in (("as they are", plain([image])[0]), ("with context", SHIPPED(plain, [image])[0])):
                 totals[way][0] += counts(probability >= threshold, truth)
                 totals[way][1] += counts(probability >= threshold, truth, 2)

@@ -26,7 +26,7 @@ NORMALIZATION = {"mean": [0.5] * 3, "std": [0.5] * 3}
 
 
 def _folders_dataset(root: Path, *, scale: int, n: int = 6, jpeg: bool = False, palette: bool = False,
-                     colour: tuple[int, int, int] | None = None) -> Path:
+                     colour: tuple[int, int, int] | None = None, inverted: bool = False) -> Path:
     """``folders`` layout whose masks store crack as ``scale`` (1 or 255), or in ``colour`` on black
     (RGB, or the palette's second entry with ``palette``)."""
     for i in range(n):
@@ -34,7 +34,7 @@ def _folders_dataset(root: Path, *, scale: int, n: int = 6, jpeg: bool = False, 
         (root / "images").mkdir(parents=True, exist_ok=True)
         (root / "masks").mkdir(parents=True, exist_ok=True)
         Image.fromarray(image).save(root / "images" / f"{i}.png")
-        values = (mask * scale).astype(np.uint8)
+        values = ((1 - mask if inverted else mask) * scale).astype(np.uint8)
         if palette:
             im = Image.fromarray(mask.astype(np.uint8), mode="L").convert("P")
             im.putpalette([0, 0, 0, *(colour or (255, 255, 255))] + [0] * 762)
@@ -64,6 +64,32 @@ def test_mask_encoding_is_detected_per_dataset(tmp_path, scale, jpeg, palette, c
     read = read_mask(scan.annotated[0].mask, scan.annotated[0].mask_threshold)
     # JPEG ringing moves a few edge pixels; the crack itself is read, never an empty mask.
     assert read.sum() > 0.8 * truth.sum() and (read == truth).mean() > 0.98
+
+
+@pytest.mark.parametrize("scale, jpeg", [(255, False), (255, True), (1, False)])
+def test_inverted_masks_dark_cracks_on_white_are_read_as_cracks(tmp_path, scale, jpeg):
+    root = _folders_dataset(tmp_path / "d", scale=scale, jpeg=jpeg, inverted=True)
+    scan = read_pairs(root)
+    assert scan.mask_encoding.name == ("0/1" if scale == 1 else "0/255") + " inverted"
+    truth = crack_scene(64, 64, seed=0, n_cracks=2)[1].astype(bool)
+    read = scan.annotated[0].read_mask()
+    assert read.mean() < 0.5 and (read == truth).mean() > 0.98  # read the usual way: ~95 % "crack"
+    _, tensor = CrackDataset(scan.annotated, NORMALIZATION)[0]
+    assert 0 < tensor.float().mean() < 0.5
+    report = fix_dataset(FixConfig(root))
+    assert report.mask_encoding == scan.mask_encoding.name and report.counts["convert_mask"] == 6
+    rewritten = np.asarray(Image.open(root / "masks" / "0.png")) > 127
+    assert (rewritten == truth).mean() > 0.98
+    again = read_pairs(root)
+    assert again.mask_encoding.name == "0/255" and fix_dataset(FixConfig(root)).counts["convert_mask"] == 0
+
+
+def test_a_dataset_of_crack_free_white_masks_is_read_as_crack_free(tmp_path):
+    root = _folders_dataset(tmp_path / "d", scale=255, n=4)
+    for path in (root / "masks").iterdir():
+        Image.fromarray(np.full((64, 64), 255, np.uint8)).save(path)
+    scan = read_pairs(root)
+    assert scan.mask_encoding.inverted and not any(p.read_mask().any() for p in scan.annotated)
 
 
 def test_fix_writes_colour_masks_as_their_cracks(tmp_path):

@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from cracks.data.layouts import Pair
-from cracks.data.masks import read_image, read_mask
+from cracks.data.masks import read_image
 from cracks.errors import InputError
 
 # Masks go through augmentation as 0/255 so resampling can blend them; afterwards a pixel at least a
@@ -60,7 +60,7 @@ class CrackDataset(Dataset):
 
     def _read(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         pair = self.pairs[index]
-        image, mask = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+        image, mask = read_image(pair.image), pair.read_mask()
         if image.shape[:2] != mask.shape:
             raise InputError(pair.mask, f"mask size {mask.shape} differs from image {image.shape[:2]} (run `cracks fix`)")
         return image, mask

@@ -31,7 +31,7 @@ from PIL import Image
 from cracks.atomic import atomic_path, write_json, write_text
 from cracks.config import FixConfig
 from cracks.data.layouts import Pair, check_dataset_path, detect_layout, kaggle_root, read_pairs
-from cracks.data.masks import ENCODINGS, mask_values, open_upright, read_mask
+from cracks.data.masks import ENCODINGS, mask_values, open_upright
 from cracks.errors import InputError, SettingError
 from cracks.hashing import file_sha256
 
@@ -108,8 +108,10 @@ def _open_image(path: Path) -> tuple[Image.Image | None, str | None]:
         return None, f"unreadable image ({exc})"
 
 
-def _mask_problem(path: Path, im: Image.Image, threshold: int) -> str | None:
+def _mask_problem(path: Path, im: Image.Image, threshold: int, inverted: bool = False) -> str | None:
     """Why a mask must be rewritten as binary single-channel PNG, or None if it is fine."""
+    if inverted:
+        return "inverted mask (dark crack on white) rewritten with crack as 255"
     if im.mode not in ("L", "1", "P"):
         return f"{len(im.getbands())}-channel mask ({im.mode}) converted to single-channel PNG"
     if path.suffix.lower() != ".png":
@@ -133,7 +135,7 @@ def _plan_pair(pair: Pair, report: FixReport, rel) -> _Checked | None:
         return _Checked(pair, image.width, image.height, None, file_sha256(pair.image))
     if pair.mask.suffix.lower() == ".mat":
         try:
-            truth = read_mask(pair.mask, pair.mask_threshold)
+            truth = pair.read_mask()
         except Exception as exc:
             problem = f"unreadable ground truth ({exc})"
             report.actions += [Action("quarantine", rel(pair.mask), problem),
@@ -147,8 +149,8 @@ def _plan_pair(pair: Pair, report: FixReport, rel) -> _Checked | None:
             report.actions += [Action("quarantine", rel(pair.mask), mask_problem),
                                Action("quarantine", rel(pair.image), f"its mask is broken: {mask_problem}")]
             return None
-        mask_size, conversion = mask.size, _mask_problem(pair.mask, mask, pair.mask_threshold)
-        fraction = float((mask_values(mask) > pair.mask_threshold).mean())
+        mask_size, conversion = mask.size, _mask_problem(pair.mask, mask, pair.mask_threshold, pair.mask_inverted)
+        fraction = float(((mask_values(mask) > pair.mask_threshold) != pair.mask_inverted).mean())
     if mask_size != image.size:
         problem = f"size mismatch: image {image.width}x{image.height}, mask {mask_size[0]}x{mask_size[1]}"
         report.actions += [Action("quarantine", rel(pair.image), problem), Action("quarantine", rel(pair.mask), problem)]
@@ -197,7 +199,7 @@ def _quarantine_target(quarantine: Path, relative: str) -> Path:
 
 def _apply(report: FixReport, root: Path, quarantine: Path) -> None:
     log_rows = []
-    threshold = ENCODINGS[report.mask_encoding].threshold
+    encoding = ENCODINGS[report.mask_encoding]
     for action in report.actions:
         source = root / action.path
         if action.kind == "quarantine":
@@ -209,7 +211,7 @@ def _apply(report: FixReport, root: Path, quarantine: Path) -> None:
             action.target = str(target)
             log_rows.append((action.path, str(target), action.reason))
         elif action.kind == "convert_mask":
-            binary = (mask_values(open_upright(source)) > threshold).astype(np.uint8) * 255
+            binary = encoding.crack(mask_values(open_upright(source))).astype(np.uint8) * 255
             buffer = io.BytesIO()
             Image.fromarray(binary, mode="L").save(buffer, format="PNG")
             original = _quarantine_target(quarantine, action.path)

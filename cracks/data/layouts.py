@@ -38,7 +38,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cracks.data.masks import ENCODINGS, IMAGE_SUFFIXES, MASK_SUFFIXES, MASK_THRESHOLD, MaskEncoding, detect_mask_encoding
+import numpy as np
+
+from cracks.data.masks import (
+    ENCODINGS,
+    IMAGE_SUFFIXES,
+    MASK_SUFFIXES,
+    MASK_THRESHOLD,
+    MaskEncoding,
+    detect_mask_encoding,
+    read_mask,
+)
 from cracks.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -55,6 +65,11 @@ class Pair:
     split: str
     label: str
     mask_threshold: int = MASK_THRESHOLD  # from the dataset's mask encoding (0 for 0/1 masks)
+    mask_inverted: bool = False  # crack is the dark value (white background)
+
+    def read_mask(self) -> np.ndarray:
+        """The mask's crack pixels (HxW bool), read by the dataset's encoding."""
+        return read_mask(self.mask, self.mask_threshold, inverted=self.mask_inverted)
 
 
 @dataclass(frozen=True)
@@ -330,8 +345,10 @@ def read_pairs(root: str | Path, layout: str = "auto") -> Scan:
                 scan.orphan_images.append(image)
         scan.orphan_masks.extend(m for stem, m in masks.items() if stem not in images)
     scan.mask_encoding = detect_mask_encoding([p.mask for p in scan.annotated])
-    if scan.mask_encoding.threshold != MASK_THRESHOLD:
-        scan.pairs = [dataclasses.replace(p, mask_threshold=scan.mask_encoding.threshold) for p in scan.pairs]
+    encoding = scan.mask_encoding
+    if (encoding.threshold, encoding.inverted) != (MASK_THRESHOLD, False):
+        scan.pairs = [dataclasses.replace(p, mask_threshold=encoding.threshold, mask_inverted=encoding.inverted)
+                      for p in scan.pairs]
     return scan
 
 

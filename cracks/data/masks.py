@@ -39,17 +39,28 @@ ENCODING_SAMPLE = 32  # masks read to decide a dataset's encoding
 
 @dataclass(frozen=True)
 class MaskEncoding:
-    """How a dataset stores crack pixels: ``name`` for reports, ``threshold`` to binarize (> it)."""
+    """How a dataset stores crack pixels: ``name`` for reports, ``threshold`` to binarize (crack:
+    above it), ``inverted`` when crack is the dark value on a bright background."""
 
     name: str
     threshold: int
+    inverted: bool = False
+
+    def crack(self, values: np.ndarray) -> np.ndarray:
+        """The crack pixels (bool) of a mask's values (:func:`mask_values`)."""
+        return (values > self.threshold) != self.inverted
 
 
 ENCODINGS = {
     "0/255": MaskEncoding("0/255", MASK_THRESHOLD),  # also JPEG-noisy and palette masks (read as grey)
     "0/1": MaskEncoding("0/1", 0),
+    "0/255 inverted": MaskEncoding("0/255 inverted", MASK_THRESHOLD, inverted=True),  # dark cracks on white
+    "0/1 inverted": MaskEncoding("0/1 inverted", 0, inverted=True),
     "crackforest-mat": MaskEncoding("crackforest-mat", MASK_THRESHOLD),  # 1 = background, 2 = crack
 }
+# Cracks are thin: no dataset draws half of its photos as crack. Past this median share of
+# "crack" the masks are the other way round (dark cracks on a white background).
+INVERTED_MEDIAN_FRACTION = 0.5
 
 
 COLOUR_MODES = {"RGB", "RGBA", "RGBX", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"}
@@ -65,24 +76,29 @@ def mask_values(im: Image.Image) -> np.ndarray:
 def detect_mask_encoding(masks: Sequence[Path], sample: int = ENCODING_SAMPLE) -> MaskEncoding:
     """Decide a dataset's mask encoding from an evenly spread sample of its masks.
 
-    0/1 when no sampled mask holds a grey value above 1 and at least one holds a 1; otherwise
-    0/255 (the threshold of 127 is right for exact, JPEG-noisy and palette-expanded masks).
+    0/1 when no sampled mask holds a value above 1 and at least one holds a 1; otherwise 0/255
+    (the threshold of 127 is right for exact, JPEG-noisy and palette-expanded masks). Either is
+    *inverted* when the median mask would be more than half crack: a white background with dark
+    cracks, read the usual way, trains a model that every pixel but the cracks is one.
     Unreadable masks are skipped here; ``cracks fix`` reports them.
     """
     masks = [Path(m) for m in masks]
     if masks and all(m.suffix.lower() == ".mat" for m in masks):
         return ENCODINGS["crackforest-mat"]
     step = max(1, len(masks) // sample)
-    highest = 0
+    sampled = []
     for path in [m for m in masks if m.suffix.lower() != ".mat"][::step][:sample]:
         try:
             with Image.open(path) as im:
-                highest = max(highest, int(mask_values(im).max()))
+                sampled.append(mask_values(im))
         except (OSError, ValueError):
             continue
-        if highest > 1:
-            return ENCODINGS["0/255"]
-    return ENCODINGS["0/1"] if highest == 1 else ENCODINGS["0/255"]
+    highest = max((int(v.max()) for v in sampled if v.size), default=0)
+    name = "0/1" if highest == 1 else "0/255"
+    fractions = [float((v > ENCODINGS[name].threshold).mean()) for v in sampled if v.size]
+    if fractions and float(np.median(fractions)) > INVERTED_MEDIAN_FRACTION:
+        name += " inverted"
+    return ENCODINGS[name]
 
 
 def open_upright(path: str | Path) -> Image.Image:
@@ -100,10 +116,11 @@ def read_image(path: str | Path) -> np.ndarray:
         raise InputError(path, f"unreadable image ({exc})") from exc
 
 
-def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD) -> np.ndarray:
-    """Read a crack mask as an HxW bool array (True = crack: grey value above ``threshold``).
+def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD, *, inverted: bool = False) -> np.ndarray:
+    """Read a crack mask as an HxW bool array (True = crack: value above ``threshold``, or not
+    above it when ``inverted``).
 
-    ``threshold`` comes from the dataset's :class:`MaskEncoding` (``Pair.mask_threshold``).
+    ``threshold`` and ``inverted`` come from the dataset's :class:`MaskEncoding` (``Pair.read_mask``).
     """
     path = Path(path)
     if path.suffix.lower() == ".mat":
@@ -112,7 +129,7 @@ def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD) -> np.ndarray:
         grey = mask_values(open_upright(path))
     except (OSError, ValueError) as exc:
         raise InputError(path, f"unreadable mask ({exc})") from exc
-    return grey > threshold
+    return (grey > threshold) != inverted
 
 
 def _read_crackforest_mat(path: Path) -> np.ndarray:

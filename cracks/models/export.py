@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cracks.data.masks import read_image, read_mask
+from cracks.data.masks import read_image
 from cracks.errors import InputError
 from cracks.hashing import cached_file_sha256
 from cracks.models import artifact
@@ -86,7 +86,7 @@ def _samples(config: ExportConfig) -> tuple[list[Sample], list[Sample]]:
         n_cal = min(n_cal, len(order) - 1)  # a small dataset still keeps one for validation
 
         def load(pair, index=index):
-            image, mask = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+            image, mask = read_image(pair.image), pair.read_mask()
             return _crop(image, config.crop), _crop(mask, config.crop), index
 
         calibration += [load(pairs[i]) for i in order[:n_cal]]

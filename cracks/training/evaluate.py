@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from cracks.config import EvaluateConfig, InspectConfig
 from cracks.data.layouts import Pair, gather_pairs
-from cracks.data.masks import read_image, read_mask
+from cracks.data.masks import read_image
 from cracks.errors import InputError
 from cracks.measure.records import RecordRules, crack_records
 from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshold
@@ -35,7 +35,7 @@ def iter_predictions(
     probabilities averaged with the mirror image's (:mod:`cracks.models.tta`)."""
     model.eval()
     for pair in tqdm(pairs, desc="evaluate", unit="img", disable=not progress, leave=False):
-        image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+        image, truth = read_image(pair.image), pair.read_mask()
         if image.shape[:2] != truth.shape:
             raise InputError(pair.mask, f"mask size {truth.shape} differs from image {image.shape[:2]}")
         yield image, truth, probability_of(model, image, normalization, precision=precision, tta=tta)
@@ -249,7 +249,7 @@ def hard_negative_false_px(
     pixels = 0
     model.eval()
     for pair in pairs:
-        image, truth = read_image(pair.image), read_mask(pair.mask, pair.mask_threshold)
+        image, truth = read_image(pair.image), pair.read_mask()
         pixels += truth.size
         far = ~ndimage.binary_dilation(truth, iterations=margin_px)
         for kind in false_px:

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cracks.config import EvaluateConfig, ExportConfig, InspectConfig, TrainConfig
@@ -69,7 +70,9 @@ def fix(
     if json_out:
         print(json.dumps(report.to_dict(), indent=2))
         return
-    table = Table(title=f"cracks fix {'(dry run) ' if dry_run else ''}{report.root} [{report.layout}, masks {report.mask_encoding}]")
+    # escaped: "[kaggle, masks 0/255]" is rich markup, and was silently dropped from the title
+    title = f"cracks fix {'(dry run) ' if dry_run else ''}{report.root} [{report.layout}, masks {report.mask_encoding}]"
+    table = Table(title=escape(title))
     table.add_column("action")
     table.add_column("count", justify="right")
     for kind, count in report.counts.items():

@@ -248,6 +248,7 @@ def test_cli_summary(tmp_path):
     result = cli("fix", str(root), "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "rename_folder" in result.stdout and "would quarantine" in result.stdout
+    assert "[kaggle, masks 0/255]" in " ".join(result.stdout.split())  # the layout and encoding found
 
 
 def test_sideways_phone_photos_are_read_upright_like_their_masks(tmp_path):

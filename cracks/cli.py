@@ -20,7 +20,7 @@ console = Console(stderr=True)
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -179,13 +179,13 @@ def evaluate(
     if json_out:
         print(json.dumps(result.to_dict()))
         return
-    table = Table(title=f"{model} at threshold {result.overall.threshold:.2f}")
+    table = Table(title=escape(f"{model} at threshold {result.overall.threshold:.2f}"))
     for column in ("domain", "images", "Dice", f"Dice {tolerance} px", "precision", "recall", "false px/MP (crack-free)",
                    "crack precision", "crack recall", "records per crack", "length error"):
         table.add_column(column, justify="left" if column == "domain" else "right")
     for d in result.domains:
         c = d.cracks or {}
-        table.add_row(d.domain, str(d.strict.n_images), f"{d.strict.dice:.3f}", f"{d.tolerant.dice:.3f}",
+        table.add_row(escape(d.domain), str(d.strict.n_images), f"{d.strict.dice:.3f}", f"{d.tolerant.dice:.3f}",
                       f"{d.strict.precision:.3f}", f"{d.strict.recall:.3f}",
                       "-" if d.false_px_per_mp is None else f"{d.false_px_per_mp:.0f} ({d.crack_free_images})",
                       *((f"{c['precision']:.2f}", f"{c['recall']:.2f}", f"{c['records_per_true_crack']:.2f}",
@@ -254,7 +254,7 @@ def inspect(
             for name, path in r.outputs.items():
                 print(f"  {name:8} {path}")
         else:
-            console.print(f"[bold red]error:[/] {r.error}", highlight=False, soft_wrap=True)
+            console.print(f"[bold red]error:[/] {escape(str(r.error))}", highlight=False, soft_wrap=True)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
 

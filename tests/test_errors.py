@@ -39,6 +39,14 @@ def test_cli_turns_user_errors_into_one_line(tmp_path, capsys):
     assert "--standard 'iso-nonsense'" in lines[1]
 
 
+def test_error_lines_keep_brackets_in_file_names(tmp_path, capsys):
+    """Brackets are rich markup: "site[old].tif" came out as "site.tif", naming a file that is not there."""
+    from tiling.raster import open_raster
+
+    assert _exit_code(open_raster, tmp_path / "site[old].tif") == 2
+    assert "site[old].tif: no such file" in capsys.readouterr().err
+
+
 def test_cli_lets_programming_errors_show_their_traceback():
     def buggy():
         raise ValueError("a bug, not a user's mistake")

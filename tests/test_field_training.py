@@ -14,7 +14,7 @@ from cracks.config import FixConfig
 from cracks.data.dataset import CrackDataset, normalize_batch
 from cracks.data.fix import fix_dataset
 from cracks.data.layouts import read_pairs
-from cracks.data.masks import read_mask
+from cracks.data.masks import read_image, read_mask
 from cracks.errors import SettingError
 from cracks.metrics import ThresholdSweep, macro_best_threshold
 from cracks.synthetic import crack_scene
@@ -90,6 +90,18 @@ def test_a_dataset_of_crack_free_white_masks_is_read_as_crack_free(tmp_path):
         Image.fromarray(np.full((64, 64), 255, np.uint8)).save(path)
     scan = read_pairs(root)
     assert scan.mask_encoding.inverted and not any(p.read_mask().any() for p in scan.annotated)
+
+
+def test_16_bit_photos_are_scaled_not_clipped_white(tmp_path):
+    image, mask = crack_scene(64, 64, seed=3, n_cracks=2)
+    grey = image.mean(axis=2)
+    Image.fromarray((grey * 200).astype(np.uint16)).save(tmp_path / "survey.png")  # values up to ~51,000
+    assert Image.open(tmp_path / "survey.png").mode.startswith("I")
+    read = read_image(tmp_path / "survey.png")
+    assert read.shape == (64, 64, 3) and read.dtype == np.uint8
+    assert (read[..., 0] == 255).mean() < 0.01  # clipped, it was all white
+    assert read[..., 0][mask > 0].mean() < read[..., 0][mask == 0].mean() - 20  # the cracks still dark
+    assert np.corrcoef(read[..., 0].ravel(), grey.ravel())[0, 1] > 0.99
 
 
 def test_fix_writes_colour_masks_as_their_cracks(tmp_path):

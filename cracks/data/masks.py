@@ -108,10 +108,25 @@ def open_upright(path: str | Path) -> Image.Image:
         return ImageOps.exif_transpose(im)
 
 
+HIGH_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
+HIGH_BIT_PERCENTILE = 99.8  # the value taken as white: what inspection scales uint16 orthophotos by
+
+
 def read_image(path: str | Path) -> np.ndarray:
-    """Read an image as HxWx3 uint8 RGB, upright."""
+    """Read an image as HxWx3 uint8 RGB, upright.
+
+    Grey images of more than 8 bits (16-bit survey cameras, float exports) are scaled so that
+    their 99.8th percentile is white, as inspection scales uint16 orthophotos: PIL's own
+    conversion clips every value above 255, and a 16-bit photo came out white, cracks and all.
+    """
     try:
-        return np.asarray(open_upright(path).convert("RGB"))
+        im = open_upright(path)
+        if im.mode in HIGH_BIT_MODES:
+            values = np.asarray(im, dtype=np.float32)
+            high = float(np.percentile(values, HIGH_BIT_PERCENTILE)) if values.size else 0.0
+            grey = np.clip(values * (255.0 / high if high > 0 else 1.0), 0, 255).astype(np.uint8)
+            return np.repeat(grey[..., None], 3, axis=2)
+        return np.asarray(im.convert("RGB"))
     except (OSError, ValueError) as exc:
         raise InputError(path, f"unreadable image ({exc})") from exc
 

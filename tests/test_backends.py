@@ -15,6 +15,7 @@ from rasterio.windows import Window
 from safetensors.torch import load_file, save_file
 
 from cracks.config import ExportConfig
+from cracks.data.masks import read_image
 from cracks.errors import CracksError
 from cracks.inspect.predictor import Predictor
 from cracks.models import artifact, backends
@@ -22,7 +23,7 @@ from cracks.models.export import export_int8
 from cracks.models.export_record import current_export
 from cracks.models.factory import build_model, normalization_for
 from cracks.models.predict import cpu_has_native_bf16, predict_probabilities
-from cracks.training.evaluate import gather_pairs, read_image, read_mask
+from cracks.training.evaluate import gather_pairs
 from tests.conftest import save_pair
 
 REPO = Path(__file__).resolve().parent.parent
@@ -71,7 +72,7 @@ def test_int8_keeps_deepcrack_dice(shipped, shared_data):
     counts = {"fp32": [0, 0], "int8": [0, 0]}
     t = shipped.meta.threshold
     for pair in pairs:
-        image, truth = read_image(pair.image)[None], read_mask(pair.mask, pair.mask_threshold)
+        image, truth = read_image(pair.image)[None], pair.read_mask()
         for name, probability in (("fp32", predict_probabilities(shipped.model, image, shipped.meta.normalization)[0]),
                                   ("int8", int8(image)[0])):
             counts[name][0] += 2 * np.count_nonzero((probability >= t) & truth)

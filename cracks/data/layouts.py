@@ -9,17 +9,12 @@ Layouts:
   original download, ``Boxs/`` ignored). No splits: a stable hash of the file stem assigns one.
 * ``deepcrack``: ``<split>/`` with masks in ``<split>_lab/`` (DeepCrack and CRACK500 as copied
   here), or ``<split>_img/`` + ``<split>_lab/`` (DeepCrack as published).
-
-Split folders are named as each dataset names them and read as the project's ``train``,
-``valid`` and ``test`` (:data:`SPLIT_NAMES`: ``val``, ``validation``, ``valcrop`` are ``valid``...),
-so ``--split valid`` and training's validation find them in every layout.
 * ``crackforest``: ``image/*.jpg`` with ``groundTruth/*.mat``; images without ground truth are
   *unannotated*, never training pairs.
 * ``folders``: a folder of images and a folder of masks (optionally under ``<split>/``), by the
   names datasets use: ``images/``, ``image/``, ``img/`` with ``masks/``, ``gt/``, ``labels/``,
   ``annotations/`` and the like, in any case (CrackTree260 and CrackLS315 ship ``image/`` +
   ``gt/``).
-
 * ``beside``: masks in the folder of their images (or of each ``<split>/``), named after them with
   a suffix: CRACK500 as published (``traincrop/0001.jpg`` + ``traincrop/0001_mask.png``), S2DS
   (``_lab``).
@@ -27,6 +22,10 @@ so ``--split valid`` and training's validation find them in every layout.
 A mask pairs with the image of the same stem, or of its stem less a suffix datasets name masks
 with (``_mask``, ``_gt``, ``_label``, ``_lab``...: CRACK500 as published, S2DS): read strictly,
 such a dataset had no pairs, and ``cracks fix`` quarantined every file of it as unpaired.
+
+Split folders are named as each dataset names them and read as the project's ``train``,
+``valid`` and ``test`` (:data:`SPLIT_NAMES`: ``val``, ``validation``, ``valcrop`` are ``valid``...),
+so ``--split valid`` and training's validation find them in every layout.
 """
 
 from __future__ import annotations
@@ -141,10 +140,7 @@ def keyed_by_image(masks: dict[str, Path], image_stems: set[str] | dict[str, Pat
         if stem in image_stems:
             continue
         base = mask_stem_base(stem)
-        if base is not None and base in image_stems and base not in keyed:
-            keyed[base] = path
-        else:
-            keyed[stem if stem not in keyed else str(path)] = path
+        keyed[base if base is not None and base in image_stems and base not in keyed else stem] = path
     return keyed
 
 

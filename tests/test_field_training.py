@@ -15,7 +15,7 @@ from cracks.data.dataset import CrackDataset, normalize_batch
 from cracks.data.fix import fix_dataset
 from cracks.data.layouts import read_pairs
 from cracks.data.masks import read_image, read_mask
-from cracks.errors import SettingError
+from cracks.errors import InputError, SettingError
 from cracks.metrics import ThresholdSweep, macro_best_threshold
 from cracks.synthetic import crack_scene
 from cracks.training.augment import train_transform
@@ -90,6 +90,24 @@ def test_a_dataset_of_crack_free_white_masks_is_read_as_crack_free(tmp_path):
         Image.fromarray(np.full((64, 64), 255, np.uint8)).save(path)
     scan = read_pairs(root)
     assert scan.mask_encoding.inverted and not any(p.read_mask().any() for p in scan.annotated)
+
+
+@pytest.mark.parametrize("crack_value", [2, 100])
+def test_masks_of_small_values_are_refused_naming_the_dataset(tmp_path, crack_value):
+    """A label map (CrackForest's 1 = background, 2 = crack; defect classes 0-5) or crack stored as
+    100: under the 0/255 threshold every mask was empty, and the model learnt that nothing is a crack."""
+    root = _folders_dataset(tmp_path / "d", scale=crack_value)
+    with pytest.raises(InputError, match=rf"{root}: masks hold values up to {crack_value} .*a label map"):
+        read_pairs(root)
+    assert _fix_dry_run_exit_code(root) == 2
+
+
+def _fix_dry_run_exit_code(root: Path) -> int:
+    import subprocess
+    import sys
+    run = subprocess.run([sys.executable, "-m", "cracks.cli", "fix", str(root), "--dry-run"], capture_output=True, text=True)
+    assert run.stderr.strip().startswith("error:") and len(run.stderr.strip().splitlines()) == 1
+    return run.returncode
 
 
 def test_16_bit_photos_are_scaled_not_clipped_white(tmp_path):

@@ -45,6 +45,7 @@ from cracks.data.masks import (
     MASK_SUFFIXES,
     MASK_THRESHOLD,
     MaskEncoding,
+    UndecidableMasksError,
     detect_mask_encoding,
     read_mask,
 )
@@ -340,7 +341,10 @@ def read_pairs(root: str | Path, layout: str = "auto") -> Scan:
             else:
                 scan.orphan_images.append(image)
         scan.orphan_masks.extend(m for stem, m in masks.items() if stem not in images)
-    scan.mask_encoding = detect_mask_encoding([p.mask for p in scan.annotated])
+    try:
+        scan.mask_encoding = detect_mask_encoding([p.mask for p in scan.annotated])
+    except UndecidableMasksError as exc:
+        raise InputError(root, str(exc)) from None
     encoding = scan.mask_encoding
     if (encoding.threshold, encoding.inverted) != (MASK_THRESHOLD, False):
         scan.pairs = [dataclasses.replace(p, mask_threshold=encoding.threshold, mask_inverted=encoding.inverted)

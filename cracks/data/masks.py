@@ -63,6 +63,13 @@ ENCODINGS = {
 INVERTED_MEDIAN_FRACTION = 0.5
 
 
+LOSSY_SUFFIXES = {".jpg", ".jpeg", ".webp"}  # ringing moves an empty mask's zeros up to a few grey values
+
+
+class UndecidableMasksError(ValueError):
+    """The sampled masks' values fit no crack encoding; the caller names the dataset."""
+
+
 COLOUR_MODES = {"RGB", "RGBA", "RGBX", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"}
 
 
@@ -94,6 +101,14 @@ def detect_mask_encoding(masks: Sequence[Path], sample: int = ENCODING_SAMPLE) -
         except (OSError, ValueError):
             continue
     highest = max((int(v.max()) for v in sampled if v.size), default=0)
+    lossless = [p for p in masks if p.suffix.lower() not in LOSSY_SUFFIXES]
+    if 1 < highest <= MASK_THRESHOLD and len(lossless) == len(masks):
+        # 0-2, 0-5...: a label map (CrackForest's 1 = background, 2 = crack, several defect classes),
+        # or crack stored as a grey value. Under the 0/255 threshold it would read as no crack at all.
+        raise UndecidableMasksError(
+            f"masks hold values up to {highest} (sampled {len(sampled)}): a label map? Store crack as 255 "
+            f"(or 1) and background as 0"
+        )
     name = "0/1" if highest == 1 else "0/255"
     fractions = [float((v > ENCODINGS[name].threshold).mean()) for v in sampled if v.size]
     if fractions and float(np.median(fractions)) > INVERTED_MEDIAN_FRACTION:

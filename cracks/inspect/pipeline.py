@@ -33,7 +33,7 @@ from cracks.inspect.resume import run_key
 from cracks.inspect.rows import TilePrediction
 from cracks.inspect.segment import segment_raster
 from cracks.inspect.summary import SiteSummary
-from cracks.inspect.truth import prepare_in_background, prepared_truth
+from cracks.inspect.truth import prepare_in_background, prepared_truth, truth_threshold
 from cracks.measure import MeasureSettings
 from cracks.memory import keep_large_arrays_out_of_the_heap, return_freed_memory
 from cracks.metrics import Scores
@@ -222,6 +222,7 @@ def check_truth(path: Path, info: RasterInfo) -> None:
         raise InputError(path, f"ground truth is not a raster ({exc})") from exc
     if shape != (info.height, info.width):
         raise InputError(path, f"ground truth is {shape[1]}x{shape[0]}, the raster {info.width}x{info.height}")
+    truth_threshold(path)  # refuses a truth of values 2-127 before the model runs
 
 
 def measure_settings(config: InspectConfig, pixel_size_m: float | None) -> MeasureSettings:
@@ -242,6 +243,7 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) 
     try:
         with raster_env(), plan.times.measure("measure"):
             scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows=strip_rows,
+                             truth_threshold=truth_threshold(truth) if truth is not None else 127,
                              bridge_px=config.bridge_px, labels_path=labels)
             pixel = plan.info.pixel_size_m
             regions = measure_raster(plan.mask_path, threshold_u8, scan, pixel, measure_settings(config, pixel))

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import rasterio
+from rasterio.windows import Window
+
+from cracks.errors import InputError
 
 if TYPE_CHECKING:  # crackeval imports scipy: kept off the path to the first tile
     from cracks.crackeval import TruthCracks
@@ -22,6 +25,30 @@ if TYPE_CHECKING:  # crackeval imports scipy: kept off the path to the first til
 _pending: dict[tuple, Future] = {}
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+
+
+TRUTH_STRIP_ROWS = 1024
+
+
+def truth_threshold(path: Path) -> int:
+    """Truth pixels above this are crack: 127 for 0/255 masks, 0 for 0/1 ones.
+
+    A crack layer burnt into a raster (``gdal_rasterize -burn 1``, QGIS's Rasterize) holds 1; read
+    with the 0/255 threshold it was an empty truth, and the report said Dice 0 and recall 1.00.
+    Reading stops at the first value above 1 (0/255 masks); values 2-127 are refused, as for datasets.
+    """
+    highest = 0
+    with rasterio.open(path) as src:
+        for top in range(0, src.height, TRUTH_STRIP_ROWS):
+            strip = src.read(1, window=Window(0, top, src.width, min(TRUTH_STRIP_ROWS, src.height - top)))
+            highest = max(highest, int(strip.max()) if strip.size else 0)
+            if highest > 127:
+                return 127
+    if highest == 1:
+        return 0
+    if highest > 1:
+        raise InputError(path, f"ground truth holds values up to {highest}: store crack as 255 (or 1) and background as 0")
+    return 127
 
 
 def _key(path: Path, pixel_size_m: float | None) -> tuple:
@@ -33,10 +60,11 @@ def _prepare(path: Path, pixel_size_m: float | None) -> TruthCracks | None:
     """None above ``crackeval.MAX_PIXELS`` (whole-site arrays; the scores are skipped there)."""
     from cracks.crackeval import MAX_PIXELS, prepare_truth
 
+    threshold = truth_threshold(path)
     with rasterio.open(path) as src:
         if src.width * src.height > MAX_PIXELS:
             return None
-        mask = src.read(1) > 127
+        mask = src.read(1) > threshold
     return prepare_truth(mask, pixel_size_m=pixel_size_m)
 
 

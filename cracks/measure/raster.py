@@ -83,8 +83,11 @@ def _read(src, window: Window, threshold_u8: int) -> tuple[np.ndarray, np.ndarra
 
 def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None, tolerances: tuple[int, ...] = (0,),
               *, strip_rows: int = 1024, footprint_side: int = 2048, bridge_px: int = BRIDGE_PX,
-              labels_path: Path | None = None) -> MaskScan:
+              labels_path: Path | None = None, truth_threshold: int = 127) -> MaskScan:
     """Pass 1: regions, valid area, footprint and truth counts, one strip at a time.
+
+    Truth pixels above ``truth_threshold`` are crack (0 for a 0/1 truth mask:
+    :func:`cracks.inspect.truth.truth_threshold`).
 
     The strip labels go to ``labels_path`` (default: a hidden file beside the mask; the caller
     removes it after :func:`measure_raster`)."""
@@ -142,7 +145,7 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                             uf.union(a, b)
                 previous_last = np.where(labels[-1] > 0, labels[-1].astype(np.int64) - 1 + base, -1)
                 if truth_src is not None:
-                    _add_truth_counts(src, truth_src, y0, h, threshold_u8, truth_totals, halo)
+                    _add_truth_counts(src, truth_src, y0, h, threshold_u8, truth_totals, halo, truth_threshold)
         finally:
             labels_dst.close()
             if truth_src is not None:
@@ -168,13 +171,14 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                     {t: tuple(int(v) for v in c) for t, c in truth_totals.items()}, labels_path, region_of_label)
 
 
-def _add_truth_counts(src, truth_src, y0: int, h: int, threshold_u8: int, totals: dict, halo: int) -> None:
+def _add_truth_counts(src, truth_src, y0: int, h: int, threshold_u8: int, totals: dict, halo: int,
+                      truth_threshold: int = 127) -> None:
     """Count TP/FP/FN for the strip's rows, reading ``halo`` extra rows so tolerance sees across."""
     top = max(0, y0 - halo)
     bottom = min(src.height, y0 + h + halo)
     window = Window(0, top, src.width, bottom - top)
     _, valid, binary = _read(src, window, threshold_u8)
-    truth = (truth_src.read(1, window=window) > 127) & valid
+    truth = (truth_src.read(1, window=window) > truth_threshold) & valid
     core = slice(y0 - top, y0 - top + h)
     for tolerance in totals:
         totals[tolerance] += counts(binary, truth, tolerance, rows=core)

@@ -242,6 +242,35 @@ def test_truth_of_another_size_fails_before_the_model_runs(long_crack_site, tmp_
     assert counting.tiles == 0  # not found out only after segmenting the whole site
 
 
+def _write_truth(path: Path, like: Path, values: np.ndarray) -> Path:
+    with rasterio.open(like) as src:
+        profile = {**src.profile, "count": 1, "dtype": "uint8", "nodata": None}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values.astype(np.uint8)[None])
+    return path
+
+
+def test_a_0_1_truth_scores_like_a_0_255_one_and_small_values_are_refused(tmp_path):
+    """A crack layer burnt into a raster holds 1 (gdal_rasterize -burn 1, QGIS Rasterize): read with
+    the 0/255 threshold it was an empty truth, scored Dice 0 and recall 1.00 without a word."""
+    crack = random_walk(np.random.default_rng(4), (20, 100), 0.0, 400, 4.0, step=10, wiggle=0.08)
+    image, mask = scene(200, 460, [crack])
+    path = write_geotiff(tmp_path / "road.tif", image, gsd_m=0.0005)
+    scores = {}
+    for name, scale in (("0-255", 255), ("0-1", 1)):
+        truth = _write_truth(tmp_path / f"truth-{name}.tif", path, (mask > 0) * scale)
+        result = run_site(path, tmp_path / name, truth=truth)
+        scores[name] = json.loads(result.outputs["summary"].read_text())["truth"]
+    assert scores["0-1"]["dice"] == pytest.approx(scores["0-255"]["dice"]) and scores["0-255"]["dice"] > 0.5
+    assert scores["0-1"]["recall"] == pytest.approx(scores["0-255"]["recall"])
+    assert scores["0-1"]["cracks"]["found_true_cracks"] == scores["0-255"]["cracks"]["found_true_cracks"] >= 1
+    labels = _write_truth(tmp_path / "labels.tif", path, (mask > 0) + 1)  # 1 = background, 2 = crack
+    counting = CountingPredictor()
+    with pytest.raises(InputError, match=r"labels\.tif: ground truth holds values up to 2"):
+        run_site(path, tmp_path / "labels", counting, truth=labels)
+    assert counting.tiles == 0
+
+
 def cli_inspect(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cracks.cli", "inspect", *args], capture_output=True, text=True, cwd=REPO)
 

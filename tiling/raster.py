@@ -68,6 +68,8 @@ class RasterInfo:
         return "m" if self.pixel_size_m else "px"
 
 
+WHITE_PERCENTILE = 99.8  # uint16 imagery: the value shown as white (8-bit 255)
+
 def pixel_sizes(transform: Affine) -> tuple[float, float]:
     """Ground length of one pixel step along a column and along a row, in CRS units.
 
@@ -132,7 +134,7 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
             if dtype == "uint16":
                 factor = max(1, int(max(src.width, src.height) / 1024))
                 sample = src.read(src_index_list(src.count), out_shape=(min(3, src.count), src.height // factor or 1, src.width // factor or 1))
-                high = float(np.percentile(sample, 99.8)) if sample.size else 65535.0
+                high = float(np.percentile(sample, WHITE_PERCENTILE)) if sample.size else 65535.0
                 scale = 255.0 / max(high, 1.0)
         except RasterioIOError as exc:
             raise InputError(path, f"truncated or corrupt raster ({str(exc).splitlines()[0]})") from exc

@@ -31,7 +31,7 @@ from PIL import Image
 from cracks.atomic import atomic_path, write_json, write_text
 from cracks.config import FixConfig
 from cracks.data.layouts import Pair, check_dataset_path, detect_layout, kaggle_root, read_pairs
-from cracks.data.masks import ENCODINGS, mask_values, open_upright
+from cracks.data.masks import ENCODINGS, crack_pixels, mask_values, open_upright
 from cracks.errors import InputError, SettingError
 from cracks.hashing import file_sha256
 
@@ -150,7 +150,7 @@ def _plan_pair(pair: Pair, report: FixReport, rel) -> _Checked | None:
                                Action("quarantine", rel(pair.image), f"its mask is broken: {mask_problem}")]
             return None
         mask_size, conversion = mask.size, _mask_problem(pair.mask, mask, pair.mask_threshold, pair.mask_inverted)
-        fraction = float(((mask_values(mask) > pair.mask_threshold) != pair.mask_inverted).mean())
+        fraction = float(crack_pixels(mask_values(mask), pair.mask_threshold, inverted=pair.mask_inverted).mean())
     if mask_size != image.size:
         problem = f"size mismatch: image {image.width}x{image.height}, mask {mask_size[0]}x{mask_size[1]}"
         report.actions += [Action("quarantine", rel(pair.image), problem), Action("quarantine", rel(pair.mask), problem)]

@@ -48,7 +48,12 @@ class MaskEncoding:
 
     def crack(self, values: np.ndarray) -> np.ndarray:
         """The crack pixels (bool) of a mask's values (:func:`mask_values`)."""
-        return (values > self.threshold) != self.inverted
+        return crack_pixels(values, self.threshold, inverted=self.inverted)
+
+
+def crack_pixels(values: np.ndarray, threshold: int, *, inverted: bool = False) -> np.ndarray:
+    """Crack where a mask's value is above ``threshold`` (not above it for an inverted encoding)."""
+    return (values > threshold) != inverted
 
 
 ENCODINGS = {
@@ -124,7 +129,6 @@ def open_upright(path: str | Path) -> Image.Image:
 
 
 HIGH_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I", "F"}
-HIGH_BIT_PERCENTILE = 99.8  # the value taken as white: what inspection scales uint16 orthophotos by
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -137,8 +141,10 @@ def read_image(path: str | Path) -> np.ndarray:
     try:
         im = open_upright(path)
         if im.mode in HIGH_BIT_MODES:
+            from tiling.raster import WHITE_PERCENTILE  # rasterio and OpenCV: only for these rare photos
+
             values = np.asarray(im, dtype=np.float32)
-            high = float(np.percentile(values, HIGH_BIT_PERCENTILE)) if values.size else 0.0
+            high = float(np.percentile(values, WHITE_PERCENTILE)) if values.size else 0.0
             grey = np.clip(values * (255.0 / high if high > 0 else 1.0), 0, 255).astype(np.uint8)
             return np.repeat(grey[..., None], 3, axis=2)
         return np.asarray(im.convert("RGB"))
@@ -159,7 +165,7 @@ def read_mask(path: str | Path, threshold: int = MASK_THRESHOLD, *, inverted: bo
         grey = mask_values(open_upright(path))
     except (OSError, ValueError) as exc:
         raise InputError(path, f"unreadable mask ({exc})") from exc
-    return (grey > threshold) != inverted
+    return crack_pixels(grey, threshold, inverted=inverted)
 
 
 def _read_crackforest_mat(path: Path) -> np.ndarray:

@@ -70,6 +70,7 @@ class RasterInfo:
 
 WHITE_PERCENTILE = 99.8  # uint16 imagery: the value shown as white (8-bit 255)
 
+
 def pixel_sizes(transform: Affine) -> tuple[float, float]:
     """Ground length of one pixel step along a column and along a row, in CRS units.
 

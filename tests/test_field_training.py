@@ -110,6 +110,24 @@ def _fix_dry_run_exit_code(root: Path) -> int:
     return run.returncode
 
 
+def test_masks_of_several_colours_are_refused_as_multi_class(tmp_path):
+    """Crack white, spalling red (S2DS-style): by the brightest channel both were crack."""
+    root = _folders_dataset(tmp_path / "d", scale=255, colour=(255, 255, 255))
+    spalling = np.asarray(Image.open(root / "masks" / "0.png")).copy()
+    spalling[40:50, 40:50] = (255, 0, 0)
+    Image.fromarray(spalling).save(root / "masks" / "0.png")
+    with pytest.raises(InputError, match=r"masks draw 2 colours \(255/0/0, 255/255/255\): a label map"):
+        read_pairs(root)
+
+
+def test_antialiased_shades_of_one_colour_are_one_class(tmp_path):
+    root = _folders_dataset(tmp_path / "d", scale=255, colour=(255, 0, 0))
+    shaded = np.asarray(Image.open(root / "masks" / "0.png")).copy()
+    shaded[0, :10] = (180, 0, 0)  # an antialiased edge of the red crack
+    Image.fromarray(shaded).save(root / "masks" / "0.png")
+    assert read_pairs(root).mask_encoding.name == "0/255"
+
+
 def test_16_bit_photos_are_scaled_not_clipped_white(tmp_path):
     image, mask = crack_scene(64, 64, seed=3, n_cracks=2)
     grey = image.mean(axis=2)

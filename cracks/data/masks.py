@@ -12,7 +12,8 @@ nearly empty JPEG mask (values 0-3) would look like a 0/1 mask on its own.
 Colour masks (a red or blue crack on black, palette masks in the PASCAL VOC style, whose first
 class is dark red, 128/0/0) are read by their brightest channel, not their luminance: read as
 grey, pure red is 76 and VOC's dark red 38, both under any 0/255 threshold, so such a dataset
-trained on empty masks.
+trained on empty masks. Masks of several colours (S2DS draws crack, spalling, corrosion... each
+in its own) are refused: read either way, other defects would train as cracks.
 
 Phone and camera photos often store their pixels sideways with an EXIF orientation tag; every
 viewer and annotation tool shows them upright, so masks are drawn upright. Images and masks are
@@ -85,6 +86,17 @@ def mask_values(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("L"))
 
 
+def _class_colours(rgb: np.ndarray) -> dict[tuple[int, ...], tuple[int, int, int]]:
+    """The distinct hues a colour mask draws, keyed by the colour scaled to its brightest channel
+    (so antialiased edges, darker shades of one colour, are that colour), with one RGB of each."""
+    bright = rgb[rgb.max(axis=2) > MASK_THRESHOLD]
+    if not len(bright):
+        return {}
+    hue = np.round(bright * 4.0 / bright.max(axis=1, keepdims=True)).astype(np.uint8)
+    keys, first = np.unique(hue, axis=0, return_index=True)
+    return {tuple(int(v) for v in key): tuple(int(v) for v in bright[i]) for key, i in zip(keys, first)}
+
+
 def detect_mask_encoding(masks: Sequence[Path], sample: int = ENCODING_SAMPLE) -> MaskEncoding:
     """Decide a dataset's mask encoding from an evenly spread sample of its masks.
 
@@ -98,13 +110,21 @@ def detect_mask_encoding(masks: Sequence[Path], sample: int = ENCODING_SAMPLE) -
     if masks and all(m.suffix.lower() == ".mat" for m in masks):
         return ENCODINGS["crackforest-mat"]
     step = max(1, len(masks) // sample)
-    sampled = []
+    sampled, colours = [], {}
     for path in [m for m in masks if m.suffix.lower() != ".mat"][::step][:sample]:
         try:
             with Image.open(path) as im:
                 sampled.append(mask_values(im))
+                if im.mode in COLOUR_MODES and path.suffix.lower() not in LOSSY_SUFFIXES:
+                    colours.update(_class_colours(np.asarray(im.convert("RGB"))))
         except (OSError, ValueError):
             continue
+    if len(colours) > 1:
+        named = ", ".join(f"{r}/{g}/{b}" for r, g, b in sorted(colours.values()))
+        raise UndecidableMasksError(
+            f"masks draw {len(colours)} colours ({named}): a label map of several classes? Keep the crack "
+            f"class only, as 255 on 0"
+        )
     highest = max((int(v.max()) for v in sampled if v.size), default=0)
     lossless = [p for p in masks if p.suffix.lower() not in LOSSY_SUFFIXES]
     if 1 < highest <= MASK_THRESHOLD and len(lossless) == len(masks):

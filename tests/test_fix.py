@@ -143,6 +143,17 @@ def test_masks_named_after_their_images_pair_and_fix_keeps_them(tmp_path):
     assert snapshot(root) == before
 
 
+def test_mask_names_match_their_images_whatever_the_case(tmp_path):
+    from tests.conftest import save_pair
+    root = tmp_path / "phone"
+    save_pair(root / "images/IMG_0001.JPG", root / "masks/img_0001.png", seed=1)
+    save_pair(root / "images/IMG_0002.JPG", root / "masks/img_0002_mask.png", seed=2)
+    scan = read_pairs(root)
+    assert sorted((p.image.name, p.mask.name) for p in scan.annotated) == [
+        ("IMG_0001.JPG", "img_0001.png"), ("IMG_0002.JPG", "img_0002_mask.png")]
+    assert not scan.orphan_images and not scan.orphan_masks
+
+
 def test_masks_beside_their_images_as_crack500_is_published(tmp_path):
     """``traincrop/0001.jpg`` + ``traincrop/0001_mask.png``: one folder per split holding both."""
     from tests.conftest import save_pair

@@ -133,15 +133,21 @@ def _child_dir(folder: Path, names: Sequence[str]) -> Path | None:
 
 def keyed_by_image(masks: dict[str, Path], image_stems: set[str] | dict[str, Path]) -> dict[str, Path]:
     """Masks keyed by the stem of the image each belongs to: its own stem, or its stem less one of
-    :data:`MASK_STEM_SUFFIXES` when that names an image and its own does not. A mask named exactly
-    like an image wins over a suffixed one; a mask matching no image keeps its own stem (an orphan).
+    :data:`MASK_STEM_SUFFIXES` when that names an image and its own does not, either compared
+    without case (``IMG_0001.JPG`` and ``img_0001.png``: cameras write capitals, annotation tools
+    often not). A mask named exactly like an image wins over the others; a mask matching no image
+    keeps its own stem (an orphan).
     """
     keyed = {stem: path for stem, path in masks.items() if stem in image_stems}
+    by_lower = {stem.lower(): stem for stem in image_stems}
     for stem, path in masks.items():
         if stem in image_stems:
             continue
         base = mask_stem_base(stem)
-        keyed[base if base is not None and base in image_stems and base not in keyed else stem] = path
+        candidates = (by_lower.get(stem.lower()), base if base in image_stems else None,
+                      by_lower.get(base.lower()) if base is not None else None)
+        image = next((c for c in candidates if c is not None and c not in keyed), None)
+        keyed[image or stem] = path
     return keyed
 
 

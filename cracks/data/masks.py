@@ -86,6 +86,17 @@ def mask_values(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("L"))
 
 
+def encoding_by_highest(highest: int, *, lossy: bool = False) -> MaskEncoding | None:
+    """0/1 when the highest mask value is 1, else 0/255; ``None`` when it is 2-127 in lossless
+    masks: a label map (CrackForest's 1 = background, 2 = crack; several defect classes) or crack
+    stored as a grey value, which the 0/255 threshold would read as no crack at all. Lossy masks
+    ring, so an empty JPEG mask holds a few small values: those stay 0/255.
+    Shared by dataset masks (:func:`detect_mask_encoding`) and inspection's truth rasters."""
+    if 1 < highest <= MASK_THRESHOLD and not lossy:
+        return None
+    return ENCODINGS["0/1" if highest == 1 else "0/255"]
+
+
 def _class_colours(rgb: np.ndarray) -> dict[tuple[int, ...], tuple[int, int, int]]:
     """The distinct hues a colour mask draws, keyed by the colour scaled to its brightest channel
     (so antialiased edges, darker shades of one colour, are that colour), with one RGB of each."""
@@ -126,15 +137,13 @@ def detect_mask_encoding(masks: Sequence[Path], sample: int = ENCODING_SAMPLE) -
             f"class only, as 255 on 0"
         )
     highest = max((int(v.max()) for v in sampled if v.size), default=0)
-    lossless = [p for p in masks if p.suffix.lower() not in LOSSY_SUFFIXES]
-    if 1 < highest <= MASK_THRESHOLD and len(lossless) == len(masks):
-        # 0-2, 0-5...: a label map (CrackForest's 1 = background, 2 = crack, several defect classes),
-        # or crack stored as a grey value. Under the 0/255 threshold it would read as no crack at all.
+    base = encoding_by_highest(highest, lossy=any(p.suffix.lower() in LOSSY_SUFFIXES for p in masks))
+    if base is None:
         raise UndecidableMasksError(
             f"masks hold values up to {highest} (sampled {len(sampled)}): a label map? Store crack as 255 "
             f"(or 1) and background as 0"
         )
-    name = "0/1" if highest == 1 else "0/255"
+    name = base.name
     fractions = [float((v > ENCODINGS[name].threshold).mean()) for v in sampled if v.size]
     if fractions and float(np.median(fractions)) > INVERTED_MEDIAN_FRACTION:
         name += " inverted"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,25 +36,36 @@ def truth_threshold(path: Path) -> int:
 
     A crack layer burnt into a raster (``gdal_rasterize -burn 1``, QGIS's Rasterize) holds 1; read
     with the 0/255 threshold it was an empty truth, and the report said Dice 0 and recall 1.00.
-    Reading stops at the first value above 1 (0/255 masks); values 2-127 are refused, as for datasets.
+    Values 2-127 are refused, as for datasets (:func:`cracks.data.masks.encoding_by_highest`).
+    Asked at planning, preparing and measuring: read once per version of the file.
     """
-    highest = 0
+    return _threshold_of(_file_key(path))
+
+
+@lru_cache(maxsize=4)
+def _threshold_of(key: tuple) -> int:
+    from cracks.data.masks import MASK_THRESHOLD, encoding_by_highest
+
+    path, highest = Path(key[0]), 0
     with rasterio.open(path) as src:
-        for top in range(0, src.height, TRUTH_STRIP_ROWS):
+        for top in range(0, src.height, TRUTH_STRIP_ROWS):  # stops at the first 0/255 crack pixel
             strip = src.read(1, window=Window(0, top, src.width, min(TRUTH_STRIP_ROWS, src.height - top)))
             highest = max(highest, int(strip.max()) if strip.size else 0)
-            if highest > 127:
-                return 127
-    if highest == 1:
-        return 0
-    if highest > 1:
+            if highest > MASK_THRESHOLD:
+                break
+    encoding = encoding_by_highest(highest)
+    if encoding is None:
         raise InputError(path, f"ground truth holds values up to {highest}: store crack as 255 (or 1) and background as 0")
-    return 127
+    return encoding.threshold
+
+
+def _file_key(path: Path) -> tuple:
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
 
 
 def _key(path: Path, pixel_size_m: float | None) -> tuple:
-    stat = path.stat()
-    return str(path.resolve()), stat.st_size, stat.st_mtime_ns, pixel_size_m
+    return (*_file_key(path), pixel_size_m)
 
 
 def _prepare(path: Path, pixel_size_m: float | None) -> TruthCracks | None:

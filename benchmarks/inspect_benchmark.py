@@ -146,7 +146,7 @@ def dice_check(model_dir: Path, data: Path) -> dict[str, float]:
     """Dice on DeepCrack valid at the model's threshold: the eager fp32 reference and every path."""
     from cracks.models import artifact, backends
     from cracks.models.predict import predict_probabilities
-    from cracks.training.evaluate import gather_pairs, read_image, read_mask
+    from cracks.training.evaluate import gather_pairs, read_image
 
     loaded = artifact.load(model_dir)
     pairs = gather_pairs([data], "auto", "valid")
@@ -156,7 +156,7 @@ def dice_check(model_dir: Path, data: Path) -> dict[str, float]:
     t = loaded.meta.threshold
     counts = {name: [0, 0] for name in runs}
     for pair in pairs:
-        image, truth = read_image(pair.image)[None], read_mask(pair.mask, pair.mask_threshold)
+        image, truth = read_image(pair.image)[None], pair.read_mask()
         for name, run in runs.items():
             predicted = run(image)[0] >= t
             counts[name][0] += 2 * int(np.count_nonzero(predicted & truth))

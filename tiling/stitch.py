@@ -41,6 +41,7 @@ class RowStitcher:
         self.weighted = np.zeros((grid.window_height, grid.width), np.float32)  # weighted sums, 0-255 scale
         self.valid = np.zeros((grid.window_height, grid.width), bool)
         self.filled = 0  # rows of the band that hold anything (what a carry must keep)
+        self._scratch = np.empty((min(FINISH_CHUNK_ROWS, grid.window_height), grid.width), np.float32)
 
     def add(self, window: Window, probability: np.ndarray, valid: np.ndarray) -> None:
         """Blend one tile's probabilities (HxW uint8, probability x 255) into the band."""
@@ -61,14 +62,14 @@ class RowStitcher:
     def finish(self, next_y0: int) -> FinishedRows:
         """Hand out rows ``[band_y0, next_y0)`` and shift the carry to the top of the band."""
         n = next_y0 - self.band_y0
-        probability = np.empty((n, self.width), np.uint8)
+        probability = np.zeros((n, self.width), np.uint8)
         for a in range(0, n, FINISH_CHUNK_ROWS):
             b = min(n, a + FINISH_CHUNK_ROWS)
-            rows = self.row_weights[self.band_y0 + a : self.band_y0 + b, None]
-            chunk = self.weighted[a:b] / (rows * self.col_weights[None, :])
+            chunk = np.divide(self.weighted[a:b], self.col_weights, out=self._scratch[: b - a])
+            chunk /= self.row_weights[self.band_y0 + a : self.band_y0 + b, None]
             np.rint(chunk, out=chunk)
-            chunk[~self.valid[a:b]] = 0  # pixels without data carry no crack probability
-            probability[a:b] = chunk
+            # pixels without data carry no crack probability: they stay 0
+            np.copyto(probability[a:b], chunk, casting="unsafe", where=self.valid[a:b])
         out = FinishedRows(self.band_y0, probability, self.valid[:n].copy())
         for array in (self.weighted, self.valid):
             array[: len(array) - n] = array[n:].copy()

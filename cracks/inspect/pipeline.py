@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from cracks.hashing import file_sha256
 from cracks.inspect.predictor import Predictor
 from cracks.inspect.resume import run_key
 from cracks.inspect.rows import TilePrediction
-from cracks.inspect.segment import segment_raster
+from cracks.inspect.segment import MaskWriter, segment_raster
 from cracks.inspect.summary import SiteSummary
 from cracks.inspect.truth import prepare_in_background, prepared_truth, truth_threshold
 from cracks.measure import MeasureSettings
@@ -73,10 +74,23 @@ class SitePlan:
     name: str = ""  # the site's name and output folder below ``out`` (see site_name)
     times: StageTimes = field(default_factory=StageTimes)  # seconds per stage, into summary.json
     preview: Preview | None = None  # the orthophoto at report size, sampled while segmenting here
+    mask_writer: MaskWriter | None = None  # the COG being copied while the site is measured
 
     @property
     def site(self) -> str:
         return self.name or self.info.path.stem
+
+    @property
+    def probability_path(self) -> Path:
+        """Where the probabilities can be read now: the COG, or while it is being copied, its source."""
+        return self.mask_writer.source if self.mask_writer is not None else self.mask_path
+
+    def finish_mask(self) -> Path:
+        """The COG, waiting for its copy if one is running."""
+        if self.mask_writer is not None:
+            self.mask_writer.wait()
+            self.mask_writer = None
+        return self.mask_path
 
     @property
     def mask_path(self) -> Path:
@@ -202,13 +216,20 @@ def raster_env() -> rasterio.Env:
 
 
 def segment_site(plan: SitePlan, predictor: Callable, rows: Callable[[list[int]], Iterator[list[TilePrediction]]] | None = None,
-                 progress: bool = True) -> Path:
+                 progress: bool = True, *, cog_in_background: bool = False) -> Path:
+    """Segment the site into its probability COG (``plan.mask_path``). With ``cog_in_background``
+    the COG is still being copied when this returns (``plan.mask_writer``): measure the site
+    from ``plan.probability_path`` meanwhile, and ``plan.finish_mask()`` before publishing."""
     if rows is None:  # tiles read here: sample the report's overview on the way
         plan.preview = Preview.of_raster(plan.info.width, plan.info.height)
     try:
         with raster_env():
-            return segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows=rows,
-                                  progress=progress, times=plan.times, preview=plan.preview)
+            result = segment_raster(plan.info, plan.grid, plan.key, predictor, plan.mask_path, plan.work_dir, rows=rows,
+                                    progress=progress, times=plan.times, preview=plan.preview,
+                                    in_background=cog_in_background)
+        if isinstance(result, MaskWriter):
+            plan.mask_writer = result
+        return plan.probability_path
     finally:
         release(predictor)  # the model's working memory is not needed to measure (peak RSS)
         return_freed_memory()
@@ -234,22 +255,27 @@ def measure_settings(config: InspectConfig, pixel_size_m: float | None) -> Measu
 
 
 def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) -> SiteMeasurement:
-    """Measure every crack in the site's mask, strip by strip (bounded memory, any raster size)."""
+    """Measure every crack in the site's mask, strip by strip (bounded memory, any raster size).
+
+    Reads the probabilities while their COG may still be being copied (:func:`segment_site`), and
+    returns once the COG is written too."""
     from cracks.measure.raster import measure_raster, scan_mask
 
     threshold_u8 = round(plan.threshold * 255)
     truth = Path(config.truth) if config.truth else None  # checked by plan_site, before segmenting
     labels = plan.out_dir / ".labels.tif"
+    probability = plan.probability_path
     try:
         with raster_env(), plan.times.measure("measure"):
-            scan = scan_mask(plan.mask_path, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows=strip_rows,
+            scan = scan_mask(probability, threshold_u8, truth, (0, TRUTH_TOLERANCE_PX), strip_rows=strip_rows,
                              truth_threshold=truth_threshold(truth) if truth is not None else 127,
                              bridge_px=config.bridge_px, labels_path=labels)
             pixel = plan.info.pixel_size_m
-            regions = measure_raster(plan.mask_path, threshold_u8, scan, pixel, measure_settings(config, pixel))
+            regions = measure_raster(probability, threshold_u8, scan, pixel, measure_settings(config, pixel))
     finally:
         labels.unlink(missing_ok=True)
         return_freed_memory()
+        plan.finish_mask()
     found, spots = site_records(regions, config, pixel)
     measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px, spots=spots, fragments=len(regions))
     if truth is not None:
@@ -439,7 +465,7 @@ def inspect_site(path: Path, config: InspectConfig, model: LoadedModel, predicto
     if config.truth:
         prepare_in_background(Path(config.truth), plan.info.pixel_size_m)  # while the model segments
     rows = (lambda todo: run_rows(plan, todo)) if run_rows is not None else None
-    run_stage("segment", segment_site, plan, predictor, rows, progress)
+    run_stage("segment", partial(segment_site, cog_in_background=True), plan, predictor, rows, progress)
     measurement = run_stage("measure", measure_site, plan, config)
     summary = summarize_site(plan, measurement, model, config, time.monotonic() - started)
     outputs = run_stage("publish", publish_site, plan, measurement, summary)

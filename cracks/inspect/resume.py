@@ -1,8 +1,8 @@
 """What makes a segmentation resumable: its run key, the finished bands and the stitcher's carry.
 
-Each finished band of rows is saved to the work folder, and the stitcher's carry with the number
-of finished grid rows goes into one atomically written state file; an unreadable state is
-recomputed, never trusted.
+Each finished band of rows is written to the work folder's bands file (:mod:`.bands`), then the
+stitcher's carry with the number of finished grid rows goes into one atomically written state
+file; an unreadable state is recomputed, never trusted.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import rasterio
 import rasterio.errors
 
 from cracks.atomic import atomic_path
+from cracks.inspect.bands import BANDS, bands_readable
 from cracks.models.artifact import LoadedModel
 from tiling.windows import WindowGrid
 
@@ -41,7 +42,7 @@ def pending_rows(grid: WindowGrid, key: str, target: Path, work: Path) -> list[i
     """Grid rows still to segment: none if the mask is current, else those after the saved state."""
     if mask_is_current(target, key):
         return []
-    state = _load_state(work, key)
+    state = _load_state(work, key, (grid.height, grid.width))
     return list(range(int(state["rows_done"]) if state is not None else 0, len(grid.row_starts)))
 
 
@@ -51,7 +52,8 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
             np.savez(f, **arrays)
 
 
-def _load_state(work: Path, key: str) -> dict | None:
+def _load_state(work: Path, key: str, shape: tuple[int, int]) -> dict | None:
+    """The saved state of run ``key`` on a raster of ``shape`` (rows, columns), or None to start afresh."""
     state_path = work / STATE
     if not state_path.is_file():
         return None
@@ -61,11 +63,8 @@ def _load_state(work: Path, key: str) -> dict | None:
         if str(state["key"]) != key:
             return None
         int(state["rows_done"])
-        bands = sorted(work.glob("band_*.npz"))
-        for band in bands:  # a band cut short (disk full, kill during a copy) fails here, not at the end
-            with np.load(band) as data:
-                if not {"y0", "probability", "valid"} <= set(data.files):
-                    raise ValueError(f"{band.name} lacks arrays")
+        if not bands_readable(work, key, shape, int(state["band_y0"])):  # cut short (disk full, a kill while it was created)
+            raise ValueError(f"{BANDS} is missing or unreadable")
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         log.warning("%s: unreadable resume state (%s); starting this raster again", work, exc)
         print(f"{work}: the saved resume state is unreadable ({exc}); recomputing from the start", flush=True)

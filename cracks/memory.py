@@ -28,18 +28,22 @@ def _libc():
 
 M_MMAP_THRESHOLD = -3  # mallopt parameters (malloc.h)
 M_ARENA_MAX = -8
-MMAP_THRESHOLD_BYTES = 1 << 20
+MMAP_THRESHOLD_BYTES = 16 << 20
 
 
 def keep_large_arrays_out_of_the_heap() -> bool:
-    """Serve every allocation of 1 MB or more by its own ``mmap`` and cap the arenas at two.
+    """Serve every allocation of 16 MB or more by its own ``mmap`` and cap the arenas at two.
 
     glibc raises its mmap threshold each time a large block is freed (up to 32 MB), after which
-    tile-sized arrays come from the heap, where freed space is fragmented and stays resident;
-    each thread that allocates may also get its own arena. Tile arrays (1-12 MB) allocated and
-    freed by the reader, model and stitching threads then grow RSS steadily over a long raster.
-    A fixed threshold returns each such array to the OS when it is freed. Call it before the
-    worker threads start. True where it took effect (glibc).
+    band-sized arrays (a stitched band, a measuring strip: tens of MB on a wide orthophoto) come
+    from the heap, where freed space is fragmented and stays resident; each thread that
+    allocates may also get its own arena. A fixed threshold returns each such array to the OS
+    when it is freed. Tile-sized arrays (1-12 MB, a few per tile) stay below it: they are reused
+    from the heap instead of being mapped, zeroed page by page and unmapped for every tile.
+    Measured on the generated orthophotos (2-core Xeon, AMX; `/usr/bin/time -v`): with the
+    threshold at 1 MB, 901,000 page faults and 3.9 s of system time at 100 MP; at 16 MB 306,000
+    and 2.8 s, and a peak RSS at 400 MP of 874 MiB against 864 MiB. Call it before the worker
+    threads start. True where it took effect (glibc).
     """
     libc = _libc()
     if libc is None or not hasattr(libc, "mallopt"):

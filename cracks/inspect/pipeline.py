@@ -254,7 +254,7 @@ def measure_settings(config: InspectConfig, pixel_size_m: float | None) -> Measu
                            bridge_px=config.bridge_px)
 
 
-def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 1024) -> SiteMeasurement:
+def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 512) -> SiteMeasurement:
     """Measure every crack in the site's mask, strip by strip (bounded memory, any raster size).
 
     Reads the probabilities while their COG may still be being copied (:func:`segment_site`), and

@@ -16,6 +16,7 @@ blocks start empty (``SPARSE_OK``: nothing is written for rows not yet segmented
 
 from __future__ import annotations
 
+import warnings
 from html import escape
 from pathlib import Path
 
@@ -32,12 +33,19 @@ KEY_TAG = "cracks_run_key"
 TAGS = {"crack_probability": "uint8 0-255 = probability 0-1; masked where the input has no data"}
 
 
+def _open(path: Path, mode: str = "r", **profile):
+    """Open the bands file: it is never georeferenced (the VRT is), which is not worth a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        return rasterio.open(path, mode, **profile)
+
+
 def create_bands(info: RasterInfo, work: Path, key: str) -> Path:
     """An empty bands file for ``info``, tagged with the run key (a resume checks it)."""
     path = work / BANDS
     profile = {"driver": "GTiff", "width": info.width, "height": info.height, "count": 2, "dtype": "uint8",
                "tiled": True, "blockxsize": 256, "blockysize": 256, "sparse_ok": True, "BIGTIFF": "IF_SAFER"}
-    with rasterio.open(path, "w", **profile) as dst:
+    with _open(path, "w", **profile) as dst:
         dst.update_tags(**{KEY_TAG: key})
     return path
 
@@ -45,7 +53,7 @@ def create_bands(info: RasterInfo, work: Path, key: str) -> Path:
 def write_band(work: Path, y0: int, probability: np.ndarray, valid: np.ndarray) -> None:
     """Rows ``y0..`` of the probabilities (HxW uint8) and their validity (HxW bool), flushed on return."""
     window = Window(0, y0, probability.shape[1], probability.shape[0])
-    with rasterio.open(work / BANDS, "r+") as dst:
+    with _open(work / BANDS, "r+") as dst:
         dst.write(probability, 1, window=window)
         dst.write(valid.view(np.uint8) * np.uint8(255), 2, window=window)
 
@@ -54,7 +62,7 @@ def bands_readable(work: Path, key: str, shape: tuple[int, int], rows: int, *, s
     """Whether the work folder holds this run's bands file with its first ``rows`` rows readable
     (read in strips: a file cut short opens, and fails only where its blocks are missing)."""
     try:
-        with rasterio.open(work / BANDS) as src:
+        with _open(work / BANDS) as src:
             if src.tags().get(KEY_TAG) != key or (src.height, src.width) != shape or src.count != 2:
                 return False
             for y0 in range(0, rows, strip_rows):

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import rasterio
 import rasterio.shutil
-from rasterio.windows import Window
 from tqdm import tqdm
 
 from cracks.atomic import atomic_path

@@ -425,3 +425,59 @@ def test_width_histogram_spans_the_cracks_not_far_class_limits():
     assert 10.0 < road < 12.0  # the near limit (10 mm) is in view, the far one (75 mm) is not
     assert width_axis_end([0.05, 0.4, 2.5], [0.1, 0.3, 1.0]) == pytest.approx(2.5 * 1.15)
     assert width_axis_end([], [0.1, 0.3, 1.0]) > 1.0
+
+
+def test_site_is_measured_while_its_cog_is_copied_and_both_hold_the_same_probabilities(tmp_path, long_crack_site):
+    """segment_site(cog_in_background=True) returns before the COG exists: the work folder's
+    bands, read through their VRT, are the probabilities and the mask the COG then holds."""
+    from cracks.inspect.pipeline import measure_site
+
+    path, _ = long_crack_site
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(path, "r+") as src:  # a corner without data
+        mask = np.full((src.height, src.width), 255, np.uint8)
+        mask[:60, :90] = 0
+        src.write_mask(mask)
+    config = InspectConfig(inputs=[path], out=tmp_path / "out", tile=128, overlap=32)
+    plan = plan_site(path, config, FakeModel())
+    source = segment_site(plan, dark_pixel_predictor, progress=False, cog_in_background=True)
+    assert source == plan.mask_writer.source and source.suffix == ".vrt"
+    with rasterio.open(source) as vrt:
+        probability, valid = vrt.read(1), vrt.dataset_mask()
+        assert vrt.tags()["cracks_run_key"] == plan.key
+    measurement = measure_site(plan, config)  # reads the VRT, then waits for the COG
+    assert plan.mask_writer is None and not plan.work_dir.exists()
+    with rasterio.open(plan.mask_path) as cog:
+        assert np.array_equal(cog.read(1), probability) and np.array_equal(cog.dataset_mask(), valid)
+        assert cog.tags()["cracks_run_key"] == plan.key and cog.profile["compress"] == "deflate"
+    assert valid[:60, :90].max() == 0 and valid[100:, 100:].min() == 255 and probability.max() > 200
+    clean = run_site(path, tmp_path / "clean").summary  # segmented, its COG written, then measured
+    assert len(measurement.cracks) == clean.n_cracks >= 1
+    assert sum(c.length_px for c in measurement.cracks) == pytest.approx(clean.total_length_px)
+
+
+def test_failed_cog_copy_fails_the_site_and_keeps_its_bands_for_a_rerun(tmp_path, long_crack_site, monkeypatch):
+    """Disk full while GDAL copies the COG on its thread: the error reaches the site (one line,
+    nothing half-written published) and the rerun only copies again, segmenting nothing."""
+    import cracks.inspect.segment as segment
+    from cracks.inspect.pipeline import inspect_all
+
+    path, _ = long_crack_site
+    real_copy = segment._copy_cog
+
+    def disk_full(source, target):
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(segment, "_copy_cog", disk_full)
+    config = InspectConfig(inputs=[path], out=tmp_path / "out", tile=128, overlap=32)
+    monkeypatch.setattr("cracks.inspect.pipeline.load_model", lambda config: FakeModel())
+    monkeypatch.setattr("cracks.inspect.pipeline.config_predictor", lambda model, config: dark_pixel_predictor)
+    [failed] = inspect_all(config, progress=False)
+    assert not failed.ok and "No space left on device" in failed.error
+    site = tmp_path / "out" / "road"
+    assert not (site / "mask.tif").exists() and not (site / "summary.json").exists()
+    assert (site / ".work" / "bands.tif").is_file()
+    monkeypatch.setattr(segment, "_copy_cog", real_copy)
+    counting = CountingPredictor()
+    monkeypatch.setattr("cracks.inspect.pipeline.config_predictor", lambda model, config: counting)
+    [done] = inspect_all(config, progress=False)
+    assert done.ok and counting.tiles == 0 and (site / "mask.tif").is_file() and not (site / ".work").exists()

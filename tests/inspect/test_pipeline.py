@@ -481,3 +481,26 @@ def test_failed_cog_copy_fails_the_site_and_keeps_its_bands_for_a_rerun(tmp_path
     monkeypatch.setattr("cracks.inspect.pipeline.config_predictor", lambda model, config: counting)
     [done] = inspect_all(config, progress=False)
     assert done.ok and counting.tiles == 0 and (site / "mask.tif").is_file() and not (site / ".work").exists()
+
+
+def test_run_stopped_while_measuring_leaves_a_whole_cog_and_reruns_without_segmenting(tmp_path, long_crack_site, monkeypatch):
+    """Ctrl-C while measuring (the COG being copied beside it): the copy still ends, whole, no
+    partial file is left, and the rerun measures from it with no tile segmented again."""
+    import cracks.measure.raster as raster
+
+    path, _ = long_crack_site
+    real_scan = raster.scan_mask
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(raster, "scan_mask", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run_site(path, tmp_path / "out")
+    site = tmp_path / "out" / "road"
+    assert (site / "mask.tif").is_file() and not (site / "summary.json").exists()
+    assert not list(site.glob("*.partial*")) and not (site / ".work").exists()
+    monkeypatch.setattr(raster, "scan_mask", real_scan)
+    counting = CountingPredictor()
+    result = run_site(path, tmp_path / "out", predictor=counting)
+    assert result.ok and counting.tiles == 0 and result.summary.n_cracks >= 1

@@ -1,4 +1,4 @@
-"""Is this tree faster on a small site than another commit? Alternated runs, min and median.
+"""Is this tree faster on a site than another commit? Alternated runs: min and median, peak RSS.
 
     .venv/bin/python benchmarks/startup_compare.py BASE_COMMIT [--runs 10] [--site sample/road_section.tif]
 
@@ -6,7 +6,9 @@ On a machine whose speed drifts by more than the change being measured, only run
 in one series compare: each round runs ``cracks inspect SITE`` once from a checkout of
 ``BASE_COMMIT`` (a temporary git worktree, the same virtual environment) and once from this
 tree, each in a fresh process with its own OpenVINO compiled-network cache (so neither prunes
-the other's), and prints every wall time, then the minimum and median of each.
+the other's), and prints every wall time and peak RSS, then the minimum and median of each.
+Any site works: the sample for start-up, a generated orthophoto of the inspection benchmark
+(``--site /tmp/bench/ortho_100mp.tif``) for throughput and memory.
 """
 
 from __future__ import annotations
@@ -24,13 +26,22 @@ REPO = Path(__file__).resolve().parent.parent
 RUN = "import sys; from cracks.cli import app; sys.argv = ['cracks', 'inspect', sys.argv[1], '--out', sys.argv[2]]; app()"
 
 
-def inspect_once(source: Path, site: Path, cache: Path) -> float:
+def inspect_once(source: Path, site: Path, cache: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one ``cracks inspect`` in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(source), "CRACKS_CACHE_DIR": str(cache)}
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", RUN, str(site), out], cwd=tempfile.gettempdir(), env=env, check=True,
-                       capture_output=True)  # cwd outside both trees: PYTHONPATH decides which code runs
-        return time.perf_counter() - started
+        # cwd outside both trees: PYTHONPATH decides which code runs
+        process = subprocess.Popen([sys.executable, "-c", RUN, str(site), out], cwd=tempfile.gettempdir(), env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stderr = process.stderr.read()
+        process.stderr.close()
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own rusage: its peak RSS
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - started
+        if process.returncode:
+            raise SystemExit(f"{source}: cracks inspect failed: {stderr.decode().strip().splitlines()[-1]}")
+        return seconds, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -49,16 +60,21 @@ def main() -> None:
         try:
             trees = {args.base: base_tree, "this tree": REPO}
             times: dict[str, list[float]] = {name: [] for name in trees}
+            peaks: dict[str, list[float]] = {name: [] for name in trees}
             for name, tree in trees.items():  # a first run each fills its compiled-network cache
                 inspect_once(tree, args.site.resolve(), Path(scratch) / f"cache-{tree.name}")
             for i in range(args.runs):
                 for name, tree in trees.items():
-                    times[name].append(inspect_once(tree, args.site.resolve(), Path(scratch) / f"cache-{tree.name}"))
-                print(f"round {i + 1}: " + ", ".join(f"{name} {t[-1]:.2f} s" for name, t in times.items()), flush=True)
+                    seconds, peak = inspect_once(tree, args.site.resolve(), Path(scratch) / f"cache-{tree.name}")
+                    times[name].append(seconds)
+                    peaks[name].append(peak)
+                print(f"round {i + 1}: " + ", ".join(f"{name} {times[name][-1]:.2f} s {peaks[name][-1]:.0f} MB"
+                                                     for name in trees), flush=True)
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=REPO, capture_output=True)
     for name, values in times.items():
-        print(f"{name}: min {min(values):.2f} s, median {statistics.median(values):.2f} s")
+        print(f"{name}: min {min(values):.2f} s, median {statistics.median(values):.2f} s, "
+              f"peak RSS up to {max(peaks[name]):.0f} MB")
 
 
 if __name__ == "__main__":

@@ -120,10 +120,6 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                 labels = np.empty(binary.shape, np.uint32)
                 n = ndimage.label(binary, structure=EIGHT, output=labels)
                 base = len(uf.parent)
-                numbered = labels.copy()  # this strip's regions numbered after the earlier strips'
-                np.add(numbered, base, out=numbered, where=labels > 0)
-                labels_dst.write(numbered, 1, window=Window(0, y0, width, h))
-                del numbered
                 for i, region in enumerate(ndimage.find_objects(labels)):
                     uf.add()
                     rows, cols = region
@@ -144,6 +140,9 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                         for a, b in set(zip((first_row[touching] - 1 + base).tolist(), above[touching].tolist())):
                             uf.union(a, b)
                 previous_last = np.where(labels[-1] > 0, labels[-1].astype(np.int64) - 1 + base, -1)
+                if n:  # this strip's regions numbered after the earlier strips', in place (a sparse file: no crack, no write)
+                    np.add(labels, base, out=labels, where=labels > 0)
+                    labels_dst.write(labels, 1, window=Window(0, y0, width, h))
                 if truth_src is not None:
                     _add_truth_counts(src, truth_src, y0, h, threshold_u8, truth_totals, halo, truth_threshold)
         finally:

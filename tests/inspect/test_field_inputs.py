@@ -365,3 +365,30 @@ def test_disk_full_fails_one_site_leaves_no_partial_file_and_goes_on(tmp_path, m
     assert results[1].ok and (tmp_path / "out" / "second" / "summary.json").is_file()
     assert not (tmp_path / "out" / "first" / "summary.json").exists()
     assert not list((tmp_path / "out").rglob("*.partial*"))
+
+
+@pytest.mark.parametrize("kind", ["rgb", "nodata", "alpha", "uint16", "grey"])
+def test_windows_read_as_the_bands_they_hold(tmp_path, kind):
+    """GDAL interleaves the window's pixels itself, and a raster without a mask skips asking for
+    one: the same pixels and validity as reading its bands and transposing them."""
+    from tiling.raster import open_raster, read_window
+
+    image, _ = scene(300, 400, [straight(20, 100.25, 380, 200.25, 4)])
+    if kind == "grey":
+        path = tmp_path / "grey.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=400, height=300, count=1, dtype="uint8") as dst:
+            dst.write(image[..., 0], 1)
+    else:
+        path = write_geotiff(tmp_path / f"{kind}.tif", image, dtype="uint16" if kind == "uint16" else "uint8",
+                             nodata_box=(slice(0, 40), slice(0, 90)) if kind in ("nodata", "alpha") else None,
+                             alpha=kind == "alpha")
+    info = open_raster(path, 1.0)
+    window = Window(32, 16, 256, 192)  # overlaps the corner without data
+    with rasterio.open(path) as src:
+        rgb, valid = read_window(src, info, window)
+        bands = np.moveaxis(src.read(info.rgb_bands, window=window), 0, -1)
+        mask = src.dataset_mask(window=window) > 0
+    expected = np.clip(bands.astype(np.float32) * info.scale, 0, 255).astype(np.uint8) if kind == "uint16" else bands
+    assert rgb.shape == (192, 256, 3) and rgb.flags["C_CONTIGUOUS"] and rgb.dtype == np.uint8
+    assert np.array_equal(valid, mask) and valid.all() == (kind not in ("nodata", "alpha"))
+    assert np.array_equal(rgb[valid], expected[valid])  # pixels without data are filled, not kept

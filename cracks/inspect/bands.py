@@ -53,9 +53,9 @@ def create_bands(info: RasterInfo, work: Path, key: str) -> Path:
 def write_band(work: Path, y0: int, probability: np.ndarray, valid: np.ndarray) -> None:
     """Rows ``y0..`` of the probabilities (HxW uint8) and their validity (HxW bool), flushed on return."""
     window = Window(0, y0, probability.shape[1], probability.shape[0])
-    with _open(work / BANDS, "r+") as dst:
-        dst.write(probability, 1, window=window)
-        dst.write(valid.view(np.uint8) * np.uint8(255), 2, window=window)
+    with _open(work / BANDS, "r+") as dst:  # 1 x H x W views: rasterio copies a 2-D array into that shape
+        dst.write(probability[None], [1], window=window)
+        dst.write((valid.view(np.uint8) * np.uint8(255))[None], [2], window=window)
 
 
 def bands_readable(work: Path, key: str, shape: tuple[int, int], rows: int, *, strip_rows: int = 1024) -> bool:

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cracks.models.hardware import cpu_has_native_bf16
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -111,6 +113,8 @@ def run_inspect_torch_bf16(raster: Path, model_dir: Path, out: Path) -> None:
 
 WAYS = {"naive": "naive", "inspect": "inspect (default: openvino int8)", "inspect_torch_bf16": "inspect --backend torch --precision bf16"}
 PATHS = [("torch", "fp32"), ("torch", "bf16"), ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8")]
+if cpu_has_native_bf16():  # what int8 runs as here (cracks.models.backends.INT8_BF16)
+    PATHS.append(("openvino", "int8-bf16"))
 
 
 def model_only(model_dir: Path, tile: int = 1024, repeats: int = 4) -> dict[str, float]:

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 
 from cracks.config import ExportConfig
 from cracks.data.masks import read_image
-from cracks.errors import CracksError
+from cracks.errors import CracksError, ModelError
 from cracks.inspect.predictor import Predictor
 from cracks.models import artifact, backends
 from cracks.models.export import export_int8
@@ -84,13 +84,14 @@ def test_int8_keeps_deepcrack_dice(shipped, shared_data):
 
 def test_auto_picks_the_shipped_int8_export(shipped):
     assert current_export(MODEL, "int8") == MODEL / "model.int8.xml"
-    assert backends.resolve(shipped) == backends.BackendChoice("openvino", "int8")
+    int8 = backends.INT8_BF16 if cpu_has_native_bf16() else "int8"  # float layers in bf16 where the CPU runs it
+    assert backends.resolve(shipped) == backends.BackendChoice("openvino", int8)
     assert backends.resolve(shipped, "torch") == backends.BackendChoice("torch", "bf16" if cpu_has_native_bf16() else "fp32")
     with pytest.raises(ValueError, match="openvino backend only"):
         backends.resolve(shipped, "torch", "int8")
     with pytest.raises(ValueError, match="unknown backend"):
         backends.resolve(shipped, "tensorrt")
-    assert str(Predictor(shipped).choice) == "openvino int8"
+    assert str(Predictor(shipped).choice) == f"openvino {int8}"
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +127,7 @@ def test_export_records_and_runs_int8(tiny_model, tmp_path):
     assert result.drop <= 0.01 + 1e-9  # the budget, held by the one dataset there is
     loaded = artifact.load(model_dir)
     assert loaded.meta.exports["int8"]["file"] == "model.int8.xml"
-    assert backends.resolve(loaded) == backends.BackendChoice("openvino", "int8")
+    assert backends.resolve(loaded).precision in backends.INT8_PATHS
     tiles = np.random.default_rng(0).integers(0, 255, (2, 64, 96, 3), dtype=np.uint8)
     predictor = Predictor(loaded)
     probability = predictor(list(tiles))
@@ -170,7 +171,7 @@ def test_sample_site_at_the_defaults(shipped, tmp_path):
     [result] = inspect_all(InspectConfig(inputs=[SAMPLE], out=tmp_path, truth=truth, standard="astm-d6433"), progress=False)
     assert result.ok, result.error
     summary = result.summary.to_dict()  # as written to summary.json
-    assert summary["processing"]["inference"] == "openvino int8"
+    assert summary["processing"]["inference"] == ("openvino int8-bf16" if cpu_has_native_bf16() else "openvino int8")
     # the truth holds 22 cracks; measured: 25 records, 1.09 per found crack, all 22 found, 10.0 m
     assert 15 <= summary["n_cracks"] <= 29 and 7 < summary["total_length_m"] < 13
     cracks = summary["truth"]["cracks"]
@@ -254,3 +255,18 @@ def test_compiled_networks_are_cached_per_network_and_old_ones_pruned(shipped, s
     assert any((root / network).iterdir())  # OpenVINO wrote the compiled network into its own folder
     monkeypatch.setenv("CRACKS_CACHE_DIR", "")
     assert compile_cache.compiled_model_cache("anything") is None
+
+
+def test_int8_names_its_float_layers_and_a_planned_choice_is_run_as_it_says(shipped, monkeypatch):
+    """On a CPU with native bf16 the int8 export's float layers run in bf16, which gives other
+    numbers (the sample: 10.72 against 10.86 m): ``int8-bf16`` says so in summaries and resume
+    keys. A worker handed a plan's choice runs exactly that, whatever its own CPU would pick."""
+    monkeypatch.setattr(backends, "cpu_has_native_bf16", lambda: True)
+    assert backends.resolve(shipped).precision == backends.INT8_BF16
+    assert backends.resolve(shipped, precision="int8").precision == backends.INT8_BF16
+    assert backends.resolve(shipped, precision="int8", planned=True).precision == "int8"  # planned on another CPU
+    assert backends.BackendChoice.parse("openvino int8-bf16 + tta") == backends.BackendChoice("openvino", "int8-bf16", True)
+    monkeypatch.setattr(backends, "cpu_has_native_bf16", lambda: False)
+    assert backends.resolve(shipped).precision == "int8"
+    with pytest.raises(ModelError, match="bf16 float layers"):
+        backends.resolve(shipped, precision=backends.INT8_BF16, planned=True)

@@ -17,10 +17,10 @@ class Predictor:
     """Batches tiles through a model backend. Kept separate so flows can run it on other workers."""
 
     def __init__(self, model: LoadedModel, *, batch_size: int | None = None, threads: int | None = None,
-                 precision: str = "auto", backend: str = "auto", tta: bool = False):
+                 precision: str = "auto", backend: str = "auto", tta: bool = False, planned: bool = False):
         self.model = model
         self.batch_size = batch_size or (8 if model.on_cuda else 1)
-        self.choice = backends.resolve(model, backend, precision, tta=tta)
+        self.choice = backends.resolve(model, backend, precision, tta=tta, planned=planned)
         if threads and self.choice.backend == "torch":
             import torch
 
@@ -49,4 +49,5 @@ def cached_predictor(model_path: str, *, batch_size: int | None = None, threads:
     from cracks.models.hardware import resolve_device
 
     model = artifact.load(model_path, device=resolve_device(device), lazy=True)
-    return Predictor(model, batch_size=batch_size, threads=threads, precision=precision, backend=backend, tta=tta)
+    return Predictor(model, batch_size=batch_size, threads=threads, precision=precision, backend=backend, tta=tta,
+                     planned=True)

@@ -30,9 +30,10 @@ class TilePrediction:
 def to_u8(probability: np.ndarray) -> np.ndarray:
     """Probabilities 0-1 as uint8 0-255, the resolution the mask keeps in the end.
 
-    Two rows of predictions wait in the row pipeline: on a 20,000 px wide orthophoto 92 MB as
-    float16, 46 MB as uint8, and blending uint8 into the stitcher's float32 band is 9x faster
-    than blending float16 (numpy converts float16 element by element).
+    Two rows of predictions wait in the row pipeline: on a 20,000 px wide orthophoto 184 MB as
+    float32, 46 MB as uint8, and blending uint8 into the stitcher's float32 band is 9x faster
+    than blending float16 (numpy converts float16 element by element, which is also why the
+    backends hand out float32).
     """
     scaled = np.multiply(probability, 255, dtype=np.float32)
     return np.rint(scaled, out=scaled).astype(np.uint8)

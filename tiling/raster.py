@@ -58,6 +58,8 @@ class RasterInfo:
     # the stored pixel grid, so outputs are in that grid whatever this says
     exif_orientation: int = 1
     gcps: int = 0  # ground control points georeferencing a raster that has no geotransform (not used: warp it)
+    # whether any pixel can lack data (a nodata value, alpha or a GDAL mask); False: reads skip the mask
+    masked: bool = True
 
     @property
     def rgb_bands(self) -> list[int]:
@@ -155,6 +157,7 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
             nodata=src.nodata, has_alpha=any(c == ColorInterp.alpha for c in src.colorinterp),
             georeferenced=georeferenced, pixel_size_m=pixel_size_m, scale=scale, palette=palette,
             map_scale=map_scale, exif_orientation=_exif_orientation(src), gcps=len(src.gcps[0]),
+            masked=not all(flags == [MaskFlags.all_valid] for flags in src.mask_flag_enums),
         )
 
 
@@ -183,7 +186,7 @@ def read_window(src, info: RasterInfo, window: Window) -> tuple[np.ndarray, np.n
     else:
         rgb = np.empty((int(window.height), int(window.width), 3), np.uint8)
         src.read(info.rgb_bands, window=window, out=np.moveaxis(rgb, -1, 0))
-    if all(flags == [MaskFlags.all_valid] for flags in src.mask_flag_enums):
+    if not info.masked:
         return rgb, np.broadcast_to(np.True_, rgb.shape[:2])
     valid = src.dataset_mask(window=window) > 0
     if valid.all():  # the common case: a read-only view of one value instead of a megabyte per tile

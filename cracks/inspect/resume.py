@@ -17,7 +17,7 @@ import rasterio
 import rasterio.errors
 
 from cracks.atomic import atomic_path
-from cracks.inspect.bands import BANDS, bands_readable
+from cracks.inspect.bands import BANDS, KEY_TAG, bands_readable
 from cracks.models.artifact import LoadedModel
 from tiling.windows import WindowGrid
 
@@ -77,6 +77,6 @@ def mask_is_current(target: Path, key: str) -> bool:
         return False
     try:
         with rasterio.open(target) as src:
-            return src.tags().get("cracks_run_key") == key
+            return src.tags().get(KEY_TAG) == key
     except rasterio.errors.RasterioIOError:
         return False

@@ -54,3 +54,21 @@ def axis_weights(length: int, starts: Sequence[int], size: int, overlap: int) ->
     for start in starts:
         total[start : start + size] += ramp(min(size, length - start), overlap)
     return total
+
+
+def sole_spans(length: int, starts: Sequence[int], size: int, overlap: int) -> dict[int, tuple[int, int]]:
+    """Per window start along an axis, the pixels ``[a, b)`` that window alone covers at full weight.
+
+    There its ramp is 1 and no other window reaches, so blending and normalizing give back its
+    own prediction exactly (1.0 x p / 1.0): the stitcher copies those pixels instead. A window
+    without such a run of pixels (all of it overlapped or ramped) is left out.
+    """
+    total = axis_weights(length, starts, size, overlap)
+    spans = {}
+    for start in starts:
+        own = ramp(min(size, length - start), overlap)
+        sole = np.flatnonzero((own == 1) & (total[start : start + len(own)] == 1))
+        if sole.size and sole[-1] - sole[0] + 1 == sole.size:  # one run (always, on a planned grid)
+            spans[start] = (start + int(sole[0]), start + int(sole[-1]) + 1)
+    return spans
+

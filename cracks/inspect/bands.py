@@ -11,7 +11,11 @@ copy for resuming (0.6 s more); here writing a band is a memory copy into the pa
 
 Resuming: the file is reopened for each band, so a band is on disk before the state that counts
 it is saved (:mod:`.resume`); a band cut short by a kill is written again whole on resume. Its
-blocks start empty (``SPARSE_OK``: nothing is written for rows not yet segmented).
+strips start empty (``SPARSE_OK``: nothing is written for rows not yet segmented).
+
+Strips of 16 full rows, one band after the other, not tiles: a band of rows is then one
+contiguous copy per band into the file. Writing the 100 MP benchmark's bands took 0.14 s so
+against 0.33 s in 256 px tiles (2-core Xeon); measuring and the COG copy read it as fast.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def create_bands(info: RasterInfo, work: Path, key: str) -> Path:
     """An empty bands file for ``info``, tagged with the run key (a resume checks it)."""
     path = work / BANDS
     profile = {"driver": "GTiff", "width": info.width, "height": info.height, "count": 2, "dtype": "uint8",
-               "tiled": True, "blockxsize": 256, "blockysize": 256, "sparse_ok": True, "BIGTIFF": "IF_SAFER"}
+               "tiled": False, "blockysize": 16, "interleave": "band", "sparse_ok": True, "BIGTIFF": "IF_SAFER"}
     with _open(path, "w", **profile) as dst:
         dst.update_tags(**{KEY_TAG: key})
     return path

@@ -29,10 +29,13 @@ import rasterio
 import rasterio.errors
 from rasterio.windows import Window
 
+from tiling.overviews import halve, level_sizes
 from tiling.raster import RasterInfo
 
 BANDS = "bands.tif"
 PROBABILITY_VRT = "probability.vrt"
+COG_SOURCE_VRT = "cog_source.vrt"  # the same, with the overviews the COG copy takes over
+OVERVIEW_BLOCK = 512  # the COG's block size: levels are made until one block holds the smallest
 KEY_TAG = "cracks_run_key"
 TAGS = {"crack_probability": "uint8 0-255 = probability 0-1; masked where the input has no data"}
 
@@ -44,12 +47,15 @@ def _open(path: Path, mode: str = "r", **profile):
         return rasterio.open(path, mode, **profile)
 
 
+def _profile(width: int, height: int) -> dict:
+    return {"driver": "GTiff", "width": width, "height": height, "count": 2, "dtype": "uint8",
+            "tiled": False, "blockysize": 16, "interleave": "band", "sparse_ok": True, "BIGTIFF": "IF_SAFER"}
+
+
 def create_bands(info: RasterInfo, work: Path, key: str) -> Path:
     """An empty bands file for ``info``, tagged with the run key (a resume checks it)."""
     path = work / BANDS
-    profile = {"driver": "GTiff", "width": info.width, "height": info.height, "count": 2, "dtype": "uint8",
-               "tiled": False, "blockysize": 16, "interleave": "band", "sparse_ok": True, "BIGTIFF": "IF_SAFER"}
-    with _open(path, "w", **profile) as dst:
+    with _open(path, "w", **_profile(info.width, info.height)) as dst:
         dst.update_tags(**{KEY_TAG: key})
     return path
 
@@ -76,23 +82,59 @@ def bands_readable(work: Path, key: str, shape: tuple[int, int], rows: int, *, s
     return True
 
 
-def probability_vrt(info: RasterInfo, work: Path, key: str) -> Path:
-    """The bands file as a one-band raster with its validity as the mask: ``mask.tif`` uncompressed."""
+def write_overviews(work: Path, *, block: int = OVERVIEW_BLOCK, strip_rows: int = 1024) -> list[str]:
+    """The bands file's overview levels, each a two-band file like it (``overview_1.tif``, ...),
+    each level halved from the one before (:func:`tiling.overviews.halve`), strip by strip."""
+    names = []
+    source = work / BANDS
+    with _open(source) as src:
+        width, height = src.width, src.height
+    for level, (level_width, level_height) in enumerate(level_sizes(width, height, block), start=1):
+        names.append(f"overview_{level}.tif")
+        with _open(source) as src, _open(work / names[-1], "w", **_profile(level_width, level_height)) as dst:
+            for y0 in range(0, src.height, strip_rows):  # an even number of rows: blocks never straddle strips
+                window = Window(0, y0, src.width, min(strip_rows, src.height - y0))
+                probability, validity = halve(src.read(1, window=window), src.read(2, window=window))
+                half = Window(0, y0 // 2, level_width, probability.shape[0])
+                dst.write(probability[None], [1], window=half)
+                dst.write(validity[None], [2], window=half)
+        source = work / names[-1]
+    return names
+
+
+def _masked_vrt(width: int, height: int, source: str, *, header: str = "", levels: list[str] | None = None) -> str:
+    """A VRT of ``source``'s band 1 with its band 2 as the mask; ``levels``: VRTs of its overviews."""
+    def band(number: int, attributes: str) -> str:
+        return (f'<VRTRasterBand dataType="Byte"{attributes}><SimpleSource>'
+                f'<SourceFilename relativeToVRT="1">{source}</SourceFilename><SourceBand>{number}</SourceBand>'
+                f"</SimpleSource>{overviews if number == 1 else ''}</VRTRasterBand>")
+
+    overviews = "".join(f'<Overview><SourceFilename relativeToVRT="1">{name}</SourceFilename><SourceBand>1</SourceBand>'
+                        "</Overview>" for name in levels or [])
+    data, mask = band(1, ' band="1"'), band(2, "")
+    return (f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">\n{header}'
+            f"  {data}\n  <MaskBand>{mask}</MaskBand>\n</VRTDataset>\n")
+
+
+def probability_vrt(info: RasterInfo, work: Path, key: str, overviews: list[str] | None = None) -> Path:
+    """The bands file as a one-band raster with its validity as the mask: ``mask.tif`` uncompressed.
+
+    With ``overviews`` (:func:`write_overviews`), the same raster with those levels as its own
+    (``cog_source.vrt``, for the COG copy). Each level is a VRT of its file with the same kind
+    of mask: GDAL copies a level's mask only from a level that has one."""
     georeferencing = ""
     if info.georeferenced:
         transform = ", ".join(repr(v) for v in info.transform.to_gdal())
         georeferencing = f"  <SRS>{escape(info.crs_wkt)}</SRS>\n  <GeoTransform>{transform}</GeoTransform>\n"
     tags = {**TAGS, KEY_TAG: key, "source": info.path.name}
     metadata = "".join(f'<MDI key="{escape(k)}">{escape(v)}</MDI>' for k, v in tags.items())
-
-    def band(number: int, attributes: str) -> str:
-        return (f'<VRTRasterBand dataType="Byte"{attributes}><SimpleSource>'
-                f'<SourceFilename relativeToVRT="1">{BANDS}</SourceFilename><SourceBand>{number}</SourceBand>'
-                f"</SimpleSource></VRTRasterBand>")
-
-    probability, validity = band(1, ' band="1"'), band(2, "")
-    text = (f'<VRTDataset rasterXSize="{info.width}" rasterYSize="{info.height}">\n{georeferencing}'
-            f"  <Metadata>{metadata}</Metadata>\n  {probability}\n  <MaskBand>{validity}</MaskBand>\n</VRTDataset>\n")
-    path = work / PROBABILITY_VRT
+    levels = []
+    for name in overviews or []:
+        with _open(work / name) as level:
+            levels.append(str(Path(name).with_suffix(".vrt")))
+            (work / levels[-1]).write_text(_masked_vrt(level.width, level.height, name), encoding="utf-8")
+    text = _masked_vrt(info.width, info.height, BANDS, header=f"{georeferencing}  <Metadata>{metadata}</Metadata>\n",
+                       levels=levels)
+    path = work / (PROBABILITY_VRT if overviews is None else COG_SOURCE_VRT)
     path.write_text(text, encoding="utf-8")
     return path

@@ -22,6 +22,7 @@ the fraction of this CPU's fp32 peak the network's arithmetic reaches.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
@@ -105,6 +106,7 @@ def run_inspect(raster: Path, model_dir: Path, out: Path, backend: str = "auto",
     config = InspectConfig(inputs=[raster], out=out, model=model_dir, backend=backend, precision=precision)
     results = inspect_all(config, progress=False)
     assert results[0].ok, results[0].error
+    gc.freeze()  # as the cracks command does before it exits (cracks.cli.main)
 
 
 def run_inspect_torch_bf16(raster: Path, model_dir: Path, out: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from pathlib import Path
@@ -355,11 +356,24 @@ def plain_warnings() -> None:
 
 @app.callback()
 def _setup() -> None:
-    # Runs before every command, also through the `cracks` console script (which calls `app`).
+    # Runs before every command, also through the `cracks` console script (which calls `app` from `main`).
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     quiet_gdal()
     plain_warnings()
 
 
+def main() -> None:
+    """The ``cracks`` console script: the command, then an exit without a last garbage collection.
+
+    Tearing the interpreter down after a command collected garbage over every object of every
+    module imported (OpenVINO, GDAL, pandas and the rest): 0.22 s after each inspection, a tenth
+    of the sample site's run (``perf`` of the exit). Frozen first (:func:`gc.freeze`), they are
+    out of the collector's sight, and the exit is otherwise the usual one."""
+    try:
+        app()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

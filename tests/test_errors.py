@@ -55,3 +55,17 @@ def test_cli_lets_programming_errors_show_their_traceback():
         cli.run_safely(buggy)
     with pytest.raises(KeyError):
         cli.run_safely(dict().__getitem__, "width")
+
+
+def test_console_script_keeps_exit_codes(tmp_path):
+    """``cracks`` (cracks.cli.main) exits as the command says, after freezing the collector."""
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-c", "from cracks.cli import main; main()", *args],
+                              capture_output=True, text=True, cwd=tmp_path)
+
+    assert run("--help").returncode == 0
+    failed = run("inspect", str(tmp_path / "missing.tif"), "--out", str(tmp_path / "out"))
+    assert failed.returncode != 0 and "missing.tif" in failed.stderr

@@ -28,7 +28,7 @@ from rasterio.crs import CRS
 import cracks
 from cracks.config import InspectConfig
 from cracks.errors import CracksError, InputError, ModelError
-from cracks.hashing import file_sha256
+from cracks.hashing import hash_ahead, input_sha256
 from cracks.inspect.predictor import Predictor
 from cracks.inspect.resume import run_key
 from cracks.inspect.rows import TilePrediction
@@ -199,7 +199,7 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: 
     if config.truth:  # a truth that does not fit the raster fails now, not after segmenting
         check_truth(Path(config.truth), info)
     grid = plan_windows(info.width, info.height, config.tile, config.overlap)
-    sha = file_sha256(info.path)
+    sha = input_sha256(info.path)  # started ahead by inspect_all, while the model loaded
     threshold = config.threshold if config.threshold is not None else model.meta.threshold
     name = site_name(path, config)
     out_dir = Path(config.out) / name / (config.epoch or "")
@@ -495,10 +495,15 @@ def inspect_all(config: InspectConfig, progress: bool = True) -> list[SiteResult
     """Inspect every input; a bad input becomes a failed result, never a stopped run."""
     keep_large_arrays_out_of_the_heap()  # before any worker thread exists
     warm_up_stages()
+    inputs = [Path(path) for path in config.inputs]
+    if inputs:
+        hash_ahead(inputs[0])
     model = load_model(config)
     predictor = config_predictor(model, config)
     results = []
-    for path in config.inputs:
+    for i, path in enumerate(inputs):
+        if i + 1 < len(inputs):
+            hash_ahead(inputs[i + 1])  # while this site is inspected
         try:
             results.append(inspect_site(Path(path), config, model, predictor, progress))
         except CracksError as exc:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import deque
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,52 +85,56 @@ def segment_row(info: RasterInfo, grid: WindowGrid, row: int, predictor: Predict
     return predict_row(read_row(info, grid, row), predictor)
 
 
-TILES_AHEAD = 3  # tiles read ahead of the model: enough to hide a read, a few MB instead of rows
+READERS = 2  # threads that read a grid row while the network waits: one per core of the machine we measure on
 
 
 def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indices: list[int],
                     times: StageTimes | None = None, preview: Preview | None = None) -> Iterator[list[TilePrediction]]:
-    """Segment rows in order as a three-stage pipeline: one thread reads tiles a few ahead of
-    the model, another runs the model on the next row, while the caller stitches and saves
-    this one. GDAL and OpenVINO/PyTorch release the GIL, so disk, decompression, model and
-    stitching overlap.
+    """Segment rows in order, taking turns with the network: while the caller stitches and saves
+    one row, the next is read on ``READERS`` threads; then the network segments it alone.
 
-    Pixels are read tile by tile, at most ``TILES_AHEAD`` ahead of the model: a grid row of a
-    20,000 px wide orthophoto is 23 tiles, 72 MB of pixels, and reading whole rows ahead kept
-    two of them. Predictions stay row-wise (the stitcher finishes rows): at most two rows of
-    them wait, the one being stitched and the next. ``preview``, if given, samples every tile read
-    (the report's overview map, :mod:`tiling.preview`).
+    Why not read and stitch while the network runs, as this did: on the CPU the network's two
+    threads meet at every layer, so any other work on either core stalls both. Measured on a
+    2-core Xeon (a thread busy with numpy beside the int8 network): each second of such work
+    cost the network 0.9-1.0 s of wall clock, not the 0.5 s a fair share would; it held the
+    network 2 s back on a 100 MP orthophoto. Between rows, the reading and the stitching share
+    the two cores instead, and the network then has them both.
+
+    A row of pixels is held while it is segmented (23 tiles, 63 MB, on a 20,000 px wide
+    orthophoto); its predictions are handed out as the row is done. ``preview``, if given,
+    samples every tile read (the report's overview map, :mod:`tiling.preview`). GDAL datasets
+    are not shared across threads: each reader opens its own.
     """
     times = times or StageTimes()
-    windows = [w for row in indices for w in grid.row(row)]  # every tile, in the order rows need them
-    per_row = len(grid.col_starts)
+    local = threading.local()
+    opened: list = []
+    lock = threading.Lock()
 
-    with rasterio.open(info.path) as src, \
-            ThreadPoolExecutor(max_workers=1) as reader, ThreadPoolExecutor(max_workers=1) as model:
-        pending: deque[Future] = deque()  # reads queued or done, not yet taken by the model
-        submitted = 0
-
-        def read(window: Window) -> TileRead:
-            with times.measure("read"):  # only the reader thread touches ``src`` (and ``preview``)
-                rgb, valid = read_window(src, info, window)
-                if preview is not None:
+    def read(window: Window) -> TileRead:
+        with times.measure("read"):
+            if not hasattr(local, "src"):
+                local.src = rasterio.open(info.path)
+                with lock:
+                    opened.append(local.src)
+            rgb, valid = read_window(local.src, info, window)
+            if preview is not None:
+                with lock:
                     preview.add(window, rgb, valid)
-                return window, rgb, valid
+            return window, rgb, valid
 
-        def reads_of_row(i: int) -> Iterator[TileRead]:  # consumed on the model thread only
-            nonlocal submitted
-            for _ in range(per_row):
-                while submitted < len(windows) and len(pending) < TILES_AHEAD:
-                    pending.append(reader.submit(read, windows[submitted]))
-                    submitted += 1
-                yield pending.popleft().result()
-
-        predictions: dict[int, Future] = {}
-        for i in range(len(indices)):
-            for j in (i, i + 1):  # the model goes on with the next row while this one is stitched
-                if j < len(indices) and j not in predictions:
-                    predictions[j] = model.submit(lambda j=j: predict_row(reads_of_row(j), predictor, times))
-            yield predictions.pop(i).result()
+    try:
+        with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="read") as readers:
+            reading = [readers.submit(read, window) for window in grid.row(indices[0])] if indices else []
+            for k in range(len(indices)):
+                row = [future.result() for future in reading]
+                predictions = predict_row(row, predictor, times)  # the network alone
+                del row
+                upcoming = grid.row(indices[k + 1]) if k + 1 < len(indices) else []
+                reading = [readers.submit(read, window) for window in upcoming]
+                yield predictions  # stitched by the caller while the next row is read
+    finally:
+        for src in opened:
+            src.close()
 
 
 def with_context(predictor: Predict, tiles: list[np.ndarray]) -> list[np.ndarray]:

@@ -1,8 +1,11 @@
-"""The threaded row pipeline: the same predictions as row by row, with few tiles of pixels held."""
+"""The row pipeline: the same predictions as row by row, one row of pixels held, and the network
+never sharing the CPU with reading."""
 
 from __future__ import annotations
 
 import gc
+import threading
+import time
 import weakref
 
 import numpy as np
@@ -14,7 +17,7 @@ from tiling.raster import open_raster
 from tiling.windows import plan_windows
 
 
-def test_prefetched_rows_match_row_by_row_and_hold_few_tiles(tmp_path, monkeypatch):
+def test_prefetched_rows_match_row_by_row_hold_a_row_and_never_read_beside_the_network(tmp_path, monkeypatch):
     crack = RenderedCrack(points=np.array([[20.0, 30.0], [300.0, 800.0]]), width=3.0)
     image, _ = scene(400, 900, [crack])
     # a nodata block that covers whole tiles: those are skipped, never sent to the model
@@ -22,28 +25,43 @@ def test_prefetched_rows_match_row_by_row_and_hold_few_tiles(tmp_path, monkeypat
     info = open_raster(path)
     grid = plan_windows(info.width, info.height, tile=128, overlap=32)
     per_row = len(grid.col_starts)
-    assert per_row >= 8  # a row holds many more tiles than the pipeline may keep
+    assert per_row >= 8
 
     alive: list[weakref.ref] = []  # the pixels of every tile read so far
     read_window = rows.read_window
+    reading = 0  # reads in progress
+    lock = threading.Lock()
 
     def tracked_read(src, info, window):
-        rgb, valid = read_window(src, info, window)
+        nonlocal reading
+        with lock:
+            reading += 1
+        time.sleep(0.002)  # a read long enough to be caught in the act
+        try:
+            rgb, valid = read_window(src, info, window)
+        finally:
+            with lock:
+                reading -= 1
         alive.append(weakref.ref(rgb))
         return rgb, valid
 
-    most_held = 0
+    most_held, reads_beside_the_network = 0, 0
 
     def predictor(tiles):
-        nonlocal most_held
+        nonlocal most_held, reads_beside_the_network
         gc.collect()
         most_held = max(most_held, sum(ref() is not None for ref in alive))
-        return dark_pixel_predictor(tiles)
+        reads_beside_the_network += reading
+        probabilities = dark_pixel_predictor(tiles)
+        time.sleep(0.002)
+        reads_beside_the_network += reading
+        return probabilities
 
     monkeypatch.setattr(rows, "read_window", tracked_read)
     indices = list(range(len(grid.row_starts)))
     pipelined = list(rows.prefetched_rows(info, grid, predictor, indices))
-    assert most_held <= rows.TILES_AHEAD + 2  # read ahead, the tile at the model, the one just dropped
+    assert most_held <= per_row  # the row being segmented; the next one is read after it
+    assert reads_beside_the_network == 0
 
     skipped = 0
     for r, got in zip(indices, pipelined, strict=True):

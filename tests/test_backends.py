@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -270,3 +271,20 @@ def test_int8_names_its_float_layers_and_a_planned_choice_is_run_as_it_says(ship
     assert backends.resolve(shipped).precision == "int8"
     with pytest.raises(ModelError, match="bf16 float layers"):
         backends.resolve(shipped, precision=backends.INT8_BF16, planned=True)
+
+
+def test_prepare_compiles_the_tile_shape_ahead_and_the_call_uses_it(shipped, sample_tiles, monkeypatch):
+    """``prepare`` compiles on a thread while tiles are read; the first call for that shape
+    compiles nothing more and gives what a cold call gives."""
+    cold = backends.make_backend(shipped, backends.BackendChoice("openvino", "int8"))(sample_tiles[:1, :200, :250])
+    predictor = Predictor(shipped, backend="openvino", precision="int8", planned=True)  # int8 as the cold call runs it
+    compiled = []
+    compile_model = predictor.run.core.compile_model
+    monkeypatch.setattr(predictor.run.core, "compile_model", lambda *a, **k: compiled.append(1) or compile_model(*a, **k))
+    predictor.prepare((200, 250))  # padded to the encoder's stride, as calls are: 224 x 256
+    deadline = time.monotonic() + 60
+    while (1, 224, 256, 3) not in predictor.run.compiled and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert compiled == [1]
+    [warm] = predictor([sample_tiles[0, :200, :250]])
+    assert compiled == [1] and np.array_equal(warm, cold[0])

@@ -28,6 +28,11 @@ class Predictor:
         self.run = backends.make_backend(model, self.choice, threads)
         log.info("inference: %s", self.choice)
 
+    def prepare(self, tile_shape: tuple[int, int]) -> None:
+        """Get the backend ready for single tiles of ``(height, width)`` in the background."""
+        if self.batch_size == 1:
+            backends.prepare(self.run, tile_shape)
+
     def release(self) -> None:
         """Free what the backend holds between sites (compiled networks, activations), if anything."""
         backends.release(self.run)

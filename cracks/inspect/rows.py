@@ -11,6 +11,7 @@ import numpy as np
 import rasterio
 from rasterio.windows import Window
 
+from cracks.models.backends import prepare
 from cracks.timing import StageTimes
 from tiling.preview import Preview
 from tiling.raster import RasterInfo, read_window
@@ -125,6 +126,8 @@ def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indi
     try:
         with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="read") as readers:
             reading = [readers.submit(read, window) for window in grid.row(indices[0])] if indices else []
+            if min(grid.window_height, grid.window_width) >= MIN_CONTEXT_PX:  # (thinner tiles are grown first)
+                prepare(predictor, (grid.window_height, grid.window_width))  # compiled while the first row is read
             for k in range(len(indices)):
                 row = [future.result() for future in reading]
                 predictions = predict_row(row, predictor, times)  # the network alone

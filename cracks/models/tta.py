@@ -35,6 +35,11 @@ class FlipAveraged:
     def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:
         return flip_averaged(self.backend, batch_uint8)
 
+    def prepare(self, tile_shape: tuple[int, int]) -> None:
+        from cracks.models.backends import prepare
+
+        prepare(self.backend, tile_shape)  # a mirrored tile has the same shape
+
     def release(self) -> None:
         from cracks.models.backends import release
 

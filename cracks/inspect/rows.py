@@ -86,6 +86,12 @@ def segment_row(info: RasterInfo, grid: WindowGrid, row: int, predictor: Predict
     return predict_row(read_row(info, grid, row), predictor)
 
 
+def on_gpu(predictor: Predict) -> bool:
+    """Whether the predictor's network runs on a GPU (a :class:`~cracks.inspect.predictor.Predictor`
+    of a model on CUDA); custom predictors count as CPU ones."""
+    return bool(getattr(getattr(predictor, "model", None), "on_cuda", False))
+
+
 READERS = 2  # threads that read a grid row while the network waits: one per core of the machine we measure on
 
 
@@ -100,6 +106,8 @@ def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indi
     cost the network 0.9-1.0 s of wall clock, not the 0.5 s a fair share would; it held the
     network 2 s back on a 100 MP orthophoto. Between rows, the reading and the stitching share
     the two cores instead, and the network then has them both.
+
+    On a GPU the network leaves the cores alone: there the next row is read while it runs.
 
     A row of pixels is held while it is segmented (23 tiles, 63 MB, on a 20,000 px wide
     orthophoto); its predictions are handed out as the row is done. ``preview``, if given,
@@ -128,12 +136,16 @@ def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indi
             reading = [readers.submit(read, window) for window in grid.row(indices[0])] if indices else []
             if min(grid.window_height, grid.window_width) >= MIN_CONTEXT_PX:  # (thinner tiles are grown first)
                 prepare(predictor, (grid.window_height, grid.window_width))  # compiled while the first row is read
+            beside = on_gpu(predictor)  # a network on a GPU leaves the cores free: read beside it
             for k in range(len(indices)):
                 row = [future.result() for future in reading]
-                predictions = predict_row(row, predictor, times)  # the network alone
-                del row
                 upcoming = grid.row(indices[k + 1]) if k + 1 < len(indices) else []
-                reading = [readers.submit(read, window) for window in upcoming]
+                if beside:
+                    reading = [readers.submit(read, window) for window in upcoming]
+                predictions = predict_row(row, predictor, times)  # on the CPU, the network alone
+                del row
+                if not beside:
+                    reading = [readers.submit(read, window) for window in upcoming]
                 yield predictions  # stitched by the caller while the next row is read
     finally:
         for src in opened:

@@ -75,3 +75,34 @@ def test_prefetched_rows_match_row_by_row_hold_a_row_and_never_read_beside_the_n
                 assert a.probability.dtype == np.uint8 and np.array_equal(a.probability, b.probability)
                 assert np.array_equal(a.valid, b.valid)
     assert skipped > 0
+
+
+def test_rows_are_read_beside_a_network_on_a_gpu(tmp_path, monkeypatch):
+    """A GPU leaves the cores free: there the next row is read while the network runs."""
+    image, _ = scene(300, 900, [])
+    info = open_raster(write_geotiff(tmp_path / "site.tif", image))
+    grid = plan_windows(info.width, info.height, tile=128, overlap=32)
+    read_window = rows.read_window
+    started = threading.Event()
+
+    def slow_read(src, info, window):
+        started.set()
+        time.sleep(0.002)
+        return read_window(src, info, window)
+
+    class OnGpu:
+        model = type("Model", (), {"on_cuda": True})()
+        reads_beside = 0
+
+        def __call__(self, tiles):
+            started.clear()
+            time.sleep(0.02)
+            self.reads_beside += started.is_set()
+            return dark_pixel_predictor(tiles)
+
+    monkeypatch.setattr(rows, "read_window", slow_read)
+    predictor = OnGpu()
+    assert rows.on_gpu(predictor) and not rows.on_gpu(dark_pixel_predictor)
+    list(rows.prefetched_rows(info, grid, predictor, list(range(len(grid.row_starts)))))
+    assert predictor.reads_beside > 0
+

@@ -23,7 +23,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-RUN = "import sys; from cracks.cli import app; sys.argv = ['cracks', 'inspect', sys.argv[1], '--out', sys.argv[2]]; app()"
+RUN = ("import sys; from cracks import cli; sys.argv = ['cracks', 'inspect', sys.argv[1], '--out', sys.argv[2]]; "
+       "(getattr(cli, 'main', None) or cli.app)()")  # the console script's entry point (main, or app before it)
 
 
 def inspect_once(source: Path, site: Path, cache: Path) -> tuple[float, float]:

@@ -134,7 +134,7 @@ def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indi
     try:
         with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="read") as readers:
             reading = [readers.submit(read, window) for window in grid.row(indices[0])] if indices else []
-            if min(grid.window_height, grid.window_width) >= MIN_CONTEXT_PX:  # (thinner tiles are grown first)
+            if indices and min(grid.window_height, grid.window_width) >= MIN_CONTEXT_PX:  # (thinner: grown first)
                 prepare(predictor, (grid.window_height, grid.window_width))  # compiled while the first row is read
             beside = on_gpu(predictor)  # a network on a GPU leaves the cores free: read beside it
             for k in range(len(indices)):

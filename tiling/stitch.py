@@ -69,7 +69,11 @@ class RowStitcher:
             for seam in np.s_[:top, :], np.s_[bottom:, :], np.s_[top:bottom, :left], np.s_[top:bottom, right:]:
                 weighted[seam] += weights[seam] * probability[seam]
             sole = np.s_[top:bottom, left:right]  # pixels without data carry no crack probability: 0
-            np.multiply(probability[sole], valid[sole], out=self.copied[y : y + h, x : x + w][sole])
+            target = self.copied[y : y + h, x : x + w][sole]
+            if _all_valid(valid):
+                np.copyto(target, probability[sole])
+            else:
+                np.multiply(probability[sole], valid[sole], out=target)
         self.mark_valid(window, valid)
 
     def mark_valid(self, window: Window, valid: np.ndarray) -> None:
@@ -77,7 +81,10 @@ class RowStitcher:
         y = int(window.row_off) - self.band_y0
         x = int(window.col_off)
         h, w = valid.shape
-        self.valid[y : y + h, x : x + w] |= valid
+        if _all_valid(valid):  # the common case (read_window's one-value view): a fill, not an OR
+            self.valid[y : y + h, x : x + w] = True
+        else:
+            self.valid[y : y + h, x : x + w] |= valid
         self.filled = max(self.filled, y + h)
 
     def finish(self, next_y0: int) -> FinishedRows:
@@ -130,4 +137,10 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
     edges = np.flatnonzero(np.diff(flags.astype(np.int8))) + 1
     bounds = [0, *edges.tolist(), len(flags)]
     return [(a, b, bool(flags[a])) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _all_valid(valid: np.ndarray) -> bool:
+    """Whether ``valid`` is the all-True view :func:`tiling.raster.read_window` gives a tile
+    without nodata (one value, broadcast: no pixel needs looking at)."""
+    return valid.ndim == 2 and valid.strides == (0, 0) and bool(valid.flat[0])
 

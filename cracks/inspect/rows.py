@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -92,64 +91,55 @@ def on_gpu(predictor: Predict) -> bool:
     return bool(getattr(getattr(predictor, "model", None), "on_cuda", False))
 
 
-READERS = 2  # threads that read a grid row while the network waits: one per core of the machine we measure on
-
-
 def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indices: list[int],
                     times: StageTimes | None = None, preview: Preview | None = None) -> Iterator[list[TilePrediction]]:
     """Segment rows in order, taking turns with the network: while the caller stitches and saves
-    one row, the next is read on ``READERS`` threads; then the network segments it alone.
+    one row, a thread reads the next; then the network segments it alone.
 
     Why not read and stitch while the network runs, as this did: on the CPU the network's two
     threads meet at every layer, so any other work on either core stalls both. Measured on a
-    2-core Xeon (a thread busy with numpy beside the int8 network): each second of such work
-    cost the network 0.9-1.0 s of wall clock, not the 0.5 s a fair share would; it held the
-    network 2 s back on a 100 MP orthophoto. Between rows, the reading and the stitching share
-    the two cores instead, and the network then has them both.
+    2-core Xeon (``benchmarks/network_contention.py``): each CPU-second of work beside the int8
+    network cost it 0.95-1.02 s of wall clock, not the 0.5 s a fair share would; reading and
+    stitching beside it held it 2 s back on a 100 MP orthophoto. Between rows, the reading and
+    the stitching share the two cores instead, and the network then has them both.
 
-    On a GPU the network leaves the cores alone: there the next row is read while it runs.
+    One reader, through one dataset: the stitching is what the network waits for between rows,
+    and a second reader took part of its core and decoded again the blocks of the overlap that
+    the other reader's dataset had cached (gaps between rows 0.87-0.96 s per 100 MP with two
+    readers, 0.72-0.81 s with one). On a GPU the network leaves the cores alone: there the next
+    row is read while it runs.
 
     A row of pixels is held while it is segmented (23 tiles, 63 MB, on a 20,000 px wide
     orthophoto); its predictions are handed out as the row is done. ``preview``, if given,
-    samples every tile read (the report's overview map, :mod:`tiling.preview`). GDAL datasets
-    are not shared across threads: each reader opens its own.
+    samples every tile read (the report's overview map, :mod:`tiling.preview`).
     """
     times = times or StageTimes()
-    local = threading.local()
-    opened: list = []
-    lock = threading.Lock()
+    with rasterio.open(info.path) as src, ThreadPoolExecutor(max_workers=1, thread_name_prefix="read") as reader:
 
-    def read(window: Window) -> TileRead:
-        with times.measure("read"):
-            if not hasattr(local, "src"):
-                local.src = rasterio.open(info.path)
-                with lock:
-                    opened.append(local.src)
-            rgb, valid = read_window(local.src, info, window)
-            if preview is not None:
-                with lock:
-                    preview.add(window, rgb, valid)
-            return window, rgb, valid
+        def read(windows: list[Window]) -> list[TileRead]:  # only the reader thread touches ``src`` (and ``preview``)
+            tiles = []
+            for window in windows:
+                with times.measure("read"):
+                    rgb, valid = read_window(src, info, window)
+                    if preview is not None:
+                        preview.add(window, rgb, valid)
+                tiles.append((window, rgb, valid))
+            return tiles
 
-    try:
-        with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="read") as readers:
-            reading = [readers.submit(read, window) for window in grid.row(indices[0])] if indices else []
-            if indices and min(grid.window_height, grid.window_width) >= MIN_CONTEXT_PX:  # (thinner: grown first)
-                prepare(predictor, (grid.window_height, grid.window_width))  # compiled while the first row is read
-            beside = on_gpu(predictor)  # a network on a GPU leaves the cores free: read beside it
-            for k in range(len(indices)):
-                row = [future.result() for future in reading]
-                upcoming = grid.row(indices[k + 1]) if k + 1 < len(indices) else []
-                if beside:
-                    reading = [readers.submit(read, window) for window in upcoming]
-                predictions = predict_row(row, predictor, times)  # on the CPU, the network alone
-                del row
-                if not beside:
-                    reading = [readers.submit(read, window) for window in upcoming]
-                yield predictions  # stitched by the caller while the next row is read
-    finally:
-        for src in opened:
-            src.close()
+        reading = reader.submit(read, grid.row(indices[0]) if indices else [])
+        if indices and min(grid.window_height, grid.window_width) >= MIN_CONTEXT_PX:  # (thinner: grown first)
+            prepare(predictor, (grid.window_height, grid.window_width))  # compiled while the first row is read
+        beside = on_gpu(predictor)  # a network on a GPU leaves the cores free: read beside it
+        for k in range(len(indices)):
+            row = reading.result()
+            upcoming = grid.row(indices[k + 1]) if k + 1 < len(indices) else []
+            if beside:
+                reading = reader.submit(read, upcoming)
+            predictions = predict_row(row, predictor, times)  # on the CPU, the network alone
+            del row
+            if not beside:
+                reading = reader.submit(read, upcoming)
+            yield predictions  # stitched by the caller while the next row is read
 
 
 def with_context(predictor: Predict, tiles: list[np.ndarray]) -> list[np.ndarray]:

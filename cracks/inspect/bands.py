@@ -3,7 +3,9 @@
 One uncompressed two-band GeoTIFF in the work folder (``bands.tif``: probability 0-255, and
 validity 0/255) takes each band of rows as the stitcher hands it out, and a VRT
 (``probability.vrt``) presents it as what ``mask.tif`` will be: the probabilities with the
-validity as their mask. Measuring reads the VRT, and the COG is a copy of it.
+validity as their mask. Measuring reads the VRT, and the COG is a copy of it, made with the
+overviews :func:`write_overviews` halves from the bands (``overview_1.tif``, ... beside it, each
+presented with its mask by a VRT of its own; ``cog_source.vrt`` names them as the overviews).
 
 Why not write the mask as GDAL's own internal 1-bit mask from the start: packing and
 compressing it while writing cost 0.5 s at 100 MP, and the bands would have been kept in a second

@@ -18,12 +18,17 @@ def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
+def _version(path: str | Path) -> tuple[str, int, int]:
+    """What identifies a version of a file without reading it: its resolved path, size and modification time."""
+    path = Path(path)
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
 def cached_file_sha256(path: str | Path) -> str:
     """:func:`file_sha256`, computed once per file version (path, size, modification time):
     model files are checked per site and per worker."""
-    path = Path(path)
-    stat = path.stat()
-    return _cached(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    return _cached(*_version(path))
 
 
 @lru_cache(maxsize=16)
@@ -33,12 +38,6 @@ def _cached(path: str, size: int, mtime_ns: int) -> str:
 
 _ahead: dict[tuple[str, int, int], Future] = {}
 _ahead_lock = threading.Lock()
-
-
-def _version(path: str | Path) -> tuple[str, int, int]:
-    path = Path(path)
-    stat = path.stat()
-    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
 
 
 def hash_ahead(path: str | Path) -> None:

@@ -71,4 +71,3 @@ def sole_spans(length: int, starts: Sequence[int], size: int, overlap: int) -> d
         if sole.size and sole[-1] - sole[0] + 1 == sole.size:  # one run (always, on a planned grid)
             spans[start] = (start + int(sole[0]), start + int(sole[-1]) + 1)
     return spans
-

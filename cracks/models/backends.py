@@ -213,9 +213,14 @@ class OpenVINOBackend:
             self.compiled[shape] = self.core.compile_model(network, "CPU", config)
         return self.compiled[shape]
 
+    @staticmethod
+    def _padding(h: int, w: int) -> tuple[int, int]:
+        """Rows and columns a tile is padded by: the encoder's stride divides what it sees."""
+        return (-h) % STRIDE, (-w) % STRIDE
+
     def _padded(self, batch_uint8: np.ndarray) -> np.ndarray:
         h, w = batch_uint8.shape[1:3]
-        ph, pw = (-h) % STRIDE, (-w) % STRIDE
+        ph, pw = self._padding(h, w)
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "edge"
             batch_uint8 = np.pad(batch_uint8, ((0, 0), (0, ph), (0, pw), (0, 0)), mode=mode)
@@ -226,7 +231,8 @@ class OpenVINOBackend:
         first tiles are read (0.2 s from the compiled-network cache at 960 px); a call for that
         shape waits for it. A failed compilation is left to that call to report."""
         h, w = tile_shape
-        shape = (1, h + (-h) % STRIDE, w + (-w) % STRIDE, 3)
+        ph, pw = self._padding(h, w)
+        shape = (1, h + ph, w + pw, 3)  # what _padded makes of one such tile
 
         def compile_now() -> None:
             try:

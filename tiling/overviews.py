@@ -2,10 +2,10 @@
 
 GDAL builds the same (``average`` resampling over a raster with a mask: the mean of the valid
 pixels of each 2 x 2 block, rounded half up, a pixel valid where any of its four is; each level
-from the one before), but on a probability raster with a validity mask it spent 0.75 s of the
-COG copy's 1.0 s at 100 MP on them. Here OpenCV's area resize makes them (0.01 s per 100 MP of
-a level's source; reading and writing the levels make it 0.28 s), and the COG copy only
-compresses. A side of odd length ends in blocks of one pixel's depth (GDAL's COG drops that last
+from the one before), but on a probability raster with a validity mask that made the COG copy
+cost 0.95 CPU-s against 0.29 without overviews at 100 MP (``benchmarks/cog_benchmark.py``). Here
+OpenCV's area resize makes them (0.23 CPU-s with reading and writing the levels), and the COG copy
+only compresses: 0.65 CPU-s in all. A side of odd length ends in blocks of one pixel's depth (GDAL's COG drops that last
 pixel and spreads the rest): the levels are ``ceil(side / 2)`` long.
 """
 

@@ -105,9 +105,9 @@ def prefetched_rows(info: RasterInfo, grid: WindowGrid, predictor: Predict, indi
 
     One reader, through one dataset: the stitching is what the network waits for between rows,
     and a second reader took part of its core and decoded again the blocks of the overlap that
-    the other reader's dataset had cached (gaps between rows 0.87-0.96 s per 100 MP with two
-    readers, 0.72-0.81 s with one). On a GPU the network leaves the cores alone: there the next
-    row is read while it runs.
+    the other reader's dataset had cached (gaps between rows 0.87-1.05 s per 100 MP with two
+    readers, 0.75-0.76 s with one: ``benchmarks/row_timeline.py``). On a GPU the network leaves
+    the cores alone: there the next row is read while it runs.
 
     A row of pixels is held while it is segmented (23 tiles, 63 MB, on a 20,000 px wide
     orthophoto); its predictions are handed out as the row is done. ``preview``, if given,

@@ -114,7 +114,8 @@ class _StripLabeller:
     Reading, thresholding, bridging and labelling a strip release the GIL (GDAL, numpy, OpenCV):
     while the union of regions across strips is done here, the next strip is being labelled. At
     the end of an inspection this runs beside the COG copy on the other core, which finishes
-    first. Measured alone on the 100 MP benchmark's bands (2-core Xeon): the scan 0.74 -> 0.51-0.55 s.
+    first. ``benchmarks/measure_benchmark.py`` on the 100 MP benchmark's COG (2-core Xeon): the
+    scan 0.87-0.89 -> 0.65-0.74 s.
     Each thread reads through its own dataset handle (GDAL's are not shared across threads).
     """
 

@@ -55,7 +55,7 @@ except SystemExit:
 end = time.perf_counter()
 gaps = [b[0] - a[1] for a, b in zip(marks, marks[1:])]
 print(json.dumps({"first_row": marks[0][0] - started, "network": steps["network"], "gaps": sum(gaps),
-                  "gap_min": min(gaps, default=0), "gap_max": max(gaps, default=0), "after": end - marks[-1][1],
+                  "gap_list": gaps, "after": end - marks[-1][1],
                   "total": end - started, "stitch": {k: steps[k] for k in ("add", "finish", "write_band", "_save_npz")}}))
 """
 
@@ -81,7 +81,7 @@ def main() -> None:
         t = json.loads(done.stdout.strip().splitlines()[-1])
         stitch = ", ".join(f"{k.strip('_')} {v:.2f}" for k, v in t["stitch"].items())
         print(f"run {run}: first row at {t['first_row']:.2f} s; network {t['network']:.2f} s; gaps {t['gaps']:.2f} s "
-              f"({1000 * t['gap_min']:.0f}-{1000 * t['gap_max']:.0f} ms a row); after the last row {t['after']:.2f} s; "
+              f"({'/'.join(f'{1000 * g:.0f}' for g in t['gap_list'])} ms); after the last row {t['after']:.2f} s; "
               f"total {t['total']:.2f} s; stitcher: {stitch} s")
 
 

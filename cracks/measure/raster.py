@@ -77,35 +77,46 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _label_strip(binary: np.ndarray) -> tuple[list[tuple[slice, slice]], np.ndarray]:
-    """8-connected regions of one strip: their boxes (rows, columns) in label order, and the
-    labels (HxW, 1..n as uint32; 0 outside).
+@dataclass
+class _Strip:
+    labels: np.ndarray  # HxW uint32, 1..n; 0 outside
+    boxes: np.ndarray  # n x 4 (top, left, bottom exclusive, right exclusive) of regions 1..n, strip rows
+    seeds: np.ndarray  # n x 2 (row, col): each region's first pixel in raster order
+    points: np.ndarray  # m x 2 (row, col) of every labelled pixel, in raster order
+    valid_pixels: int = 0
+    footprint: np.ndarray | None = None  # the strip's valid rows and columns kept for the footprint (every step-th)
 
-    OpenCV's labelling with its statistics: the same regions as ``scipy.ndimage.label`` and
-    ``find_objects`` (numbered in another order, which nothing after depends on: regions are
-    numbered by their first pixel in the end), 1.4 instead of 3.1 s for the 40 strips of a 400 MP
-    mask."""
+
+def _label_strip(binary: np.ndarray) -> _Strip:
+    """8-connected regions of one strip: the labels (HxW, 1..n as uint32; 0 outside), and the
+    regions' boxes and seeds (first pixels in raster order) in label order.
+
+    OpenCV's labelling gives the same regions as ``scipy.ndimage.label`` (numbered in another
+    order, which nothing after depends on: regions are numbered by their first pixel in the end).
+    The boxes and seeds come from the crack pixels' coordinates, not from OpenCV's statistics,
+    which visit every background pixel too: on a 512-row strip of the 100 MP benchmark's mask
+    (2-core Xeon) 20-23 CPU-ms with statistics, 6-7 so (``benchmarks/measure_benchmark.py``)."""
     import cv2
 
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(np.ascontiguousarray(binary).view(np.uint8),
-                                                           connectivity=8, ltype=cv2.CV_32S)
-    boxes = [(slice(int(y), int(y + h)), slice(int(x), int(x + w)))
-             for x, y, w, h in stats[1:n, :4]]
-    return boxes, labels.view(np.uint32)
+    binary = np.ascontiguousarray(binary).view(np.uint8)
+    _, labels = cv2.connectedComponents(binary, connectivity=8, ltype=cv2.CV_32S)
+    points = cv2.findNonZero(binary)  # (x, y) in raster order; None where there is no crack
+    if points is None:
+        empty = np.zeros((0, 2), np.int64)
+        return _Strip(labels.view(np.uint32), np.zeros((0, 4), np.int64), empty, empty)
+    points = points.reshape(-1, 2)[:, ::-1].astype(np.int64)  # (row, col)
+    order = np.argsort(labels[points[:, 0], points[:, 1]], kind="stable")  # by label, raster order within
+    grouped = points[order]
+    numbers = labels[grouped[:, 0], grouped[:, 1]]
+    starts = np.flatnonzero(np.r_[True, numbers[1:] != numbers[:-1]])
+    boxes = np.column_stack([np.minimum.reduceat(grouped, starts), np.maximum.reduceat(grouped, starts) + 1])
+    return _Strip(labels.view(np.uint32), boxes, grouped[starts], points)
 
 
 def _read(src, window: Window, threshold_u8: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     probability = src.read(1, window=window)
     valid = src.dataset_mask(window=window) > 0
     return probability, valid, (probability >= threshold_u8) & valid
-
-
-@dataclass
-class _Strip:
-    regions: list[tuple[slice, slice]]  # boxes (rows, columns) of the strip's regions, in label order
-    labels: np.ndarray  # HxW uint32, 1..n; 0 outside
-    valid_pixels: int
-    footprint: np.ndarray  # the strip's valid rows and columns kept for the footprint (every step-th)
 
 
 class _StripLabeller:
@@ -139,8 +150,9 @@ class _StripLabeller:
         core = slice(y0 - top, y0 - top + h)  # grouping sees bridge_px rows across the strip border
         binary, valid = bridged(binary, self.bridge_px)[core], valid[core]
         keep = np.arange(y0, y0 + h) % self.step == 0
-        regions, labels = _label_strip(binary)
-        return _Strip(regions, labels, int(np.count_nonzero(valid)), valid[keep, :: self.step])
+        strip = _label_strip(binary)
+        strip.valid_pixels, strip.footprint = int(np.count_nonzero(valid)), valid[keep, :: self.step]
+        return strip
 
     def labelled(self, starts: range, strip_rows: int, height: int, width: int) -> Iterator[tuple[int, _Strip]]:
         """``(y0, strip)`` in order; at most ``workers`` strips in memory ahead of the caller."""
@@ -194,14 +206,12 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                 h = strip.labels.shape[0]
                 valid_pixels += strip.valid_pixels
                 footprint_rows.append(strip.footprint)
-                strip_regions, labels = strip.regions, strip.labels
-                base = len(uf.parent)
-                for i, (rows, cols) in enumerate(strip_regions):
+                labels, base = strip.labels, len(uf.parent)
+                for (top, left, bottom, right), (row, col) in zip(strip.boxes.tolist(), strip.seeds.tolist()):
                     uf.add()
-                    boxes.append([rows.start + y0, cols.start, rows.stop + y0, cols.stop])
-                    first = np.argwhere(labels[rows, cols] == i + 1)[0]
-                    seeds.append((int(first[0] + rows.start + y0), int(first[1] + cols.start)))
-                if previous_last is not None and strip_regions:
+                    boxes.append([top + y0, left, bottom + y0, right])
+                    seeds.append((row + y0, col))
+                if previous_last is not None and len(strip.boxes):
                     first_row = labels[0]
                     for shift in (-1, 0, 1):  # 8-connectivity across the strip border
                         above = np.full(width, -1, np.int64)
@@ -215,9 +225,10 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                         for a, b in set(zip((first_row[touching] - 1 + base).tolist(), above[touching].tolist())):
                             uf.union(a, b)
                 previous_last = np.where(labels[-1] > 0, labels[-1].astype(np.int64) - 1 + base, -1)
-                if strip_regions:  # numbered after the earlier strips' regions, in place (a sparse file: no crack, no write)
-                    np.add(labels, base, out=labels, where=labels > 0)
-                    labels_dst.write(labels[None], [1], window=Window(0, y0, width, h))  # a view: rasterio copies 2-D arrays
+                if len(strip.boxes):  # numbered after the earlier strips' regions, in place
+                    rows, cols = strip.points[:, 0], strip.points[:, 1]
+                    labels[rows, cols] += np.uint32(base)
+                    _write_blocks(labels_dst, labels, y0, cols)
                 if truth_src is not None:
                     _add_truth_counts(src, truth_src, y0, h, threshold_u8, truth_totals, halo, truth_threshold)
         finally:
@@ -243,6 +254,17 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
         region_of_label[i + 1] = number[uf.find(i)]
     return MaskScan([merged[root] for root in roots], valid_pixels, footprint,
                     {t: tuple(int(v) for v in c) for t, c in truth_totals.items()}, labels_path, region_of_label)
+
+
+def _write_blocks(dst, labels: np.ndarray, y0: int, cols: np.ndarray) -> None:
+    """Write the strip's labels at row ``y0``, only the columns of blocks that hold a crack pixel
+    (``cols``): the others stay sparse, read as 0. Compressing the whole strip's zeros took twice
+    as long (``benchmarks/measure_benchmark.py``)."""
+    block = dst.block_shapes[0][1]
+    for first in np.unique(cols // block).tolist():
+        x0 = first * block
+        x1 = min(x0 + block, labels.shape[1])
+        dst.write(np.ascontiguousarray(labels[:, x0:x1])[None], [1], window=Window(x0, y0, x1 - x0, labels.shape[0]))
 
 
 def _add_truth_counts(src, truth_src, y0: int, h: int, threshold_u8: int, totals: dict, halo: int,

@@ -36,6 +36,9 @@ def test_halving_is_the_masked_mean_of_each_block(shape):
     expected_mean, expected_validity = masked_mean(probability, valid)
     np.testing.assert_array_equal(mean, expected_mean)
     np.testing.assert_array_equal(validity, expected_validity)
+    everywhere, none = halve(probability, None)  # no mask: every pixel valid, an odd side's last block too
+    assert none is None
+    np.testing.assert_array_equal(everywhere, masked_mean(probability, np.ones(shape, bool))[0])
 
 
 def test_levels_halve_until_one_block_holds_the_raster():
@@ -49,7 +52,9 @@ def test_cog_overviews_are_gdals_masked_average(tmp_path, caplog):
     level of even size the very overviews GDAL's own ``average`` over the mask would have made."""
     height, width = 2048, 1536
     rng = np.random.default_rng(3)
-    info = open_raster(write_geotiff(tmp_path / "site.tif", np.zeros((height, width, 3), np.uint8)))
+    info = open_raster(write_geotiff(tmp_path / "site.tif", np.zeros((height, width, 3), np.uint8),
+                                     nodata_box=np.s_[:1, :1]))
+    assert info.masked
     work = tmp_path / "work"
     work.mkdir()
     create_bands(info, work, "key")
@@ -77,3 +82,33 @@ def test_cog_overviews_are_gdals_masked_average(tmp_path, caplog):
                 rasterio.open(tmp_path / "gdal.tif", overview_level=level) as gdal:
             np.testing.assert_array_equal(ours.read(1), gdal.read(1))
             np.testing.assert_array_equal(ours.read_masks(1), gdal.read_masks(1))
+
+
+def test_a_raster_without_nodata_gets_a_cog_without_a_mask_and_gdals_overviews(tmp_path, caplog):
+    """Every pixel of an orthophoto without nodata is valid: its bands hold no validity band and
+    its COG no mask (GDAL reads it as all valid), with the overviews GDAL's ``average`` makes."""
+    height, width = 1024, 1536
+    probability = np.random.default_rng(5).integers(0, 256, (height, width), dtype=np.uint8)
+    info = open_raster(write_geotiff(tmp_path / "site.tif", np.zeros((height, width, 3), np.uint8)))
+    assert not info.masked
+    work = tmp_path / "work"
+    work.mkdir()
+    create_bands(info, work, "key")
+    for y0 in range(0, height, 700):
+        write_band(work, y0, probability[y0 : y0 + 700], np.ones((min(700, height - y0), width), bool))
+    with rasterio.open(work / "bands.tif") as bands:
+        assert bands.count == 1
+    names = write_overviews(work)
+    _copy_cog(probability_vrt(info, work, "key", names), tmp_path / "ours.tif")
+    rasterio.shutil.copy(probability_vrt(info, work, "key"), tmp_path / "gdal.tif", driver="COG",
+                         compress="DEFLATE", blocksize=512, overview_resampling="average")
+    assert "lacks overviews" not in caplog.text
+    with rasterio.open(tmp_path / "ours.tif") as ours, rasterio.open(tmp_path / "gdal.tif") as gdal:
+        assert ours.mask_flag_enums == ([rasterio.enums.MaskFlags.all_valid],)
+        assert ours.overviews(1) == gdal.overviews(1) == [2, 4]
+        np.testing.assert_array_equal(ours.read(1), probability)
+        assert ours.profile == gdal.profile
+    for level in range(2):
+        with rasterio.open(tmp_path / "ours.tif", overview_level=level) as ours, \
+                rasterio.open(tmp_path / "gdal.tif", overview_level=level) as gdal:
+            np.testing.assert_array_equal(ours.read(1), gdal.read(1))

@@ -17,9 +17,9 @@ import numpy as np
 VALID_MEANS = np.array([0, 64, 128, 191, 255], np.uint8)  # OpenCV's mean of 0-4 valid pixels of 255 in a block
 
 
-def halve(probability: np.ndarray, validity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def halve(probability: np.ndarray, validity: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
     """The next level of ``probability`` (HxW uint8, 0 where not valid) and ``validity`` (HxW
-    uint8, 0 or 255, as GDAL's masks).
+    uint8, 0 or 255, as GDAL's masks; ``None``: every pixel valid, and none is returned).
 
     Returns ``ceil(H / 2) x ceil(W / 2)`` arrays: the mean of each block's valid pixels, rounded
     half up (0 where none is valid), and 255 where any is valid. OpenCV's area resize halves a
@@ -27,6 +27,9 @@ def halve(probability: np.ndarray, validity: np.ndarray) -> tuple[np.ndarray, np
     where none is; it also gives, from the validity, how many are (0, 64, 128, 191 or 255). The
     blocks of a collar's edge, with one to three valid pixels, are redone."""
     h, w = probability.shape
+    if validity is None:  # an odd side's last blocks: the edge repeated is the mean of the pixels there
+        padded = cv2.copyMakeBorder(probability, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE) if h % 2 or w % 2 else probability
+        return cv2.resize(padded, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA), None
     if h % 2 or w % 2:  # an odd side: its last blocks are one pixel deep, the missing ones without data
         probability = np.pad(probability, ((0, h % 2), (0, w % 2)))
         validity = np.pad(validity, ((0, h % 2), (0, w % 2)))

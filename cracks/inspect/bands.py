@@ -3,7 +3,10 @@
 One uncompressed two-band GeoTIFF in the work folder (``bands.tif``: probability 0-255, and
 validity 0/255) takes each band of rows as the stitcher hands it out, and a VRT
 (``probability.vrt``) presents it as what ``mask.tif`` will be: the probabilities with the
-validity as their mask. Measuring reads the VRT, and the COG is a copy of it, made with the
+validity as their mask. An orthophoto without nodata (no mask, no nodata value, no alpha) has
+every pixel valid: its bands file holds the probabilities alone, and ``mask.tif`` has no mask
+(GDAL reads it as all valid), which spares writing, halving, compressing and reading a band of
+255s (``benchmarks/cog_benchmark.py``: the COG copy of the 100 MP benchmark 0.64 -> 0.42 CPU-s). Measuring reads the VRT, and the COG is a copy of it, made with the
 overviews :func:`write_overviews` halves from the bands (``overview_1.tif``, ... beside it, each
 presented with its mask by a VRT of its own; ``cog_source.vrt`` names them as the overviews).
 
@@ -49,25 +52,28 @@ def _open(path: Path, mode: str = "r", **profile):
         return rasterio.open(path, mode, **profile)
 
 
-def _profile(width: int, height: int) -> dict:
-    return {"driver": "GTiff", "width": width, "height": height, "count": 2, "dtype": "uint8",
+def _profile(width: int, height: int, count: int) -> dict:
+    return {"driver": "GTiff", "width": width, "height": height, "count": count, "dtype": "uint8",
             "tiled": False, "blockysize": 16, "interleave": "band", "sparse_ok": True, "BIGTIFF": "IF_SAFER"}
 
 
 def create_bands(info: RasterInfo, work: Path, key: str) -> Path:
-    """An empty bands file for ``info``, tagged with the run key (a resume checks it)."""
+    """An empty bands file for ``info``, tagged with the run key (a resume checks it): the
+    validity as a second band only where the orthophoto has pixels without data."""
     path = work / BANDS
-    with _open(path, "w", **_profile(info.width, info.height)) as dst:
+    with _open(path, "w", **_profile(info.width, info.height, 2 if info.masked else 1)) as dst:
         dst.update_tags(**{KEY_TAG: key})
     return path
 
 
 def write_band(work: Path, y0: int, probability: np.ndarray, valid: np.ndarray) -> None:
-    """Rows ``y0..`` of the probabilities (HxW uint8) and their validity (HxW bool), flushed on return."""
+    """Rows ``y0..`` of the probabilities (HxW uint8) and their validity (HxW bool; not written
+    to a bands file without a validity band), flushed on return."""
     window = Window(0, y0, probability.shape[1], probability.shape[0])
     with _open(work / BANDS, "r+") as dst:  # 1 x H x W views: rasterio copies a 2-D array into that shape
         dst.write(probability[None], [1], window=window)
-        dst.write((valid.view(np.uint8) * np.uint8(255))[None], [2], window=window)
+        if dst.count == 2:
+            dst.write((valid.view(np.uint8) * np.uint8(255))[None], [2], window=window)
 
 
 def bands_readable(work: Path, key: str, shape: tuple[int, int], rows: int, *, strip_rows: int = 1024) -> bool:
@@ -75,7 +81,7 @@ def bands_readable(work: Path, key: str, shape: tuple[int, int], rows: int, *, s
     (read in strips: a file cut short opens, and fails only where its blocks are missing)."""
     try:
         with _open(work / BANDS) as src:
-            if src.tags().get(KEY_TAG) != key or (src.height, src.width) != shape or src.count != 2:
+            if src.tags().get(KEY_TAG) != key or (src.height, src.width) != shape or src.count not in (1, 2):
                 return False
             for y0 in range(0, rows, strip_rows):
                 src.read(window=Window(0, y0, src.width, min(strip_rows, rows - y0)))
@@ -90,22 +96,25 @@ def write_overviews(work: Path, *, block: int = OVERVIEW_BLOCK, strip_rows: int 
     names = []
     source = work / BANDS
     with _open(source) as src:
-        width, height = src.width, src.height
+        width, height, count = src.width, src.height, src.count
     for level, (level_width, level_height) in enumerate(level_sizes(width, height, block), start=1):
         names.append(f"overview_{level}.tif")
-        with _open(source) as src, _open(work / names[-1], "w", **_profile(level_width, level_height)) as dst:
+        with _open(source) as src, _open(work / names[-1], "w", **_profile(level_width, level_height, count)) as dst:
             for y0 in range(0, src.height, strip_rows):  # an even number of rows: blocks never straddle strips
                 window = Window(0, y0, src.width, min(strip_rows, src.height - y0))
-                probability, validity = halve(src.read(1, window=window), src.read(2, window=window))
+                probability, validity = halve(src.read(1, window=window), src.read(2, window=window) if count == 2 else None)
                 half = Window(0, y0 // 2, level_width, probability.shape[0])
                 dst.write(probability[None], [1], window=half)
-                dst.write(validity[None], [2], window=half)
+                if validity is not None:
+                    dst.write(validity[None], [2], window=half)
         source = work / names[-1]
     return names
 
 
-def _masked_vrt(width: int, height: int, source: str, *, header: str = "", levels: list[str] | None = None) -> str:
-    """A VRT of ``source``'s band 1 with its band 2 as the mask; ``levels``: VRTs of its overviews."""
+def _masked_vrt(width: int, height: int, source: str, *, header: str = "", levels: list[str] | None = None,
+                masked: bool = True) -> str:
+    """A VRT of ``source``'s band 1 with its band 2 as the mask (``masked``; else no mask: all
+    valid); ``levels``: VRTs of its overviews."""
     def band(number: int, attributes: str) -> str:
         return (f'<VRTRasterBand dataType="Byte"{attributes}><SimpleSource>'
                 f'<SourceFilename relativeToVRT="1">{source}</SourceFilename><SourceBand>{number}</SourceBand>'
@@ -113,13 +122,15 @@ def _masked_vrt(width: int, height: int, source: str, *, header: str = "", level
 
     overviews = "".join(f'<Overview><SourceFilename relativeToVRT="1">{name}</SourceFilename><SourceBand>1</SourceBand>'
                         "</Overview>" for name in levels or [])
-    data, mask = band(1, ' band="1"'), band(2, "")
-    return (f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">\n{header}'
-            f"  {data}\n  <MaskBand>{mask}</MaskBand>\n</VRTDataset>\n")
+    data = band(1, ' band="1"')
+    mask = f"  <MaskBand>{band(2, '')}</MaskBand>\n" if masked else ""
+    return f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">\n{header}  {data}\n{mask}</VRTDataset>\n'
+
 
 
 def probability_vrt(info: RasterInfo, work: Path, key: str, overviews: list[str] | None = None) -> Path:
-    """The bands file as a one-band raster with its validity as the mask: ``mask.tif`` uncompressed.
+    """The bands file as a one-band raster with its validity as the mask (if it holds one):
+    ``mask.tif`` uncompressed.
 
     With ``overviews`` (:func:`write_overviews`), the same raster with those levels as its own
     (``cog_source.vrt``, for the COG copy). Each level is a VRT of its file with the same kind
@@ -130,13 +141,15 @@ def probability_vrt(info: RasterInfo, work: Path, key: str, overviews: list[str]
         georeferencing = f"  <SRS>{escape(info.crs_wkt)}</SRS>\n  <GeoTransform>{transform}</GeoTransform>\n"
     tags = {**TAGS, KEY_TAG: key, "source": info.path.name}
     metadata = "".join(f'<MDI key="{escape(k)}">{escape(v)}</MDI>' for k, v in tags.items())
+    with _open(work / BANDS) as bands:
+        masked = bands.count == 2
     levels = []
     for name in overviews or []:
         with _open(work / name) as level:
             levels.append(str(Path(name).with_suffix(".vrt")))
-            (work / levels[-1]).write_text(_masked_vrt(level.width, level.height, name), encoding="utf-8")
+            (work / levels[-1]).write_text(_masked_vrt(level.width, level.height, name, masked=masked), encoding="utf-8")
     text = _masked_vrt(info.width, info.height, BANDS, header=f"{georeferencing}  <Metadata>{metadata}</Metadata>\n",
-                       levels=levels)
+                       levels=levels, masked=masked)
     path = work / (PROBABILITY_VRT if overviews is None else COG_SOURCE_VRT)
     path.write_text(text, encoding="utf-8")
     return path

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 STATE = "state.npz"
 
 
-STITCH_FORMAT = 2  # what a saved carry holds: 2 = weighted sums of uint8 predictions (0-255 scale)
+STITCH_FORMAT = 3  # what a saved carry and bands hold: 3 = weighted sums of uint8 predictions (0-255 scale), no validity band without nodata
 
 
 def run_key(input_sha256: str, model: LoadedModel, grid: WindowGrid, inference: str = "") -> str:

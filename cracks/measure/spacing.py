@@ -160,7 +160,7 @@ def _nearest_allowed(tree: cKDTree, points: np.ndarray, point_branch: np.ndarray
         k_now = min(k, tree.n, MAX_K)
         unresolved = []
         for chunk in np.array_split(todo, max(1, len(todo) * k_now // CHUNK_ENTRIES)):  # bounded memory
-            d, idx = tree.query(points[chunk], k=k_now, distance_upper_bound=reach_px)
+            d, idx = tree.query(points[chunk], k=k_now, distance_upper_bound=reach_px, workers=-1)  # every core: at the end of a site they are free
             d, idx = d.reshape(len(chunk), -1), idx.reshape(len(chunk), -1)
             found = np.isfinite(d)
             branch = np.where(found, pixel_branch[np.minimum(idx, tree.n - 1)], -1)

@@ -504,3 +504,23 @@ def test_run_stopped_while_measuring_leaves_a_whole_cog_and_reruns_without_segme
     counting = CountingPredictor()
     result = run_site(path, tmp_path / "out", predictor=counting)
     assert result.ok and counting.tiles == 0 and result.summary.n_cracks >= 1
+
+
+def test_a_site_without_nodata_has_a_mask_without_a_mask_band_and_measures_the_same(tmp_path):
+    """Without nodata every pixel is valid: ``mask.tif`` has no mask (GDAL reads it as all valid;
+    nothing spent on a band of 255s), and the probabilities and every figure are those of the
+    same photo with an alpha band that marks all of it valid (the masked path)."""
+    crack = random_walk(np.random.default_rng(6), (30, 40), 0.3, 500, 4.0, step=10, wiggle=0.1)
+    image, _ = scene(300, 540, [crack])
+    plain = write_geotiff(tmp_path / "plain.tif", image, gsd_m=0.0005)
+    alpha = write_geotiff(tmp_path / "alpha.tif", image, gsd_m=0.0005, alpha=True)
+    results = {name: run_site(path, tmp_path / name) for name, path in (("plain", plain), ("alpha", alpha))}
+    with rasterio.open(results["plain"].outputs["mask"]) as a, rasterio.open(results["alpha"].outputs["mask"]) as b:
+        assert a.mask_flag_enums == ([rasterio.enums.MaskFlags.all_valid],)
+        assert b.mask_flag_enums == ([rasterio.enums.MaskFlags.per_dataset],)
+        assert np.array_equal(a.read(1), b.read(1)) and a.read(1).max() > 200
+        assert a.overviews(1) == b.overviews(1)
+    plain_summary, alpha_summary = results["plain"].summary, results["alpha"].summary
+    assert plain_summary.n_cracks == alpha_summary.n_cracks >= 1
+    assert plain_summary.analysed_area_px == alpha_summary.analysed_area_px == 300 * 540
+    assert plain_summary.total_length_m == pytest.approx(alpha_summary.total_length_m)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -362,6 +363,18 @@ def _setup() -> None:
     plain_warnings()
 
 
+def single_threaded_blas() -> None:
+    """OpenBLAS on one thread, unless the user chose otherwise (``OPENBLAS_NUM_THREADS``); set
+    before numpy is first imported, which the command's own imports do not.
+
+    numpy and SciPy each load an OpenBLAS that starts a thread per core, and those threads spin
+    (``sched_yield``) for a while after they start: on two cores they took CPU from loading the
+    model and reading the first tiles, where every core is busy, and no command does BLAS work
+    that more threads would speed up. Measured with ``benchmarks/startup_compare.py`` (the
+    README's Performance section)."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def main() -> None:
     """The ``cracks`` console script: the command, then an exit without a last garbage collection.
 
@@ -369,6 +382,7 @@ def main() -> None:
     module imported (OpenVINO, GDAL, pandas and the rest): 0.22 s after each inspection, a tenth
     of the sample site's run (``perf`` of the exit). Frozen first (:func:`gc.freeze`), they are
     out of the collector's sight, and the exit is otherwise the usual one."""
+    single_threaded_blas()
     try:
         app()
     finally:

@@ -69,3 +69,25 @@ def test_console_script_keeps_exit_codes(tmp_path):
     assert run("--help").returncode == 0
     failed = run("inspect", str(tmp_path / "missing.tif"), "--out", str(tmp_path / "out"))
     assert failed.returncode != 0 and "missing.tif" in failed.stderr
+
+
+@pytest.mark.parametrize("chosen", [None, "2"])
+def test_console_script_runs_openblas_on_one_thread_unless_told_otherwise(tmp_path, chosen):
+    """numpy's and SciPy's OpenBLAS threads spin at start-up on cores the model needs: the
+    console script starts them single-threaded, before numpy is imported; a user's choice stands."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("threadpoolctl")
+    code = ("import json, sys; from cracks import cli; assert 'numpy' not in sys.modules; "
+            "sys.argv = ['cracks', '--help']\ntry: cli.main()\nexcept SystemExit: pass\n"
+            "import numpy, scipy.linalg; from threadpoolctl import threadpool_info; "
+            "print(json.dumps([p['num_threads'] for p in threadpool_info() if p['internal_api'] == 'openblas']))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if chosen:
+        env["OPENBLAS_NUM_THREADS"] = chosen
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    threads = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(threads) >= 1 and set(threads) == {int(chosen or 1)}

@@ -524,3 +524,20 @@ def test_a_site_without_nodata_has_a_mask_without_a_mask_band_and_measures_the_s
     assert plain_summary.n_cracks == alpha_summary.n_cracks >= 1
     assert plain_summary.analysed_area_px == alpha_summary.analysed_area_px == 300 * 540
     assert plain_summary.total_length_m == pytest.approx(alpha_summary.total_length_m)
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_inspection_leaves_the_garbage_collector_as_it_found_it(tmp_path, collecting):
+    """The warm-up pauses the collector and freezes what its imports made; when the inspection
+    returns, nothing is frozen and collection is on or off as before."""
+    import gc
+
+    from cracks.inspect.pipeline import inspect_all
+
+    (gc.enable if collecting else gc.disable)()
+    try:
+        [result] = inspect_all(InspectConfig(inputs=[tmp_path / "missing.tif"], out=tmp_path / "out"), progress=False)
+        assert not result.ok and "missing.tif" in result.error
+        assert gc.isenabled() is collecting and gc.get_freeze_count() == 0
+    finally:
+        gc.enable()

@@ -62,7 +62,7 @@ backends.OpenVINOBackend._compiled = compiled
 timed(backends.OpenVINOBackend, "__call__")
 sys.argv = ["cracks", "inspect", site, "--out", out]
 try:
-    cli.app()
+    cli.main()  # the console script, as users run it
 except SystemExit:
     pass
 mark("exit")

@@ -3,12 +3,14 @@
 One uncompressed two-band GeoTIFF in the work folder (``bands.tif``: probability 0-255, and
 validity 0/255) takes each band of rows as the stitcher hands it out, and a VRT
 (``probability.vrt``) presents it as what ``mask.tif`` will be: the probabilities with the
-validity as their mask. An orthophoto without nodata (no mask, no nodata value, no alpha) has
-every pixel valid: its bands file holds the probabilities alone, and ``mask.tif`` has no mask
-(GDAL reads it as all valid), which spares writing, halving, compressing and reading a band of
-255s (``benchmarks/cog_benchmark.py``: the COG copy of the 100 MP benchmark 0.64 -> 0.42 CPU-s). Measuring reads the VRT, and the COG is a copy of it, made with the
+validity as their mask. Measuring reads the VRT, and the COG is a copy of it, made with the
 overviews :func:`write_overviews` halves from the bands (``overview_1.tif``, ... beside it, each
 presented with its mask by a VRT of its own; ``cog_source.vrt`` names them as the overviews).
+
+An orthophoto without nodata (no mask, no nodata value, no alpha) has every pixel valid: its
+bands file holds the probabilities alone, and ``mask.tif`` has no mask (GDAL reads it as all
+valid). That spares writing, halving, compressing and reading again a band of 255s: the COG of
+the 100 MP benchmark 0.65 -> 0.42 CPU-s (``benchmarks/cog_benchmark.py``).
 
 Why not write the mask as GDAL's own internal 1-bit mask from the start: packing and
 compressing it while writing cost 0.5 s at 100 MP, and the bands would have been kept in a second

@@ -480,9 +480,9 @@ def warm_up_stages() -> threading.Thread:
 
     The garbage collector pauses meanwhile, and then every object alive is frozen out of its
     sight (:func:`gc.freeze`; :func:`inspect_all` thaws them when it returns): the full
-    collections that the imports' half million objects set off took 20-75 ms each with the GIL
-    held, one of them in the first grid row of the 100 MP benchmark (a ``gc.callbacks`` log), and
-    nothing those modules made is garbage."""
+    collection that the imports' half million objects set off took 78-86 ms with the GIL held,
+    in the first grid row of the 100 MP benchmark (``benchmarks/cpu_timeline.py``), and nothing
+    those modules made is garbage."""
     collecting = gc.isenabled()
     gc.disable()
 

@@ -95,8 +95,8 @@ def _label_strip(binary: np.ndarray) -> _Strip:
     OpenCV's labelling gives the same regions as ``scipy.ndimage.label`` (numbered in another
     order, which nothing after depends on: regions are numbered by their first pixel in the end).
     The boxes and seeds come from the crack pixels' coordinates, not from OpenCV's statistics,
-    which visit every background pixel too: on a 512-row strip of the 100 MP benchmark's mask
-    (2-core Xeon) 20-23 CPU-ms with statistics, 6-7 so (``benchmarks/measure_benchmark.py``)."""
+    which visit every background pixel too (with :func:`_write_blocks`, the scan of the 100 MP
+    benchmark's mask went 0.80-1.12 -> 0.41-0.60 s on a 2-core Xeon: ``benchmarks/measure_benchmark.py``)."""
     import cv2
 
     binary = np.ascontiguousarray(binary).view(np.uint8)
@@ -264,8 +264,7 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
 
 def _write_blocks(dst, labels: np.ndarray, y0: int, cols: np.ndarray) -> None:
     """Write the strip's labels at row ``y0``, only the columns of blocks that hold a crack pixel
-    (``cols``): the others stay sparse, read as 0. Compressing the whole strip's zeros took twice
-    as long (``benchmarks/measure_benchmark.py``)."""
+    (``cols``): the others stay sparse, read as 0, and no time goes into compressing zeros."""
     block = dst.block_shapes[0][1]
     for first in np.unique(cols // block).tolist():
         x0 = first * block

@@ -157,8 +157,24 @@ def open_raster(path: str | Path, gsd_mm: float | None = None) -> RasterInfo:
             nodata=src.nodata, has_alpha=any(c == ColorInterp.alpha for c in src.colorinterp),
             georeferenced=georeferenced, pixel_size_m=pixel_size_m, scale=scale, palette=palette,
             map_scale=map_scale, exif_orientation=_exif_orientation(src), gcps=len(src.gcps[0]),
-            masked=not all(flags == [MaskFlags.all_valid] for flags in src.mask_flag_enums),
+            masked=has_mask(src),
         )
+
+
+def has_mask(src) -> bool:
+    """Whether an open dataset has pixels without data (a mask, a nodata value or alpha)."""
+    return not all(flags == [MaskFlags.all_valid] for flags in src.mask_flag_enums)
+
+
+def all_valid(shape: tuple[int, int]) -> np.ndarray:
+    """The validity of pixels that all have data: one True broadcast to ``shape`` (a read-only
+    view that takes no memory; :func:`is_all_valid` knows it without looking at its pixels)."""
+    return np.broadcast_to(np.True_, shape)
+
+
+def is_all_valid(valid: np.ndarray) -> bool:
+    """Whether ``valid`` is (a slice of) an :func:`all_valid` view: no pixel needs looking at."""
+    return valid.ndim == 2 and valid.strides == (0, 0) and bool(valid.flat[0])
 
 
 def _exif_orientation(src) -> int:
@@ -187,10 +203,10 @@ def read_window(src, info: RasterInfo, window: Window) -> tuple[np.ndarray, np.n
         rgb = np.empty((int(window.height), int(window.width), 3), np.uint8)
         src.read(info.rgb_bands, window=window, out=np.moveaxis(rgb, -1, 0))
     if not info.masked:
-        return rgb, np.broadcast_to(np.True_, rgb.shape[:2])
+        return rgb, all_valid(rgb.shape[:2])
     valid = src.dataset_mask(window=window) > 0
     if valid.all():  # the common case: a read-only view of one value instead of a megabyte per tile
-        return rgb, np.broadcast_to(np.True_, valid.shape)
+        return rgb, all_valid(valid.shape)
     return fill_invalid(rgb, valid), valid
 
 

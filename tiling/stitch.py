@@ -26,6 +26,7 @@ import numpy as np
 from rasterio.windows import Window
 
 from tiling.blend import axis_weights, blend_weights, sole_spans
+from tiling.raster import is_all_valid
 from tiling.windows import WindowGrid
 
 FINISH_CHUNK_ROWS = 256  # rows normalized at a time: float temporaries stay a few MB wide
@@ -71,7 +72,7 @@ class RowStitcher:
                 weighted[seam] += weights[seam] * probability[seam]
             sole = np.s_[top:bottom, left:right]  # pixels without data carry no crack probability: 0
             target = self.copied[y : y + h, x : x + w][sole]
-            if _all_valid(valid):
+            if is_all_valid(valid):
                 np.copyto(target, probability[sole])
             else:
                 np.multiply(probability[sole], valid[sole], out=target)
@@ -82,7 +83,7 @@ class RowStitcher:
         y = int(window.row_off) - self.band_y0
         x = int(window.col_off)
         h, w = valid.shape
-        if _all_valid(valid):  # the common case (read_window's one-value view): a fill, not an OR
+        if is_all_valid(valid):  # the common case (read_window's one-value view): a fill, not an OR
             self.valid[y : y + h, x : x + w] = True
         else:
             self.valid[y : y + h, x : x + w] |= valid
@@ -138,10 +139,3 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
     edges = np.flatnonzero(np.diff(flags.astype(np.int8))) + 1
     bounds = [0, *edges.tolist(), len(flags)]
     return [(a, b, bool(flags[a])) for a, b in zip(bounds, bounds[1:]) if b > a]
-
-
-def _all_valid(valid: np.ndarray) -> bool:
-    """Whether ``valid`` is the all-True view :func:`tiling.raster.read_window` gives a tile
-    without nodata (one value, broadcast: no pixel needs looking at)."""
-    return valid.ndim == 2 and valid.strides == (0, 0) and bool(valid.flat[0])
-

@@ -129,7 +129,6 @@ def _masked_vrt(width: int, height: int, source: str, *, header: str = "", level
     return f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">\n{header}  {data}\n{mask}</VRTDataset>\n'
 
 
-
 def probability_vrt(info: RasterInfo, work: Path, key: str, overviews: list[str] | None = None) -> Path:
     """The bands file as a one-band raster with its validity as the mask (if it holds one):
     ``mask.tif`` uncompressed.

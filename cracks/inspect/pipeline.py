@@ -501,7 +501,12 @@ def warm_up_stages() -> threading.Thread:
                 gc.enable()
 
     thread = threading.Thread(target=work, name="warm-up-stages", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had: nothing warmed up, the collector as it was
+        if collecting:
+            gc.enable()
+        raise
     return thread
 
 

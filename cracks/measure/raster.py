@@ -29,7 +29,6 @@ import numpy as np
 import rasterio
 import shapely
 from affine import Affine
-from rasterio.enums import MaskFlags
 from rasterio.features import shapes
 from rasterio.windows import Window
 
@@ -37,6 +36,7 @@ from cracks.measure import BRIDGE_PX, MeasureSettings
 from cracks.measure.records import merge_parts
 from cracks.measure.region import Crack, bridged, crack_from_region, default_road_axis
 from cracks.metrics import counts
+from tiling.raster import all_valid, has_mask, is_all_valid
 
 
 @dataclass
@@ -115,11 +115,12 @@ def _label_strip(binary: np.ndarray) -> _Strip:
 
 
 def _read(src, window: Window, threshold_u8: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The window's probabilities, validity and crack pixels. A mask of an orthophoto without
-    nodata has no mask (:mod:`cracks.inspect.bands`): its validity is one value, not read."""
+    """The window's probabilities, validity and crack pixels. The probabilities of an
+    orthophoto without nodata have no mask (:mod:`cracks.inspect.bands`): their validity is one
+    value, not read."""
     probability = src.read(1, window=window)
-    if all(flags == [MaskFlags.all_valid] for flags in src.mask_flag_enums):
-        return probability, np.broadcast_to(np.True_, probability.shape), probability >= threshold_u8
+    if not has_mask(src):
+        return probability, all_valid(probability.shape), probability >= threshold_u8
     valid = src.dataset_mask(window=window) > 0
     return probability, valid, (probability >= threshold_u8) & valid
 
@@ -156,7 +157,7 @@ class _StripLabeller:
         binary, valid = bridged(binary, self.bridge_px)[core], valid[core]
         keep = np.arange(y0, y0 + h) % self.step == 0
         strip = _label_strip(binary)
-        strip.valid_pixels = valid.size if valid.strides == (0, 0) else int(np.count_nonzero(valid))
+        strip.valid_pixels = valid.size if is_all_valid(valid) else int(np.count_nonzero(valid))
         strip.footprint = valid[keep, :: self.step]
         return strip
 

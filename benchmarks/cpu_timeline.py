@@ -20,20 +20,14 @@ fewer CPU-seconds, or cores left idle put to work. ``--tree`` runs another check
 
 from __future__ import annotations
 
-import argparse
-import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.inspection_runs import OTHER_TREE, inspection_runs  # noqa: E402
 
 CHILD = r"""
 import collections, gc, json, os, resource, sys, threading, time
-if sys.argv[3]:  # another checkout's code instead of the installed one
-    sys.meta_path = [finder for finder in sys.meta_path if "editable" not in repr(finder)]
-    sys.path.insert(0, sys.argv[3])
 T0 = time.perf_counter()
 TICK = os.sysconf("SC_CLK_TCK")
 thread_cpu, python_tids = collections.Counter(), {threading.get_native_id()}
@@ -101,23 +95,7 @@ print(json.dumps({"wall": end - T0, "cpu": end_cpu, "threads": dict(thread_cpu),
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("orthophoto", nargs="?", type=Path, default=Path("/tmp/bench/ortho_100mp.tif"))
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--tree", type=Path, default=None, help="run this checkout's code instead")
-    args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
-    from cracks.models.hardware import cpu_model
-
-    print(f"CPU: {cpu_model()}; {args.orthophoto}; code from {args.tree or REPO}")
-    for run in range(1, args.runs + 1):
-        with tempfile.TemporaryDirectory() as out:
-            done = subprocess.run([sys.executable, "-c", CHILD, str(args.orthophoto), out,
-                                   str(args.tree.resolve()) if args.tree else ""], capture_output=True, text=True, cwd=out)
-        if done.returncode != 0:
-            print(f"run {run} failed: {done.stderr.strip().splitlines()[-1]}")
-            continue
-        t = json.loads(done.stdout.strip().splitlines()[-1])
+    for run, t in inspection_runs(__doc__, OTHER_TREE + CHILD, runs=1):
         named = sum(t["threads"].values())
         threads = ", ".join(f"{name} {cpu:.2f}" for name, cpu in sorted(t["threads"].items(), key=lambda item: -item[1]))
         print(f"run {run}: wall {t['wall']:.2f} s, CPU {t['cpu']:.2f} s: {threads}, "

@@ -14,20 +14,14 @@ code (a git worktree of an older commit), for alternated comparisons.
 
 from __future__ import annotations
 
-import argparse
-import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.inspection_runs import OTHER_TREE, inspection_runs  # noqa: E402
 
 CHILD = r"""
 import collections, json, sys, time
-if sys.argv[3]:  # another checkout's code instead of the installed one
-    sys.meta_path = [finder for finder in sys.meta_path if "editable" not in repr(finder)]
-    sys.path.insert(0, sys.argv[3])
 import cracks.inspect.rows as rows
 import cracks.inspect.segment as segment
 from tiling.stitch import RowStitcher
@@ -61,24 +55,7 @@ print(json.dumps({"first_row": marks[0][0] - started, "network": steps["network"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("orthophoto", nargs="?", type=Path, default=Path("/tmp/bench/ortho_100mp.tif"))
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--tree", type=Path, default=None, help="run this checkout's code instead")
-    args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
-    from cracks.models.hardware import cpu_model
-
-    print(f"CPU: {cpu_model()}; {args.orthophoto}; code from {args.tree or REPO}")
-    for run in range(1, args.runs + 1):
-        with tempfile.TemporaryDirectory() as out:
-            done = subprocess.run([sys.executable, "-c", CHILD, str(args.orthophoto), out,
-                                   str(args.tree.resolve()) if args.tree else ""], capture_output=True, text=True,
-                                  cwd=out)
-        if done.returncode != 0:
-            print(f"run {run} failed: {done.stderr.strip().splitlines()[-1]}")
-            continue
-        t = json.loads(done.stdout.strip().splitlines()[-1])
+    for run, t in inspection_runs(__doc__, OTHER_TREE + CHILD):
         stitch = ", ".join(f"{k.strip('_')} {v:.2f}" for k, v in t["stitch"].items())
         print(f"run {run}: first row at {t['first_row']:.2f} s; network {t['network']:.2f} s; gaps {t['gaps']:.2f} s "
               f"({'/'.join(f'{1000 * g:.0f}' for g in t['gap_list'])} ms); after the last row {t['after']:.2f} s; "

@@ -114,12 +114,12 @@ def _label_strip(binary: np.ndarray) -> _Strip:
     return _Strip(labels.view(np.uint32), boxes, grouped[starts], points)
 
 
-def _read(src, window: Window, threshold_u8: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read(src, window: Window, threshold_u8: int, masked: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The window's probabilities, validity and crack pixels. The probabilities of an
-    orthophoto without nodata have no mask (:mod:`cracks.inspect.bands`): their validity is one
-    value, not read."""
+    orthophoto without nodata have no mask (:mod:`cracks.inspect.bands`; the caller asks
+    :func:`~tiling.raster.has_mask` once per dataset): their validity is one value, not read."""
     probability = src.read(1, window=window)
-    if not has_mask(src):
+    if not masked:
         return probability, all_valid(probability.shape), probability >= threshold_u8
     valid = src.dataset_mask(window=window) > 0
     return probability, valid, (probability >= threshold_u8) & valid
@@ -136,8 +136,10 @@ class _StripLabeller:
     Each thread reads through its own dataset handle (GDAL's are not shared across threads).
     """
 
-    def __init__(self, path: Path, threshold_u8: int, bridge_px: int, step: int, workers: int = 2) -> None:
+    def __init__(self, path: Path, threshold_u8: int, bridge_px: int, step: int, workers: int = 2, *,
+                 masked: bool = True) -> None:
         self.path, self.threshold_u8, self.bridge_px, self.step, self.workers = path, threshold_u8, bridge_px, step, workers
+        self.masked = masked
         self._local = threading.local()
         self._opened: list[Any] = []
         self._lock = threading.Lock()
@@ -152,7 +154,7 @@ class _StripLabeller:
 
     def label(self, y0: int, h: int, height: int, width: int) -> _Strip:
         top, bottom = max(0, y0 - self.bridge_px), min(height, y0 + h + self.bridge_px)
-        _, valid, binary = _read(self._source(), Window(0, top, width, bottom - top), self.threshold_u8)
+        _, valid, binary = _read(self._source(), Window(0, top, width, bottom - top), self.threshold_u8, self.masked)
         core = slice(y0 - top, y0 - top + h)  # grouping sees bridge_px rows across the strip border
         binary, valid = bridged(binary, self.bridge_px)[core], valid[core]
         keep = np.arange(y0, y0 + h) % self.step == 0
@@ -208,7 +210,8 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                                    tiled=True, blockxsize=512, blockysize=512, compress="ZSTD", BIGTIFF="IF_SAFER",
                                    sparse_ok=True, crs=src.crs, transform=src.transform)
         try:
-            strips = _StripLabeller(mask_path, threshold_u8, bridge_px, step)
+            masked = has_mask(src)
+            strips = _StripLabeller(mask_path, threshold_u8, bridge_px, step, masked=masked)
             for y0, strip in strips.labelled(range(0, height, strip_rows), strip_rows, height, width):
                 h = strip.labels.shape[0]
                 valid_pixels += strip.valid_pixels
@@ -237,7 +240,7 @@ def scan_mask(mask_path: Path, threshold_u8: int, truth_path: Path | None = None
                     labels[rows, cols] += np.uint32(base)
                     _write_blocks(labels_dst, labels, y0, cols)
                 if truth_src is not None:
-                    _add_truth_counts(src, truth_src, y0, h, threshold_u8, truth_totals, halo, truth_threshold)
+                    _add_truth_counts(src, truth_src, y0, h, threshold_u8, truth_totals, halo, truth_threshold, masked)
         finally:
             labels_dst.close()
             if truth_src is not None:
@@ -274,12 +277,12 @@ def _write_blocks(dst, labels: np.ndarray, y0: int, cols: np.ndarray) -> None:
 
 
 def _add_truth_counts(src, truth_src, y0: int, h: int, threshold_u8: int, totals: dict, halo: int,
-                      truth_threshold: int = 127) -> None:
+                      truth_threshold: int = 127, masked: bool = True) -> None:
     """Count TP/FP/FN for the strip's rows, reading ``halo`` extra rows so tolerance sees across."""
     top = max(0, y0 - halo)
     bottom = min(src.height, y0 + h + halo)
     window = Window(0, top, src.width, bottom - top)
-    _, valid, binary = _read(src, window, threshold_u8)
+    _, valid, binary = _read(src, window, threshold_u8, masked)
     truth = (truth_src.read(1, window=window) > truth_threshold) & valid
     core = slice(y0 - top, y0 - top + h)
     for tolerance in totals:
@@ -324,10 +327,11 @@ def measure_raster(mask_path: Path, threshold_u8: int, scan: MaskScan, pixel_siz
     with rasterio.open(mask_path) as src, rasterio.open(scan.labels_path) as labels_src:
         if settings.road_axis_deg is None:
             settings = dataclasses.replace(settings, road_axis_deg=default_road_axis(src.height, src.width))
+        masked = has_mask(src)
         for number, region in enumerate(scan.regions, start=1):
             blocks: list[Crack] = []
             for window in region_windows(region, src.height, src.width, max_region_px):
-                probability, _, binary = _read(src, window, threshold_u8)
+                probability, _, binary = _read(src, window, threshold_u8, masked)
                 region_mask = (scan.region_of_label[labels_src.read(1, window=window)] == number) & binary
                 if not region_mask.any():
                     continue

@@ -119,6 +119,8 @@ def train(
                                               "fine-tuning with small batches, e.g. on a CPU.")] = _TRAIN.freeze_norm,
     epochs: int = _TRAIN.epochs,
     batch_size: int = _TRAIN.batch_size,
+    micro_batch: Annotated[Optional[int], typer.Option(help="Crops per forward/backward pass, adding up to one step of "
+                                                       "--batch-size (with --freeze-norm: large batches on a CPU).")] = None,
     crop: int = _TRAIN.crop,
     lr: float = _TRAIN.lr,
     loss: Annotated[str, typer.Option(help="dice_bce, dice_bce_skeleton (adds skeleton recall: thin cracks count by length), focal or tversky.")] = _TRAIN.loss,
@@ -144,8 +146,11 @@ def train(
     scale_range = _floats("--scale", scale, 2)
     if not 0 <= hard_negatives <= 1:
         _fail(f"--hard-negatives {hard_negatives}: give a probability between 0 and 1")
+    if micro_batch is not None and not 1 <= micro_batch <= batch_size:
+        _fail(f"--micro-batch {micro_batch}: give between 1 and --batch-size ({batch_size}) crops")
     config = TrainConfig(data=_paths(data), out=out, layout=layout, arch=arch, encoder=encoder, pretrained=pretrained,
-                         init_model=init_model, freeze_norm=freeze_norm, epochs=epochs, batch_size=batch_size, crop=crop,
+                         init_model=init_model, freeze_norm=freeze_norm, epochs=epochs, batch_size=batch_size,
+                         micro_batch=micro_batch, crop=crop,
                          lr=lr, loss=loss,
                          schedule=schedule, data_weights=_floats("--data-weights", data_weights),
                          samples_per_epoch=samples_per_epoch, scale=tuple(scale_range), hard_negatives=hard_negatives,

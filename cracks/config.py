@@ -37,6 +37,7 @@ class TrainConfig:
     pretrained: bool = True
     epochs: int = 10
     batch_size: int = 8
+    micro_batch: int | None = None  # crops per forward/backward; gradients add up to one step of batch_size
     crop: int = 256
     lr: float = 1e-3
     weight_decay: float = 1e-4

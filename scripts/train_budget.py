@@ -115,6 +115,11 @@ def main() -> None:
     parser.add_argument("--run", action="append", type=parse_run, required=True)
     parser.add_argument("--minutes", type=float, required=True)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--micro-batch", type=int, default=None,
+                        help="crops per forward/backward pass; their gradients add up to one step of --batch-size "
+                             "(a CPU: --batch-size 64 --micro-batch 8 --freeze-norm steps like the GPU recipe)")
+    parser.add_argument("--cpu-bf16", action="store_true",
+                        help="bfloat16 autocast on the CPU too (as on a GPU): 1.45x a step on a Xeon with AMX")
     parser.add_argument("--crop", type=int, default=256)
     parser.add_argument("--scale", default="0.5,2")
     parser.add_argument("--hard-negatives", type=float, default=0.5)
@@ -133,6 +138,8 @@ def main() -> None:
                         help="smp encoder of every run (ImageNet weights offline: timm-tf_efficientnet_lite0/1/2)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    if args.micro_batch is not None and not 1 <= args.micro_batch <= args.batch_size:
+        parser.error(f"--micro-batch {args.micro_batch}: between 1 and --batch-size ({args.batch_size})")
 
     started = time.monotonic()
     budget = args.minutes * 60
@@ -175,7 +182,7 @@ def main() -> None:
     snapshots = sorted(float(s) for s in args.snapshots.split(","))
     args.out.mkdir(parents=True, exist_ok=True)
     history: list[dict] = []
-    amp = device.type == "cuda"
+    amp = device.type == "cuda" or args.cpu_bf16
 
     def snapshot(fraction: float, step: int) -> None:
         for run in runs:
@@ -209,7 +216,7 @@ def main() -> None:
             for group in run.optimizer.param_groups:
                 group["lr"] = run.lr * factor
             loss = train_step(run.model, images, masks, loss_fn, run.optimizer, None, device.type, amp,
-                              amp_dtype=torch.bfloat16)
+                              amp_dtype=torch.bfloat16, micro_batch=args.micro_batch)
             # a running mean kept on the device: reading it every step would stall the GPU queue
             run.loss = loss.detach() if step == 0 else 0.98 * run.loss + 0.02 * loss.detach()
         step += 1

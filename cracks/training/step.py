@@ -10,23 +10,37 @@ import torch
 
 
 def train_step(model, images, masks, loss_fn, optimizer, scaler, device_type: str, amp: bool,
-               *, amp_dtype: torch.dtype | None = None) -> torch.Tensor:
+               *, amp_dtype: torch.dtype | None = None, micro_batch: int | None = None) -> torch.Tensor:
     """One optimizer step (forward, loss, backward, AdamW), mixed precision when ``amp``.
 
     ``scaler`` (a GradScaler) guards float16 gradients; bfloat16 (``amp_dtype``, what the GPU
     budget runs use) has float32's range and needs none: pass ``scaler=None``.
+
+    ``micro_batch`` splits the batch into chunks of that many crops whose gradients add up before
+    the one optimizer step, each loss weighted by its share of the batch: a CPU holds the
+    activations of 8 crops of 256 px, not of the 64 that the GPU recipe steps on. With batch-norm
+    statistics frozen (:func:`freeze_norm_statistics`) nothing else depends on the batch, so the
+    step is the large batch's step up to how the loss pools its pixels (Dice is pooled per chunk).
+    Returns the batch's loss.
     """
     optimizer.zero_grad(set_to_none=True)
-    with torch.autocast(device_type, dtype=amp_dtype, enabled=amp):
-        loss = loss_fn(model(images), masks)
+    size = len(images)
+    chunk = size if micro_batch is None else micro_batch
+    if chunk < 1:
+        raise ValueError(f"micro_batch must be at least 1, got {micro_batch}")
+    total = torch.zeros((), device=images.device)
+    for start in range(0, size, chunk):
+        part = slice(start, start + chunk)
+        with torch.autocast(device_type, dtype=amp_dtype, enabled=amp):
+            loss = loss_fn(model(images[part]), masks[part]) * (len(images[part]) / size)
+        (loss if scaler is None else scaler.scale(loss)).backward()
+        total += loss.detach().float()
     if scaler is None:
-        loss.backward()
         optimizer.step()
     else:
-        scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
-    return loss
+    return total
 
 
 def freeze_norm_statistics(model: torch.nn.Module) -> int:

@@ -167,7 +167,8 @@ def train(config: TrainConfig) -> TrainResult:
             masks = masks.to(device, non_blocking=True)
             if device.type == "cpu":
                 images = images.contiguous(memory_format=torch.channels_last)
-            loss = train_step(model, images, masks, loss_fn, optimizer, scaler, device.type, use_amp)
+            loss = train_step(model, images, masks, loss_fn, optimizer, scaler, device.type, use_amp,
+                              micro_batch=config.micro_batch)
             scheduler.step()
             state["step"] += 1
             running = 0.9 * running + 0.1 * loss.item() if state["step"] > 1 else loss.item()
@@ -197,6 +198,7 @@ def train(config: TrainConfig) -> TrainResult:
                           "valid_split": config.valid_split, "manifest_sha256": manifest_hash,
                           "train_images": len(train_pairs), "valid_images": len(valid_pairs),
                           "epoch": epoch + 1, "epochs": config.epochs, "batch_size": config.batch_size,
+                          "micro_batch": config.micro_batch,
                           "crop": config.crop, "loss": config.loss, "lr": config.lr, "schedule": config.schedule,
                           "seed": config.seed, "pretrained": config.pretrained, "device": device.type,
                           "data_weights": config.data_weights, "samples_per_epoch": config.samples_per_epoch,

@@ -1,0 +1,64 @@
+"""Average the weights of models that share their batch-norm statistics (a "model soup").
+
+Continuations trained with ``--freeze-norm`` keep their start's statistics, so their weights can
+be averaged layer by layer; the result is a snapshot that ``scripts/adopt_snapshot.py`` scores
+and adopts like any other. Measured with it (README model card, session 16): the shipped model
+and a CPU continuation averaged evenly kept the continuation's gains without its false alarms on
+kerb edges.
+
+    python scripts/average_weights.py models/default runs/cpu16/big-100.safetensors --out soup.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+
+
+def read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """A snapshot's tensors and metadata, or a model folder's (its ``model.safetensors``)."""
+    file = path / "model.safetensors" if path.is_dir() else path
+    with safe_open(str(file), "pt") as f:
+        meta = f.metadata() or {}
+    return load_file(str(file)), meta
+
+
+def average(states: list[dict[str, torch.Tensor]], weights: list[float]) -> dict[str, torch.Tensor]:
+    """The weighted mean of float tensors (stored as float16, as snapshots are); integer buffers
+    (batch-norm step counts) from the first state. The states must hold the same tensors."""
+    keys = set(states[0])
+    for state in states[1:]:
+        if set(state) != keys or any(state[k].shape != states[0][k].shape for k in keys):
+            raise SystemExit("error: the models do not hold the same tensors (another architecture or encoder?)")
+    total = sum(weights)
+    return {k: (sum(w * s[k].float() for w, s in zip(weights, states)) / total).half()
+            if states[0][k].is_floating_point() else states[0][k] for k in states[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", type=Path, help="snapshots (.safetensors) or model folders")
+    parser.add_argument("--weights", default=None, help="comma-separated, one per model (default: equal)")
+    parser.add_argument("--out", type=Path, required=True, help="the averaged snapshot (.safetensors)")
+    args = parser.parse_args()
+    weights = [float(w) for w in args.weights.split(",")] if args.weights else [1.0] * len(args.models)
+    if len(weights) != len(args.models) or min(weights) < 0 or sum(weights) <= 0:
+        parser.error(f"--weights {args.weights}: one non-negative weight per model, not all zero")
+    read_in = [read(path) for path in args.models]
+    snapshot_meta = next((meta for _, meta in read_in if meta.get("arch")), None)
+    if snapshot_meta is None:
+        parser.error("give at least one scripts/train_budget.py snapshot: it names the architecture and encoder")
+    meta = {**snapshot_meta, "run": args.out.stem,
+            "averaged": ", ".join(f"{w:g} x {p}" for w, p in zip(weights, args.models))}
+    tmp = args.out.with_name(args.out.name + ".tmp")
+    save_file(average([state for state, _ in read_in], weights), str(tmp), metadata=meta)
+    tmp.replace(args.out)
+    print(f"wrote {args.out}: {meta['averaged']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -146,8 +146,6 @@ def train(
     scale_range = _floats("--scale", scale, 2)
     if not 0 <= hard_negatives <= 1:
         _fail(f"--hard-negatives {hard_negatives}: give a probability between 0 and 1")
-    if micro_batch is not None and not 1 <= micro_batch <= batch_size:
-        _fail(f"--micro-batch {micro_batch}: give between 1 and --batch-size ({batch_size}) crops")
     config = TrainConfig(data=_paths(data), out=out, layout=layout, arch=arch, encoder=encoder, pretrained=pretrained,
                          init_model=init_model, freeze_norm=freeze_norm, epochs=epochs, batch_size=batch_size,
                          micro_batch=micro_batch, crop=crop,

@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader
 
 from cracks.data.dataset import CrackDataset, init_loader_worker, normalize_batch
 from cracks.data.layouts import gather_pairs
+from cracks.errors import SettingError
 from cracks.hashing import file_sha256
 from cracks.models import artifact
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, normalization_for
@@ -41,7 +42,7 @@ from cracks.models.hardware import cpu_model
 from cracks.training.augment import train_transform
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights
-from cracks.training.step import freeze_norm_statistics, train_step
+from cracks.training.step import check_micro_batch, freeze_norm_statistics, train_step
 
 
 @dataclass
@@ -138,8 +139,10 @@ def main() -> None:
                         help="smp encoder of every run (ImageNet weights offline: timm-tf_efficientnet_lite0/1/2)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    if args.micro_batch is not None and not 1 <= args.micro_batch <= args.batch_size:
-        parser.error(f"--micro-batch {args.micro_batch}: between 1 and --batch-size ({args.batch_size})")
+    try:
+        check_micro_batch(args.micro_batch, batch_size=args.batch_size)
+    except SettingError as exc:
+        parser.error(exc.as_option())
 
     started = time.monotonic()
     budget = args.minutes * 60

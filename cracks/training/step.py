@@ -8,6 +8,20 @@ from __future__ import annotations
 
 import torch
 
+from cracks.errors import SettingError
+
+
+def check_micro_batch(micro_batch: int | None, *, batch_size: int | None = None) -> None:
+    """Refuse a micro-batch below one crop or above the batch it divides (None: the whole batch).
+
+    One check for ``cracks train``, ``scripts/train_budget.py`` and :func:`train_step`, so that a
+    wrong value stops a run before its data is read, with the same words everywhere."""
+    if micro_batch is None:
+        return
+    if micro_batch < 1 or (batch_size is not None and micro_batch > batch_size):
+        upper = f"--batch-size ({batch_size})" if batch_size is not None else "the batch size"
+        raise SettingError("micro_batch", micro_batch, f"give between 1 and {upper} crops")
+
 
 def train_step(model, images, masks, loss_fn, optimizer, scaler, device_type: str, amp: bool,
                *, amp_dtype: torch.dtype | None = None, micro_batch: int | None = None) -> torch.Tensor:
@@ -24,10 +38,9 @@ def train_step(model, images, masks, loss_fn, optimizer, scaler, device_type: st
     Returns the batch's loss.
     """
     optimizer.zero_grad(set_to_none=True)
+    check_micro_batch(micro_batch)  # a last, smaller batch may be shorter than one micro-batch
     size = len(images)
     chunk = size if micro_batch is None else micro_batch
-    if chunk < 1:
-        raise ValueError(f"micro_batch must be at least 1, got {micro_batch}")
     total = torch.zeros((), device=images.device)
     for start in range(0, size, chunk):
         part = slice(start, start + chunk)

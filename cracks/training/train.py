@@ -34,7 +34,7 @@ from cracks.training.augment import train_transform
 from cracks.training.evaluate import score_validation
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights, spread
-from cracks.training.step import freeze_norm_statistics, train_step
+from cracks.training.step import check_micro_batch, freeze_norm_statistics, train_step
 from cracks.training.tracking import Tracker
 from cracks.training.width_floor import model_width_floor
 
@@ -92,6 +92,7 @@ def _initial_weights(config: TrainConfig) -> dict[str, torch.Tensor]:
 
 
 def train(config: TrainConfig) -> TrainResult:
+    check_micro_batch(config.micro_batch, batch_size=config.batch_size)
     started = time.monotonic()
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
+from cracks.atomic import atomic_path
+
 
 def read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """A snapshot's tensors and metadata, or a model folder's (its ``model.safetensors``)."""
@@ -54,9 +56,8 @@ def main() -> None:
         parser.error("give at least one scripts/train_budget.py snapshot: it names the architecture and encoder")
     meta = {**snapshot_meta, "run": args.out.stem,
             "averaged": ", ".join(f"{w:g} x {p}" for w, p in zip(weights, args.models))}
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    save_file(average([state for state, _ in read_in], weights), str(tmp), metadata=meta)
-    tmp.replace(args.out)
+    with atomic_path(args.out) as tmp:
+        save_file(average([state for state, _ in read_in], weights), str(tmp), metadata=meta)
     print(f"wrote {args.out}: {meta['averaged']}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,10 @@ def test_snapshots_average_by_weight_and_keep_their_metadata(tmp_path):
     save_file({"w": torch.full((3,), 4.0).half(), "n": torch.tensor(9)}, str(two))
     out = tmp_path / "soup.safetensors"
     done = subprocess.run([sys.executable, str(SCRIPT), str(one), str(two), "--weights", "3,1", "--out", str(out)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, preexec_fn=lambda: os.umask(0o022))
     assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.safetensors", "soup.safetensors", "two.safetensors"]
+    assert out.stat().st_mode & 0o777 == 0o644  # shared like every other output, not private to its writer
     state = load_file(str(out))
     assert torch.equal(state["w"], torch.full((3,), 1.0).half()) and state["n"].item() == 5
     with safe_open(str(out), "pt") as f:

@@ -130,6 +130,7 @@ def train(
     scale: Annotated[str, typer.Option(help="Random rescale range MIN,MAX, e.g. 0.5,2 for field imagery.")] = "1,1",
     hard_negatives: Annotated[float, typer.Option(help="Probability of painting lane markings, joints, kerbs, seams, collars, shadows.")] = _TRAIN.hard_negatives,
     field_photometry: Annotated[bool, typer.Option("--field-photometry", help="Sun, shadow, wet/dry, camera-colour augmentation.")] = False,
+    field_optics: Annotated[bool, typer.Option("--field-optics", help="Blur, coarser pixels, haze and heavy JPEG on the photo; the mask stays sharp.")] = False,
     seed: int = _TRAIN.seed,
     workers: int = _TRAIN.workers,
     device: str = _TRAIN.device,
@@ -152,7 +153,7 @@ def train(
                          lr=lr, loss=loss,
                          schedule=schedule, data_weights=_floats("--data-weights", data_weights),
                          samples_per_epoch=samples_per_epoch, scale=tuple(scale_range), hard_negatives=hard_negatives,
-                         field_photometry=field_photometry, seed=seed, workers=workers, device=device,
+                         field_photometry=field_photometry, field_optics=field_optics, seed=seed, workers=workers, device=device,
                          max_steps_per_epoch=max_steps_per_epoch, max_valid_images=max_valid_images,
                          checkpoint_every=checkpoint_every, resume=resume, half_precision_artifact=half, comet=comet)
     result = run_safely(run_train, config)

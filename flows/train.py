@@ -34,6 +34,7 @@ def train(
     scale: tuple[float, float] = TrainConfig.scale,
     hard_negatives: float = TrainConfig.hard_negatives,
     field_photometry: bool = TrainConfig.field_photometry,
+    field_optics: bool = TrainConfig.field_optics,
     max_steps_per_epoch: int | None = None,
     max_valid_images: int | None = None,
     resume: bool = True,
@@ -46,6 +47,7 @@ def train(
                          batch_size=batch_size,
                          crop=crop, lr=lr, loss=loss, data_weights=data_weights, samples_per_epoch=samples_per_epoch,
                          scale=tuple(scale), hard_negatives=hard_negatives, field_photometry=field_photometry,
+                         field_optics=field_optics,
                          max_steps_per_epoch=max_steps_per_epoch, max_valid_images=max_valid_images,
                          resume=resume, device=device, comet=comet, workers=1)
     result = train_model(config)

@@ -127,6 +127,8 @@ def main() -> None:
     parser.add_argument("--hard-negative-weights", default=None,
                         help="KIND=W,... relative weights of artefact kinds (default: all 1)")
     parser.add_argument("--no-field-photometry", action="store_true")
+    parser.add_argument("--field-optics", action="store_true",
+                        help="blur, coarser pixels, haze and heavy JPEG on the photo, the mask kept sharp")
     parser.add_argument("--loss", default="dice_bce")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--warmup-steps", type=int, default=100)
@@ -160,7 +162,8 @@ def main() -> None:
     kind_weights = dict((k, float(w)) for k, w in (item.split("=") for item in args.hard_negative_weights.split(","))) \
         if args.hard_negative_weights else None
     transform = train_transform(args.crop, scale=scale, hard_negatives=args.hard_negatives,
-                                field_photometry=not args.no_field_photometry, hard_negative_weights=kind_weights)
+                                field_photometry=not args.no_field_photometry, hard_negative_weights=kind_weights,
+                                field_optics=args.field_optics)
     # Decoded once here and shared with the forked workers; bytes, not floats, through their queues.
     dataset = CrackDataset(pairs, normalization, transform, preload=True, normalize=False, threads=16)
     print(f"decoded {len(dataset)} pairs in {time.monotonic() - started:.1f} s", flush=True)

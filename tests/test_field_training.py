@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import albumentations as A
 import numpy as np
 import pytest
 from PIL import Image
@@ -18,7 +19,7 @@ from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError, SettingError
 from cracks.metrics import ThresholdSweep, macro_best_threshold
 from cracks.synthetic import crack_scene
-from cracks.training.augment import train_transform
+from cracks.training.augment import field_optics_steps, train_transform
 from cracks.training.hard_negatives import OCCLUDING, PAINTERS, HardNegatives, paint
 from cracks.training.sampling import epoch_batches, sample_weights
 
@@ -251,6 +252,36 @@ def test_training_transform_is_seeded_and_keeps_thin_cracks_when_shrunk():
     assert np.array_equal(a, b)
     assert isinstance(with_negatives.transforms[-5], HardNegatives) or any(
         isinstance(t, HardNegatives) for t in with_negatives.transforms)
+
+
+def _crack_contrast(image: np.ndarray, mask: np.ndarray) -> float:
+    grey = image.astype(np.float32).mean(axis=2)
+    return float(grey[mask == 0].mean() - grey[mask > 0].mean())
+
+
+@pytest.mark.parametrize("optic", ["gaussian", "motion", "defocus", "coarser"])
+def test_field_optics_blur_the_crack_and_keep_its_mask_sharp(optic):
+    image, mask = _scene()
+    blurs, haze, jpeg = field_optics_steps()
+    blur = blurs.transforms[["gaussian", "motion", "defocus", "coarser"].index(optic)]
+    for step in (blur, haze, jpeg):
+        step.p = 1.0
+    blurred = A.Compose([blur], seed=5)(image=image, mask=mask)
+    assert _crack_contrast(blurred["image"], mask) < 0.9 * _crack_contrast(image, mask)
+    out = A.Compose([blur, haze, jpeg], seed=5)(image=image, mask=mask)
+    assert np.array_equal(out["mask"], mask) and not np.array_equal(out["image"], image)  # the truth stays as drawn
+
+
+def test_field_optics_are_an_option_of_the_training_transform():
+    def kinds(transform: A.Compose) -> set[str]:
+        found = set()
+        for step in transform.transforms:
+            found.add(type(step).__name__)
+            found |= {type(t).__name__ for t in getattr(step, "transforms", [])}
+        return found
+
+    assert {"Downscale", "Defocus"} <= kinds(train_transform(96, field_optics=True))
+    assert not {"Downscale", "Defocus"} & kinds(train_transform(96))
 
 
 def test_domain_weights_give_each_dataset_its_share():

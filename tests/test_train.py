@@ -80,9 +80,10 @@ def test_fine_tuning_with_frozen_norm_keeps_the_start_statistics(tiny_dataset, t
 @pytest.mark.parametrize("loss", ["tversky", "dice_bce_skeleton"])
 def test_baseline_and_alternative_loss_train(tiny_dataset, tmp_path, loss):
     result = train(tiny_config(tiny_dataset, tmp_path / "b", arch="plain-unet", encoder=None, pretrained=False,
-                               epochs=1, loss=loss, schedule="cosine", comet=False))
+                               epochs=1, loss=loss, schedule="cosine", comet=False, field_optics=loss == "tversky"))
     loaded = artifact.load(result.model_dir)
     assert loaded.meta.arch == "plain-unet" and loaded.meta.training["loss"] == loss
+    assert loaded.meta.training["field_optics"] is (loss == "tversky")  # how it was trained, in its metadata
 
 
 def cracks_cli(*args: str, **kwargs) -> subprocess.Popen:

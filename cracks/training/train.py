@@ -107,7 +107,7 @@ def train(config: TrainConfig) -> TrainResult:
     valid_pairs = [p for pairs in valid_by_domain.values() for p in pairs]
     normalization = normalization_for(config.arch, config.encoder)
     transform = train_transform(config.crop, scale=config.scale, hard_negatives=config.hard_negatives,
-                                field_photometry=config.field_photometry)
+                                field_photometry=config.field_photometry, field_optics=config.field_optics)
     dataset = CrackDataset(train_pairs, normalization, transform)
     weights = sample_weights([len(p) for p in train_by_domain.values()], config.data_weights)
 
@@ -204,7 +204,7 @@ def train(config: TrainConfig) -> TrainResult:
                           "seed": config.seed, "pretrained": config.pretrained, "device": device.type,
                           "data_weights": config.data_weights, "samples_per_epoch": config.samples_per_epoch,
                           "scale": list(config.scale), "hard_negatives": config.hard_negatives,
-                          "field_photometry": config.field_photometry,
+                          "field_photometry": config.field_photometry, "field_optics": config.field_optics,
                           "init_model": str(config.init_model) if config.init_model else None},
                 metrics={"valid": scores.to_dict(), **{f"valid:{n}": r.to_dict() for n, r in per_domain.items()}},
             )

@@ -1,0 +1,132 @@
+"""How much does each field condition cost the model? Per-domain scores on degraded copies of the card's sets.
+
+    .venv/bin/python scripts/field_conditions.py [models/default] [../shared/data] [--conditions clean grey ...]
+
+The visible validation photos were taken in good light by careful hands; the field's were not.
+Each condition degrades every photo the way a survey does (the truth mask is untouched: the
+crack is where it was), the model segments it as ``cracks evaluate`` would (torch fp32, the
+model's threshold), and the table gives the 2 px Dice per domain and its change from the clean
+photos, then strict recall and precision. Conditions, each seeded per image:
+
+* ``grey``: a monochrome survey camera (line-scan road cameras are grey).
+* ``dark`` / ``bright``: under- and over-exposure (gamma 2.2 / 0.45 with the highlights clipped).
+* ``haze``: contrast halved around the mean (a dusty lens, a low sun, a wet road's glare).
+* ``blur``: defocus or motion, Gaussian sigma 1.5 px.
+* ``jpeg``: quality 25 (a drone's video stream, a photo sent on by phone).
+* ``noise``: sensor noise, sigma 8 grey levels (high ISO at dusk).
+* ``coarse``: half the resolution (averaged down and back up): a survey flown twice as high,
+  on the same pixel grid so the truth still fits.
+* ``shadow``: a hard shadow (a pole, a parapet, the vehicle) over a random half of the photo,
+  40 % of the light, its edge a straight line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from card_sets import SETS
+
+from cracks.data.masks import read_image
+from cracks.metrics import ThresholdSweep
+from cracks.models import artifact
+from cracks.training.evaluate import domain_of, gather_pairs, probability_of
+
+Degrade = Callable[[np.ndarray, np.random.Generator], np.ndarray]
+
+
+def _gamma(image: np.ndarray, gamma: float) -> np.ndarray:
+    table = np.clip(255 * (np.arange(256) / 255) ** gamma, 0, 255).astype(np.uint8)
+    return table[image]
+
+
+def _shadow(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    h, w = image.shape[:2]
+    angle = rng.uniform(0, np.pi)
+    yy, xx = np.mgrid[0:h, 0:w]
+    side = (xx - w / 2) * np.cos(angle) + (yy - h / 2) * np.sin(angle) > rng.uniform(-0.2, 0.2) * min(h, w)
+    return np.where(side[..., None], image * 0.4, image).astype(np.uint8)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+
+
+def _coarse(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    small = cv2.resize(image, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+CONDITIONS: dict[str, Degrade] = {
+    "clean": lambda image, rng: image,
+    "grey": lambda image, rng: np.repeat(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2),
+    "dark": lambda image, rng: _gamma(image, 2.2),
+    "bright": lambda image, rng: _gamma(image, 0.45),
+    "haze": lambda image, rng: np.clip(image.mean() + 0.5 * (image.astype(np.float32) - image.mean()), 0, 255).astype(np.uint8),
+    "blur": lambda image, rng: cv2.GaussianBlur(image, (0, 0), 1.5),
+    "jpeg": lambda image, rng: _jpeg(image, 25),
+    "noise": lambda image, rng: np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8),
+    "coarse": lambda image, rng: _coarse(image),
+    "shadow": _shadow,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"))
+    parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
+    parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
+    parser.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    loaded = artifact.load(args.model, device=torch.device("cpu"))
+    threshold, normalization = loaded.meta.threshold, loaded.meta.normalization
+    by_domain: dict[str, list] = {}
+    for folder, split in SETS:
+        if not (args.data / folder).is_dir():
+            print(f"(skipped {folder}: not in {args.data})")
+            continue
+        pairs = gather_pairs([args.data / folder], "auto", split)
+        if folder == "crack500":
+            pairs = pairs[::args.crack500_step]
+        for pair in pairs:
+            by_domain.setdefault(domain_of(args.data / folder, pair), []).append(pair)
+    results: dict[str, dict[str, tuple]] = {}
+    for name in args.conditions:
+        results[name] = {}
+        for domain, pairs in by_domain.items():
+            strict, near = ThresholdSweep(), ThresholdSweep(tolerance=2)
+            for pair in pairs:
+                image, truth = read_image(pair.image), pair.read_mask()
+                rng = np.random.default_rng(zlib.crc32(pair.image.name.encode()))
+                probability = probability_of(loaded.model, CONDITIONS[name](image, rng), normalization)
+                strict.add(probability, truth)
+                near.add(probability, truth)
+            results[name][domain] = (strict.result(threshold), near.result(threshold))
+        print(f"{name}: " + ", ".join(f"{d} {r[1].dice:.3f}" for d, r in results[name].items()), flush=True)
+    domains = list(by_domain)
+    clean = results.get("clean")
+    print(f"\nmodel {args.model} (threshold {threshold:.2f}, torch fp32); 2 px Dice"
+          + (" (change from clean)" if clean else "") + "\n")
+    print("| condition | " + " | ".join(domains) + " |")
+    print("|---" * (len(domains) + 1) + "|")
+    for name, row in results.items():
+        cells = [f"{row[d][1].dice:.3f}" + (f" ({row[d][1].dice - clean[d][1].dice:+.3f})" if clean and name != "clean" else "")
+                 for d in domains]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\nstrict recall / precision\n")
+    print("| condition | " + " | ".join(domains) + " |")
+    print("|---" * (len(domains) + 1) + "|")
+    for name, row in results.items():
+        print(f"| {name} | " + " | ".join(f"{row[d][0].recall:.2f} / {row[d][0].precision:.2f}" for d in domains) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -130,7 +130,7 @@ def train(
     scale: Annotated[str, typer.Option(help="Random rescale range MIN,MAX, e.g. 0.5,2 for field imagery.")] = "1,1",
     hard_negatives: Annotated[float, typer.Option(help="Probability of painting lane markings, joints, kerbs, seams, collars, shadows.")] = _TRAIN.hard_negatives,
     field_photometry: Annotated[bool, typer.Option("--field-photometry", help="Sun, shadow, wet/dry, camera-colour augmentation.")] = False,
-    field_optics: Annotated[bool, typer.Option("--field-optics", help="Blur, coarser pixels, haze and heavy JPEG on the photo; the mask stays sharp.")] = False,
+    field_optics: Annotated[bool, typer.Option("--field-optics", help="Blur, coarser pixels, dull exposure and heavy JPEG on the photo; the mask stays sharp.")] = False,
     seed: int = _TRAIN.seed,
     workers: int = _TRAIN.workers,
     device: str = _TRAIN.device,

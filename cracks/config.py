@@ -56,7 +56,7 @@ class TrainConfig:
     scale: tuple[float, float] = (1.0, 1.0)  # random rescale range, e.g. (0.5, 2.0) for field imagery
     hard_negatives: float = 0.0  # probability of painting field artefacts that are not cracks
     field_photometry: bool = False  # sun, shadow, wet/dry and camera-colour augmentation
-    field_optics: bool = False  # blur, coarser pixels, haze and heavy JPEG on the photo; the mask stays sharp
+    field_optics: bool = False  # blur, coarser pixels, dull exposure and heavy JPEG on the photo; the mask stays sharp
     init_model: Path | None = None  # start from this model artifact's weights (same arch and encoder)
     freeze_norm: bool = False  # keep the batch-norm statistics of the start (fine-tuning with small batches)
     checkpoint_every: int = 50  # steps between resumable checkpoints

@@ -128,7 +128,7 @@ def main() -> None:
                         help="KIND=W,... relative weights of artefact kinds (default: all 1)")
     parser.add_argument("--no-field-photometry", action="store_true")
     parser.add_argument("--field-optics", action="store_true",
-                        help="blur, coarser pixels, haze and heavy JPEG on the photo, the mask kept sharp")
+                        help="blur, coarser pixels, dull exposure and heavy JPEG on the photo, the mask kept sharp")
     parser.add_argument("--loss", default="dice_bce")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--warmup-steps", type=int, default=100)

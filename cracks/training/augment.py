@@ -68,7 +68,7 @@ def train_transform(
 
 
 def field_optics_steps() -> list[A.BasicTransform]:
-    """Defocus, motion blur, a coarser ground sample distance, haze and heavy compression, the mask untouched.
+    """Defocus, motion blur, a coarser ground sample distance, a dull exposure and heavy compression, the mask untouched.
 
     Measured with ``scripts/field_conditions.py``: on blurred or coarser copies of the validation
     photos the model paints the whole blurred dark band (DeepCrack precision 0.59 -> 0.44, 2 px
@@ -83,6 +83,6 @@ def field_optics_steps() -> list[A.BasicTransform]:
             A.Downscale(scale_range=(0.4, 0.85),  # flown higher: fewer pixels on the same ground
                         interpolation_pair={"downscale": cv2.INTER_AREA, "upscale": cv2.INTER_LINEAR}),
         ], p=0.35),
-        A.RandomBrightnessContrast(brightness_limit=0, contrast_limit=(-0.5, 0), p=0.15),  # haze, glare
+        A.RandomBrightnessContrast(brightness_limit=0, contrast_limit=(-0.5, 0), p=0.15),  # dull: values scaled by 0.5-1
         A.ImageCompression(quality_range=(20, 95), p=0.4),  # drone video streams, photos sent on by phone
     ]

@@ -19,12 +19,10 @@ import json
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file
+from card_sets import load_scored_model, snapshot_info
 
 from cracks.data.layouts import gather_pairs
 from cracks.models import artifact
-from cracks.models.factory import build_model, normalization_for
 from cracks.training.evaluate import score_validation
 from cracks.training.sampling import domain_name, spread
 from cracks.training.width_floor import model_width_floor
@@ -42,22 +40,8 @@ def main() -> None:
     valid = {domain_name(r): spread(gather_pairs([r], "auto", "valid"), args.max_valid_images) for r in roots}
     best = None
     for path in args.snapshots:
-        if path.is_dir():  # a model artifact, e.g. the shipped model as the baseline
-            loaded = artifact.load(path)
-            model, info = loaded.model, {"arch": loaded.meta.arch, "encoder": loaded.meta.encoder}
-            arch, encoder = loaded.meta.arch, loaded.meta.encoder
-        else:
-            with safe_open(str(path), "pt") as f:
-                info = f.metadata() or {}
-            arch, encoder = info.get("arch"), info.get("encoder")
-            if not (arch and encoder):
-                raise SystemExit(f"{path}: no arch and encoder in its metadata: pass a model folder (e.g. "
-                                 f"models/default) or a scripts/train_budget.py snapshot")
-            model = build_model(arch, encoder, pretrained=False)
-            model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                   for k, v in load_file(str(path)).items()})
-        model.eval()
-        normalization = normalization_for(arch, encoder)
+        info = snapshot_info(path)  # a model folder (e.g. the shipped model as the baseline) or a snapshot
+        model, normalization, _ = load_scored_model(path)
         scores = score_validation(model, valid, normalization)
         threshold, macro, per_domain, pooled = scores.threshold, scores.macro_dice, scores.per_domain, scores.pooled.to_dict()
         print(f"{path.name}: mean Dice {macro:.4f} at {threshold:.2f}; "

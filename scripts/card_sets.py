@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from torch import nn
+
 from cracks.training.evaluate import domain_of, gather_pairs
 
 # Every valid split trained with, and CrackForest (never trained on) whole.
@@ -39,3 +41,40 @@ def domains(data: Path, *, crack500_step: int = 1) -> dict[str, list]:
         for pair in pairs:
             by_domain.setdefault(domain_of(data / folder, pair), []).append(pair)
     return by_domain
+
+
+def snapshot_info(path: Path) -> dict[str, str]:
+    """The metadata of a ``scripts/train_budget.py`` snapshot (architecture, encoder, run settings),
+    or a model folder's architecture and encoder."""
+    from safetensors import safe_open
+
+    from cracks.models import artifact
+
+    if path.is_dir():
+        meta = artifact.read_meta(path)
+        return {"arch": meta.arch, "encoder": meta.encoder}
+    with safe_open(str(path), "pt") as f:
+        info = f.metadata() or {}
+    if not (info.get("arch") and info.get("encoder")):
+        raise SystemExit(f"{path}: no arch and encoder in its metadata: pass a model folder (e.g. "
+                         f"models/default) or a scripts/train_budget.py snapshot")
+    return info
+
+
+def load_scored_model(path: Path, threshold: float | None = None) -> tuple[nn.Module, dict[str, list[float]], float | None]:
+    """``(network, normalization, threshold)`` of a model folder or a ``scripts/train_budget.py``
+    snapshot (fp16 tensors with the architecture and encoder in their metadata, and no threshold:
+    give one). ``threshold``, where given, overrides a folder's own."""
+    import torch
+    from safetensors.torch import load_file
+
+    from cracks.models import artifact
+    from cracks.models.factory import build_model, normalization_for
+
+    if path.is_dir():
+        loaded = artifact.load(path, device=torch.device("cpu"))
+        return loaded.model, loaded.meta.normalization, loaded.meta.threshold if threshold is None else threshold
+    info = snapshot_info(path)
+    model = build_model(info["arch"], info["encoder"], pretrained=False)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()})
+    return model.eval(), normalization_for(info["arch"], info["encoder"]), threshold

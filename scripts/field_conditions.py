@@ -1,6 +1,7 @@
 """How much does each field condition cost the model? Per-domain scores on degraded copies of the card's sets.
 
-    .venv/bin/python scripts/field_conditions.py [models/default] [../shared/data] [--conditions clean grey ...]
+    .venv/bin/python scripts/field_conditions.py [models/default | SNAPSHOT --threshold T] [../shared/data]
+        [--conditions clean grey ...]
 
 The visible validation photos were taken in good light by careful hands; the field's were not.
 Each condition degrades every photo the way a survey does (the truth mask is untouched: the
@@ -30,12 +31,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from card_sets import SETS
+from card_sets import domains, load_scored_model
 
 from cracks.data.masks import read_image
 from cracks.metrics import ThresholdSweep
-from cracks.models import artifact
-from cracks.training.evaluate import domain_of, gather_pairs, probability_of
+from cracks.training.evaluate import probability_of
 
 Degrade = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
@@ -83,21 +83,14 @@ def main() -> None:
     parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"))
     parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
     parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
+    parser.add_argument("--threshold", type=float, help="decision threshold (default: the model's own)")
     parser.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
-    loaded = artifact.load(args.model, device=torch.device("cpu"))
-    threshold, normalization = loaded.meta.threshold, loaded.meta.normalization
-    by_domain: dict[str, list] = {}
-    for folder, split in SETS:
-        if not (args.data / folder).is_dir():
-            print(f"(skipped {folder}: not in {args.data})")
-            continue
-        pairs = gather_pairs([args.data / folder], "auto", split)
-        if folder == "crack500":
-            pairs = pairs[::args.crack500_step]
-        for pair in pairs:
-            by_domain.setdefault(domain_of(args.data / folder, pair), []).append(pair)
+    model, normalization, threshold = load_scored_model(args.model, args.threshold)
+    if threshold is None:
+        parser.error(f"{args.model}: a snapshot has no threshold of its own: give --threshold")
+    by_domain = domains(args.data, crack500_step=args.crack500_step)
     results: dict[str, dict[str, tuple]] = {}
     for name in args.conditions:
         results[name] = {}
@@ -106,26 +99,26 @@ def main() -> None:
             for pair in pairs:
                 image, truth = read_image(pair.image), pair.read_mask()
                 rng = np.random.default_rng(zlib.crc32(pair.image.name.encode()))
-                probability = probability_of(loaded.model, CONDITIONS[name](image, rng), normalization)
+                probability = probability_of(model, CONDITIONS[name](image, rng), normalization)
                 strict.add(probability, truth)
                 near.add(probability, truth)
             results[name][domain] = (strict.result(threshold), near.result(threshold))
         print(f"{name}: " + ", ".join(f"{d} {r[1].dice:.3f}" for d, r in results[name].items()), flush=True)
-    domains = list(by_domain)
+    names = list(by_domain)
     clean = results.get("clean")
     print(f"\nmodel {args.model} (threshold {threshold:.2f}, torch fp32); 2 px Dice"
           + (" (change from clean)" if clean else "") + "\n")
-    print("| condition | " + " | ".join(domains) + " |")
-    print("|---" * (len(domains) + 1) + "|")
+    print("| condition | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
     for name, row in results.items():
         cells = [f"{row[d][1].dice:.3f}" + (f" ({row[d][1].dice - clean[d][1].dice:+.3f})" if clean and name != "clean" else "")
-                 for d in domains]
+                 for d in names]
         print(f"| {name} | " + " | ".join(cells) + " |")
     print("\nstrict recall / precision\n")
-    print("| condition | " + " | ".join(domains) + " |")
-    print("|---" * (len(domains) + 1) + "|")
+    print("| condition | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 1) + "|")
     for name, row in results.items():
-        print(f"| {name} | " + " | ".join(f"{row[d][0].recall:.2f} / {row[d][0].precision:.2f}" for d in domains) + " |")
+        print(f"| {name} | " + " | ".join(f"{row[d][0].recall:.2f} / {row[d][0].precision:.2f}" for d in names) + " |")
 
 
 if __name__ == "__main__":

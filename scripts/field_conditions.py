@@ -54,7 +54,7 @@ def _shadow(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    _, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
 
 
@@ -91,19 +91,20 @@ def main() -> None:
     if threshold is None:
         parser.error(f"{args.model}: a snapshot has no threshold of its own: give --threshold")
     by_domain = domains(args.data, crack500_step=args.crack500_step)
-    results: dict[str, dict[str, tuple]] = {}
-    for name in args.conditions:
-        results[name] = {}
-        for domain, pairs in by_domain.items():
-            strict, near = ThresholdSweep(), ThresholdSweep(tolerance=2)
-            for pair in pairs:
-                image, truth = read_image(pair.image), pair.read_mask()
+    sweeps = {name: {domain: (ThresholdSweep(), ThresholdSweep(tolerance=2)) for domain in by_domain}
+              for name in args.conditions}
+    for domain, pairs in by_domain.items():
+        for pair in pairs:  # each photo read once, then degraded every way
+            image, truth = read_image(pair.image), pair.read_mask()
+            for name in args.conditions:
                 rng = np.random.default_rng(zlib.crc32(pair.image.name.encode()))
                 probability = probability_of(model, CONDITIONS[name](image, rng), normalization)
-                strict.add(probability, truth)
-                near.add(probability, truth)
-            results[name][domain] = (strict.result(threshold), near.result(threshold))
-        print(f"{name}: " + ", ".join(f"{d} {r[1].dice:.3f}" for d, r in results[name].items()), flush=True)
+                for sweep in sweeps[name][domain]:
+                    sweep.add(probability, truth)
+        print(f"{domain}: " + ", ".join(f"{name} {sweeps[name][domain][1].result(threshold).dice:.3f}"
+                                        for name in args.conditions), flush=True)
+    results = {name: {domain: (strict.result(threshold), near.result(threshold))
+                      for domain, (strict, near) in row.items()} for name, row in sweeps.items()}
     names = list(by_domain)
     clean = results.get("clean")
     print(f"\nmodel {args.model} (threshold {threshold:.2f}, torch fp32); 2 px Dice"

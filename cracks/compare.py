@@ -42,6 +42,7 @@ from affine import Affine
 from cracks.atomic import write_json
 from cracks.errors import InputError
 from cracks.hashing import cached_file_sha256
+from cracks.inspect.sharpness import SOFT_RISE_PX
 from cracks.inspect.summary import SiteSummary
 from tiling.ground import coordinates_are_ground_metres
 
@@ -334,12 +335,24 @@ INSPECTION_SETTINGS: dict[str, Callable[[SiteSummary], object]] = {
 PIXEL_SIZE_RATIO = 1.1
 
 
+# Edge rises (cracks.inspect.sharpness) further apart than this ratio, the softer one soft, count as
+# a difference: the soft epoch's cracks come out wider (a blur of sigma 1 px: rise 1.6 -> 2.4 px,
+# widths up 4-37 %; scripts/sharpness_check.py), so "widened" may be the camera. Two sharp epochs
+# are not compared: a few thin lines can make up all of a generated scene's edges, and their rise
+# then depends on where the pixel grid falls.
+SHARPNESS_RATIO = 1.25
+
+
 def inspection_differences(old: SiteSummary, new: SiteSummary) -> list[str]:
     """The inspection settings in which two epochs differ: a change report must say that part of
-    what changed may be the inspection's, not the structure's. The imagery's pixel size counts too."""
+    what changed may be the inspection's, not the structure's. The imagery's pixel size and
+    sharpness count too."""
     found = [name for name, value in INSPECTION_SETTINGS.items() if value(old) != value(new)]
     if max(old.gsd_m, new.gsd_m) > PIXEL_SIZE_RATIO * min(old.gsd_m, new.gsd_m):
         found.append("pixel size")
+    rises = (old.edge_rise_px, new.edge_rise_px)
+    if None not in rises and max(rises) > max(SOFT_RISE_PX, SHARPNESS_RATIO * min(rises)):
+        found.append("sharpness")
     return found
 
 

@@ -128,6 +128,17 @@ def _on_page(canvas, doc, site: str, date: str) -> None:
     canvas.restoreState()
 
 
+def _sharpness_text(sharpness: dict | None) -> str:
+    """The edge rise measured on the orthophoto (cracks.inspect.sharpness), as the report states it."""
+    if not sharpness:
+        return "not measured"
+    if sharpness["edge_rise_px"] is None:
+        return f"not measurable (only {sharpness['edges']} strong edges)"
+    verdict = "soft: widths too large" if sharpness["soft"] else "sharp enough"
+    return (f"edges rise over {sharpness['edge_rise_px']:.1f} px ({verdict}; a sharp photo about {sharpness['sharp_px']:g} px, "
+            f"soft above {sharpness['soft_above_px']:g} px)")
+
+
 def write_report(info, measurement, summary: dict, target: Path, *, preview: Preview | None = None) -> Path:
     metric = summary.gsd_m is not None
     date = summary.processing["date"][:10]
@@ -209,6 +220,7 @@ def write_report(info, measurement, summary: dict, target: Path, *, preview: Pre
         ["CRS / ground sample distance", f"{summary.crs or 'none'} / " + (f"{summary.gsd_m * 1000:.2f} mm per pixel" if metric else "pixels")
          + (f" on the ground (a map metre is {info.map_scale:.3f} m here)" if info.map_scale != 1.0 else "")],
         ["Input SHA-256", summary.input_sha256[:32] + "…"],
+        ["Imagery sharpness", _sharpness_text((summary.imagery or {}).get("sharpness"))],
         ["Model", f"{model['arch']} / {model['encoder']}, trained {model['trained'][:10]}"],
         ["Model validation scores", f"Dice {valid.get('dice', float('nan')):.3f}, IoU {valid.get('iou', float('nan')):.3f}" if valid else "n/a"],
         ["Decision threshold", f"{model['threshold']:.2f}"],

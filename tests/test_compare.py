@@ -6,6 +6,7 @@ import json
 import subprocess
 import warnings
 
+import cv2
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -87,6 +88,23 @@ def test_epochs_inspected_differently_say_so(epochs, tmp_path):
     assert "inspected differently (threshold)" in " ".join(page.split())
     linked_further = run_site(root / "new.tif", tmp_path / "linked", link_gap_mm=60.0)
     assert compare(old_dir, linked_further.out_dir).inspection_differs == ["record rules"]
+
+
+def test_a_softer_epoch_says_so(epochs, tmp_path):
+    """Blur widens what the model marks: a re-flight with a soft camera must not read as cracks
+    widening without a word."""
+    old_dir, _, _, root = epochs
+    with rasterio.open(root / "new.tif") as src:
+        profile, bands = src.profile, src.read()
+    soft = tmp_path / "soft.tif"
+    with rasterio.open(soft, "w", **profile) as dst:
+        dst.write(np.stack([cv2.GaussianBlur(band, (0, 0), 1.5) for band in bands]))
+    with pytest.warns(UserWarning, match="the imagery is soft"):
+        soft_site = run_site(soft, tmp_path / "soft")
+    assert compare(old_dir, soft_site.out_dir).inspection_differs == ["sharpness"]
+    sharp_again = run_site(root / "new.tif", tmp_path / "sharp")
+    assert sharp_again.summary.edge_rise_px < 2.0 < soft_site.summary.edge_rise_px  # both measured
+    assert compare(old_dir, sharp_again.out_dir).inspection_differs == []
 
 
 @pytest.mark.parametrize("crs", ["EPSG:3857", "EPSG:2263"])

@@ -34,6 +34,7 @@ from cracks.inspect.predictor import Predictor
 from cracks.inspect.resume import run_key
 from cracks.inspect.rows import TilePrediction
 from cracks.inspect.segment import MaskWriter, segment_raster
+from cracks.inspect.sharpness import Sharpness, raster_sharpness, soft_caveat
 from cracks.inspect.summary import SiteSummary
 from cracks.inspect.truth import prepare_in_background, prepared_truth, truth_threshold
 from cracks.measure import MeasureSettings
@@ -110,6 +111,7 @@ class SiteMeasurement:
     truth_scores: dict[str, float] | None = None
     spots: list[Crack] = field(default_factory=list)  # stains and blobs: own layer, outside crack statistics
     fragments: int = 0  # measured regions before linking
+    sharpness: Sharpness | None = None  # how soft the imagery is (widths grow with it)
 
 
 @dataclass
@@ -273,12 +275,14 @@ def measure_site(plan: SitePlan, config: InspectConfig, strip_rows: int = 512) -
                              bridge_px=config.bridge_px, labels_path=labels)
             pixel = plan.info.pixel_size_m
             regions = measure_raster(probability, threshold_u8, scan, pixel, measure_settings(config, pixel))
+            sharpness = raster_sharpness(plan.info)
     finally:
         labels.unlink(missing_ok=True)
         return_freed_memory()
         plan.finish_mask()
     found, spots = site_records(regions, config, pixel)
-    measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px, spots=spots, fragments=len(regions))
+    measurement = SiteMeasurement(found, scan.valid_pixels, scan.footprint_px, spots=spots, fragments=len(regions),
+                                  sharpness=sharpness)
     if truth is not None:
         s = Scores.from_counts(*scan.truth_counts[0])
         near = Scores.from_counts(*scan.truth_counts[TRUTH_TOLERANCE_PX])
@@ -340,10 +344,11 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
         crs = f"EPSG:{info.epsg}" if info.epsg else info.crs_wkt
     condition = standard.rate(by_severity, density)
     floor_px = model.meta.width_floor_px or WIDTH_FLOOR_PX
-    caveat = standard.width_caveat(pixel, floor_px=floor_px)
-    if caveat:  # the rating stands, but what its width classes can mean here is said with it
-        condition["caveat"] = caveat
+    caveats = [standard.width_caveat(pixel, floor_px=floor_px), soft_caveat(measurement.sharpness, pixel)]
+    for caveat in filter(None, caveats):  # the rating stands, but what its widths can mean here is said with it
         warnings.warn(f"{info.path}: {caveat}", stacklevel=2)
+    if any(caveats):
+        condition["caveat"] = "; ".join(filter(None, caveats))
     return SiteSummary(
         site=config.site_name or plan.site,
         input=str(info.path),
@@ -371,6 +376,7 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
                   "width_statistic": standard.width_field, "spacing_limits_m": list(standard.spacing_limits_m),
                   "note": standard.note, "description": standard.describe()},
         truth=measurement.truth_scores,
+        imagery={"sharpness": measurement.sharpness.to_dict()} if measurement.sharpness else None,
         model={"path": str(model.path), "arch": model.meta.arch, "encoder": model.meta.encoder,
                "threshold": plan.threshold, "trained": model.meta.created,
                "valid_metrics": model.meta.metrics.get("valid", {}), "width_floor_px": floor_px,

@@ -41,12 +41,19 @@ class SiteSummary:
     by_severity: dict[str, dict[str, float]]  # class -> {"count", "length_m"}
     n_spots: int
     n_fragments_linked: int
-    condition: dict[str, str]  # rating, rule (the one that fired), standard; caveat where the GSD hides width classes
+    condition: dict[str, str]  # rating, rule (the one that fired), standard; caveat where the GSD or soft imagery limits the widths
     standard: dict[str, Any]  # key, title, source, classes, limits_mm, width_statistic, spacing_limits_m, note, description
     truth: dict[str, Any] | None  # pixel and crack-level scores against a truth mask
     model: dict[str, Any]  # path, arch, encoder, threshold, trained, valid_metrics, width_floor_px (+ _measured)
     processing: dict[str, Any]  # tiling, inference, seconds, stages_s, date, version, record rules
     outputs: dict[str, str] = field(default_factory=dict)  # kind -> file name in the site folder
+    imagery: dict[str, Any] | None = None  # what the imagery itself limits: {"sharpness": {edge_rise_px, soft, ...}}
+
+    @property
+    def edge_rise_px(self) -> float | None:
+        """The imagery's sharpness (:mod:`cracks.inspect.sharpness`); None where it was not measured
+        (a summary of an earlier version) or could not be (too few strong edges)."""
+        return ((self.imagery or {}).get("sharpness") or {}).get("edge_rise_px")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

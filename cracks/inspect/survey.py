@@ -26,7 +26,7 @@ from cracks.inspect.summary import SiteSummary
 
 STATE = "survey-state.json"
 INDEX_FIELDS = ["site", "input", "status", "error", "n_cracks", "total_length_m", "density_m_per_m2", "max_width_mm",
-                "condition", "condition_caveat", "report", "summary", "epochs", "new_cracks", "new_length_m", "extended_cracks",
+                "condition", "condition_caveat", "edge_rise_px", "report", "summary", "epochs", "new_cracks", "new_length_m", "extended_cracks",
                 "extended_length_m", "widened_cracks", "gone_cracks", "outside_cracks", "changes", "inspection_differs",
                 "registration_doubt"]
 
@@ -88,7 +88,8 @@ def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
         row.update(site=summary.site, n_cracks=summary.n_cracks, total_length_m=summary.total_length_m,
                    density_m_per_m2=summary.density_m_per_m2, max_width_mm=summary.max_width_mm,
                    condition=summary.condition["rating"], report=str(summary_path.parent / "report.pdf"),
-                   condition_caveat=summary.condition.get("caveat"),  # width classes this GSD cannot resolve
+                   condition_caveat=summary.condition.get("caveat"),  # width classes this GSD cannot resolve, soft imagery
+                   edge_rise_px=summary.edge_rise_px,  # the imagery's sharpness (cracks.inspect.sharpness)
                    summary=str(summary_path))
         change = entry.get("change") or {}
         row.update(epochs=len(entry.get("history", [])) + 1, new_cracks=change.get("counts", {}).get("new"),

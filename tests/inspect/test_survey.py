@@ -96,6 +96,7 @@ def test_a_changed_orthophoto_keeps_the_old_epoch_and_is_compared(tmp_path):
     assert Path(row["changes"], "changes.gpkg").is_file()
     assert row["inspection_differs"] == ""  # both epochs inspected alike
     assert "reported as wide" in row["condition_caveat"]  # 1 mm per pixel under the default concrete classes
+    assert 1.0 < float(row["edge_rise_px"]) < 2.3  # the generated flights are sharp
     third, _ = scene(200, 400, [straight(20, 60.25, 380, 60.25, 4), straight(60, 150.25, 340, 150.25, 3)], seed=3)
     write_geotiff(folder / "deck.tif", third)  # a third flight, inspected at another threshold
     stricter = SurveyConfig(folder, tmp_path / "survey", inspect={"tile": 128, "overlap": 32, "threshold": 0.6})

@@ -57,7 +57,8 @@ def edge_rises(grey: np.ndarray, valid: np.ndarray | None = None, *, min_step: f
                every: int = 1) -> np.ndarray:
     """The 10-90 % rise distances (px) of the strong edges of one greyscale image, along every
     ``every``-th row and column. Edges whose profile reaches an invalid pixel (``valid`` False)
-    are left out: the fill under a nodata collar is smooth by design."""
+    are left out: what lies there (a collar's black step, the smooth fill inspection puts under
+    it) is not the photo."""
     rises = []
     if valid is not None and not valid.all():
         kernel = np.ones((2 * REACH_PX + 1, 2 * REACH_PX + 1), np.uint8)
@@ -145,7 +146,8 @@ def _pooled_rises(windows: list[tuple[np.ndarray, np.ndarray]], *, every: int) -
 
 
 def _starts(length: int, size: int) -> list[int]:
-    """Window starts spread evenly over ``length`` (centred, without overlap where there is room)."""
+    """Up to :data:`WINDOWS_PER_SIDE` window starts spread evenly over ``length`` (one, centred,
+    where two windows do not fit)."""
     count = min(WINDOWS_PER_SIDE, max(1, length // size))
     return sorted({round((length - size) * (i + 0.5) / count) if count > 1 else (length - size) // 2
                    for i in range(count)})

@@ -1,7 +1,7 @@
 """How much does each field condition cost the model? Per-domain scores on degraded copies of the card's sets.
 
     .venv/bin/python scripts/field_conditions.py [models/default | SNAPSHOT --threshold T] [../shared/data]
-        [--conditions clean grey ...]
+        [--conditions clean grey ...] [--at 0.8,0.85]
 
 The visible validation photos were taken in good light by careful hands; the field's were not.
 Each condition degrades every photo the way a survey does (the truth mask is untouched: the
@@ -19,6 +19,9 @@ photos, then strict recall and precision. Conditions, each seeded per image:
   on the same pixel grid so the truth still fits.
 * ``shadow``: a hard shadow (a pole, a parapet, the vehicle) over a random half of the photo,
   40 % of the light, its edge a straight line.
+
+``--at`` also prints the 2 px Dice at other thresholds (multiples of 0.05), condition by
+condition: whether a condition wants another threshold than the sharp photos.
 """
 
 from __future__ import annotations
@@ -85,7 +88,11 @@ def main() -> None:
     parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
     parser.add_argument("--threshold", type=float, help="decision threshold (default: the model's own)")
     parser.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
+    parser.add_argument("--at", type=lambda text: [float(t) for t in text.split(",")], default=[],
+                        help="comma-separated thresholds (multiples of 0.05) to print 2 px Dice at, too")
     args = parser.parse_args()
+    if any(not 0 < t < 1 or abs(t * 20 - round(t * 20)) > 1e-9 for t in args.at):
+        parser.error(f"--at {args.at}: thresholds are multiples of 0.05 between 0 and 1")
     torch.set_grad_enabled(False)
     model, normalization, threshold = load_scored_model(args.model, args.threshold)
     if threshold is None:
@@ -115,6 +122,14 @@ def main() -> None:
         cells = [f"{row[d][1].dice:.3f}" + (f" ({row[d][1].dice - clean[d][1].dice:+.3f})" if clean and name != "clean" else "")
                  for d in names]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    for other in args.at:
+        print(f"\n2 px Dice at threshold {other:.2f} (change from {threshold:.2f})\n")
+        print("| condition | " + " | ".join(names) + " |")
+        print("|---" * (len(names) + 1) + "|")
+        for name, row in sweeps.items():
+            dice = {d: row[d][1].scores_at(other).dice for d in names}
+            print(f"| {name} | " + " | ".join(f"{dice[d]:.3f} ({dice[d] - results[name][d][1].dice:+.3f})"
+                                             for d in names) + " |")
     print("\nstrict recall / precision\n")
     print("| condition | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")

@@ -176,6 +176,7 @@ def evaluate(
 ) -> None:
     """Score a model per domain: Dice, IoU, precision, recall at its threshold, strict and with a
     pixel tolerance; false crack pixels per MP on crack-free images; pooled ODS and OIS F1."""
+    from cracks.sharpness import SOFT_RISE_PX
     from cracks.training.evaluate import evaluate as run_evaluate
 
     if tolerance < 0:
@@ -205,6 +206,10 @@ def evaluate(
     print("width floor (1st percentile of the records' mean widths; a crack narrower is measured about that wide): "
           + ", ".join(f"{name} {f.px:.1f} px ({f.records} records)" if f.px is not None else f"{name} - ({f.records} records)"
                       for name, f in floors))
+    print(f"soft photos (edge rise over {SOFT_RISE_PX:g} px: cracks come out wider than drawn): "
+          + ", ".join(f"{d.domain} {d.sharpness['soft']} of {d.sharpness['measured']}"
+                      + (f" (median rise {d.sharpness['median_edge_rise_px']:.2f} px)" if d.sharpness["measured"] else "")
+                      for d in result.domains))
 
 
 @app.command()

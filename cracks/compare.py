@@ -42,8 +42,8 @@ from affine import Affine
 from cracks.atomic import write_json
 from cracks.errors import InputError
 from cracks.hashing import cached_file_sha256
-from cracks.inspect.sharpness import SOFT_RISE_PX
 from cracks.inspect.summary import SiteSummary
+from cracks.sharpness import SOFT_RISE_PX
 from tiling.ground import coordinates_are_ground_metres
 
 MATCH_FRACTION = 0.5
@@ -335,7 +335,7 @@ INSPECTION_SETTINGS: dict[str, Callable[[SiteSummary], object]] = {
 PIXEL_SIZE_RATIO = 1.1
 
 
-# Edge rises (cracks.inspect.sharpness) further apart than this ratio, the softer one soft, count as
+# Edge rises (cracks.sharpness) further apart than this ratio, the softer one soft, count as
 # a difference: the soft epoch's cracks come out wider (a blur of sigma 1 px: rise 1.6 -> 2.4 px,
 # widths up 4-37 %; scripts/sharpness_check.py), so "widened" may be the camera. Two sharp epochs
 # are not compared: a few thin lines can make up all of a generated scene's edges, and their rise

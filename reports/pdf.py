@@ -129,7 +129,7 @@ def _on_page(canvas, doc, site: str, date: str) -> None:
 
 
 def _sharpness_text(sharpness: dict | None) -> str:
-    """The edge rise measured on the orthophoto (cracks.inspect.sharpness), as the report states it."""
+    """The edge rise measured on the orthophoto (cracks.sharpness), as the report states it."""
     if not sharpness:
         return "not measured"
     if sharpness["edge_rise_px"] is None:

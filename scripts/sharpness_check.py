@@ -1,5 +1,5 @@
 """How soft imagery is measured, and what it does to the model's widths: the calibration of
-``cracks.inspect.sharpness``.
+``cracks.sharpness``.
 
     .venv/bin/python scripts/sharpness_check.py [models/default] [../shared/data] [--images 20]
 
@@ -34,8 +34,8 @@ from field_conditions import _coarse
 from cracks.config import InspectConfig
 from cracks.data.masks import read_image
 from cracks.inspect.pipeline import inspect_all
-from cracks.inspect.sharpness import SOFT_RISE_PX, image_sharpness
 from cracks.models import artifact
+from cracks.sharpness import SOFT_RISE_PX, image_sharpness
 from cracks.training.evaluate import probability_of
 from cracks.training.width_floor import record_widths
 

@@ -129,6 +129,7 @@ def test_evaluate_prints_one_json_object(tiny_dataset, tmp_path):
     assert domain["dice_2px"] >= domain["dice"]  # a tolerance only forgives
     assert domain["cracks"]["true_cracks"] >= 4 and 0 <= domain["cracks"]["recall"] <= 1  # crack by crack too
     assert set(domain["width_floor"]) == {"px", "records"} and figures["width_floor"]["records"] == domain["width_floor"]["records"]
+    assert domain["sharpness"]["measured"] == 4 and domain["sharpness"]["soft"] == 0  # generated photos are sharp
     mirrored = subprocess.run([sys.executable, "-m", "cracks.cli", "evaluate", "--model", str(result.model_dir),
                                "--data", str(tiny_dataset), "--split", "valid", "--tta", "--json"],
                               capture_output=True, text=True, cwd=REPO, env=ENV)

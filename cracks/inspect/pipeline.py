@@ -34,7 +34,6 @@ from cracks.inspect.predictor import Predictor
 from cracks.inspect.resume import run_key
 from cracks.inspect.rows import TilePrediction
 from cracks.inspect.segment import MaskWriter, segment_raster
-from cracks.inspect.sharpness import Sharpness, raster_sharpness, soft_caveat
 from cracks.inspect.summary import SiteSummary
 from cracks.inspect.truth import prepare_in_background, prepared_truth, truth_threshold
 from cracks.measure import MeasureSettings
@@ -44,6 +43,7 @@ from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
 from cracks.models.backends import release
 from cracks.models.hardware import resolve_device
+from cracks.sharpness import Sharpness, raster_sharpness, soft_caveat
 from cracks.standards import WIDTH_FLOOR_PX, Standard, get_standard
 from cracks.timing import StageTimes
 from tiling.preview import Preview

@@ -51,7 +51,7 @@ class SiteSummary:
 
     @property
     def edge_rise_px(self) -> float | None:
-        """The imagery's sharpness (:mod:`cracks.inspect.sharpness`); None where it was not measured
+        """The imagery's sharpness (:mod:`cracks.sharpness`); None where it was not measured
         (a summary of an earlier version) or could not be (too few strong edges)."""
         return ((self.imagery or {}).get("sharpness") or {}).get("edge_rise_px")
 

@@ -89,7 +89,7 @@ def _site_row(path: str, entry: dict) -> tuple[dict, shapely.Geometry | None]:
                    density_m_per_m2=summary.density_m_per_m2, max_width_mm=summary.max_width_mm,
                    condition=summary.condition["rating"], report=str(summary_path.parent / "report.pdf"),
                    condition_caveat=summary.condition.get("caveat"),  # width classes this GSD cannot resolve, soft imagery
-                   edge_rise_px=summary.edge_rise_px,  # the imagery's sharpness (cracks.inspect.sharpness)
+                   edge_rise_px=summary.edge_rise_px,  # the imagery's sharpness (cracks.sharpness)
                    summary=str(summary_path))
         change = entry.get("change") or {}
         row.update(epochs=len(entry.get("history", [])) + 1, new_cracks=change.get("counts", {}).get("new"),

@@ -21,6 +21,7 @@ from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshol
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
 from cracks.models.tta import flip_averaged
+from cracks.sharpness import SOFT_RISE_PX, image_sharpness
 from cracks.training.width_floor import WidthFloor, record_widths, width_floor
 from tiling.in_memory import predict_in_windows
 
@@ -131,15 +132,24 @@ class DomainScores:
     false_px_per_mp: float | None
     cracks: dict[str, float] | None = None  # crack-level scores (cracks.crackeval), summed over the images
     record_widths: list[float] = field(default_factory=list, repr=False)  # mean widths (px) of its records
+    edge_rises: list[float | None] = field(default_factory=list, repr=False)  # each photo's sharpness (None: unknown)
 
     @property
     def width_floor(self) -> WidthFloor:
         """How narrow the model's cracks come out on this domain (cracks.training.width_floor)."""
         return width_floor(self.record_widths)
 
+    @property
+    def sharpness(self) -> dict[str, float | int | None]:
+        """How many of the domain's photos are soft (:mod:`cracks.sharpness`): their
+        cracks come out wider than drawn, whatever the model."""
+        measured = [r for r in self.edge_rises if r is not None]
+        return {"measured": len(measured), "soft": sum(r > SOFT_RISE_PX for r in measured),
+                "median_edge_rise_px": round(float(np.median(measured)), 2) if measured else None}
+
     def to_dict(self) -> dict:
         return {"domain": self.domain, "n_images": self.strict.n_images, **self.strict.to_dict(), "cracks": self.cracks,
-                "width_floor": dataclasses.asdict(self.width_floor),
+                "width_floor": dataclasses.asdict(self.width_floor), "sharpness": self.sharpness,
                 f"dice_{self.tolerance}px": self.tolerant.dice, f"precision_{self.tolerance}px": self.tolerant.precision,
                 f"recall_{self.tolerance}px": self.tolerant.recall, "crack_free_images": self.crack_free_images,
                 "false_px_per_mp": self.false_px_per_mp}
@@ -191,14 +201,15 @@ def score_domains(
     *, tolerance: int = 2, progress: bool = False, crack_level: bool = False, tta: bool = False,
 ) -> tuple[EvaluationResult, list[DomainScores]]:
     """Strict and tolerant scores per domain (one model pass feeds both), and the pooled result;
-    with ``crack_level``, also the records an inspection would make, scored crack by crack."""
+    with ``crack_level``, also the records an inspection would make, scored crack by crack, and
+    each photo's sharpness."""
     pooled = ThresholdSweep()
     domains = []
     for domain, pairs in pairs_by_domain.items():
         strict, tolerant = ThresholdSweep(), ThresholdSweep(tolerance=tolerance)
         free_images, free_pixels, free_false = 0, 0, 0
-        crack_scores, widths = [], []
-        for _, truth, probability in iter_predictions(model, pairs, normalization, progress, tta=tta):
+        crack_scores, widths, rises = [], [], []
+        for image, truth, probability in iter_predictions(model, pairs, normalization, progress, tta=tta):
             for target in (pooled, strict, tolerant):
                 target.add(probability, truth)
             if not truth.any():
@@ -208,9 +219,10 @@ def score_domains(
             if crack_level:
                 crack_scores.append(image_crack_scores(probability, truth, threshold))
                 widths += record_widths(probability, threshold)
+                rises.append(image_sharpness(image).edge_rise_px)
         domains.append(DomainScores(domain, strict.result(threshold), tolerant.result(threshold), tolerance, free_images,
                                     free_false / free_pixels * 1e6 if free_pixels else None, _crack_totals(crack_scores),
-                                    widths))
+                                    widths, rises))
     return pooled.result(threshold), domains
 
 

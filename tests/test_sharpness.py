@@ -10,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from cracks.inspect.sharpness import (
+from cracks.metrics import EvaluationResult
+from cracks.sharpness import (
     SHARP_RISE_PX,
     SOFT_RISE_PX,
     Sharpness,
@@ -21,6 +22,7 @@ from cracks.inspect.sharpness import (
     soft_caveat,
 )
 from cracks.synthetic import straight, texture
+from cracks.training.evaluate import DomainScores
 from tests.inspect.test_pipeline import run_site
 from tests.rasters import scene, write_geotiff
 from tiling.raster import open_raster
@@ -68,6 +70,14 @@ def test_edges_in_the_fill_under_nodata_are_not_measured():
     collared = np.where(valid, cv2.GaussianBlur(photo, (0, 0), 2.0), photo)
     masked, unmasked = sharpness_of(edge_rises(collared, valid)), sharpness_of(edge_rises(collared))
     assert masked.soft and not unmasked.soft
+
+
+def test_evaluation_counts_the_soft_photos_of_a_domain():
+    result = EvaluationResult(0.8, 0.7, 0.8, 0.8, 0.8, 0.8, 0.7, 4, 0.7)
+    scores = DomainScores("walls", result, result, 2, 0, None, edge_rises=[1.5, 2.8, None, 1.7])
+    assert scores.sharpness == {"measured": 3, "soft": 1, "median_edge_rise_px": 1.7}
+    assert scores.to_dict()["sharpness"] == scores.sharpness
+    assert DomainScores("none", result, result, 2, 0, None).sharpness["median_edge_rise_px"] is None
 
 
 def test_the_caveat_gives_the_rise_on_the_ground():

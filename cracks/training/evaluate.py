@@ -141,8 +141,8 @@ class DomainScores:
 
     @property
     def sharpness(self) -> dict[str, float | int | None]:
-        """How many of the domain's photos are soft (:mod:`cracks.sharpness`): their
-        cracks come out wider than drawn, whatever the model."""
+        """How many of the domain's photos are soft (:mod:`cracks.sharpness`): on them the model
+        marks a crack's blurred band, wider than the crack (README, "Soft imagery is named too")."""
         measured = [r for r in self.edge_rises if r is not None]
         return {"measured": len(measured), "soft": sum(r > SOFT_RISE_PX for r in measured),
                 "median_edge_rise_px": round(float(np.median(measured)), 2) if measured else None}

@@ -50,15 +50,13 @@ CONDITIONS = {
     "blur 2.0": lambda image: cv2.GaussianBlur(image, (0, 0), 2.0),
     "coarse": _coarse,
 }
+SITE_BLURS = (0.0, 1.0, 1.5)
 
 
 def centre(array: np.ndarray) -> np.ndarray:
     h, w = array.shape[:2]
     top, left = max(0, (h - CROP_PX) // 2), max(0, (w - CROP_PX) // 2)
     return array[top : top + CROP_PX, left : left + CROP_PX]
-
-
-SITE_BLURS = (0.0, 1.0, 1.5)
 
 
 def inspect_blurred(site: Path, model: Path) -> None:
@@ -98,15 +96,19 @@ def main() -> None:
         parser.error("--site-only needs --site ORTHOPHOTO")
     if args.site:
         inspect_blurred(args.site, args.model)
-        if args.site_only:
-            return
+    if not args.site_only:
+        calibrate(args.model, args.data, images=args.images)
+
+
+def calibrate(model: Path, data: Path, *, images: int) -> None:
+    """The calibration tables: edge rises, predicted areas and record widths per condition and domain."""
     torch.set_grad_enabled(False)
-    loaded = artifact.load(args.model)
+    loaded = artifact.load(model)
     threshold = loaded.meta.threshold
     rows: dict[str, dict[str, dict[str, float]]] = {name: {} for name in CONDITIONS}
     sharp_rises: list[float] = []
-    for domain, pairs in domains(args.data).items():
-        chosen = pairs[:: max(1, len(pairs) // args.images)][: args.images]
+    for domain, pairs in domains(data).items():
+        chosen = pairs[:: max(1, len(pairs) // images)][:images]
         stats = {name: {"rise": [], "soft": [], "predicted": 0, "found": 0, "drawn": 0, "widths": []} for name in CONDITIONS}
         for pair in chosen:
             image, truth = centre(read_image(pair.image)), centre(pair.read_mask())
@@ -133,7 +135,7 @@ def main() -> None:
             }
         print(f"{domain}: " + ", ".join(f"{name} {rows[name][domain]['rise']:.2f} px" for name in CONDITIONS), flush=True)
     names = list(rows["sharp"])
-    print(f"\nmodel {args.model} (threshold {threshold:.2f}, torch fp32), {args.images} photos per domain; "
+    print(f"\nmodel {model} (threshold {threshold:.2f}, torch fp32), {images} photos per domain; "
           f"soft: edge rise over {SOFT_RISE_PX} px\n")
     header = "| condition | " + " | ".join(names) + " |\n" + "|---" * (len(names) + 1) + "|"
     for title, cell in (

@@ -344,11 +344,11 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
         crs = f"EPSG:{info.epsg}" if info.epsg else info.crs_wkt
     condition = standard.rate(by_severity, density)
     floor_px = model.meta.width_floor_px or WIDTH_FLOOR_PX
-    caveats = [standard.width_caveat(pixel, floor_px=floor_px), soft_caveat(measurement.sharpness, pixel)]
-    for caveat in filter(None, caveats):  # the rating stands, but what its widths can mean here is said with it
+    caveats = [c for c in (standard.width_caveat(pixel, floor_px=floor_px), soft_caveat(measurement.sharpness, pixel)) if c]
+    for caveat in caveats:  # the rating stands, but what its widths can mean here is said with it
         warnings.warn(f"{info.path}: {caveat}", stacklevel=2)
-    if any(caveats):
-        condition["caveat"] = "; ".join(filter(None, caveats))
+    if caveats:
+        condition["caveat"] = "; ".join(caveats)
     return SiteSummary(
         site=config.site_name or plan.site,
         input=str(info.path),

@@ -60,6 +60,7 @@ def main() -> None:
                       "data_weights": settings.get("data_weights"), "scale": settings.get("scale"),
                       "hard_negatives": settings.get("hard_negatives"),
                       "hard_negative_weights": settings.get("hard_negative_weights"),
+                      "hard_negative_kinds": settings.get("hard_negative_kinds"),
                       "field_optics": settings.get("field_optics", False), "seed": settings.get("seed"),
                       "init": info.get("init"), "init_sha256": info.get("init_sha256"),
                       "lr": float(info.get("lr", "nan")), "step": int(info.get("step", 0)),

@@ -57,22 +57,24 @@ def main() -> None:
     rng = np.random.default_rng(99)
     negatives = [p for p in samples.get("concrete-walls", []) if p.image.name.startswith("noncrack")][:1] + \
         samples.get("uav-crackx x16", [])[:1]
-    cells = []
-    for kind in list(PAINTERS)[: args.per_domain * 2]:
-        pair = negatives[len(cells) % len(negatives)] if negatives else None
-        if pair is None:
-            break
-        image, truth = read_image(pair.image), pair.read_mask()
-        painted, kept = paint(image, truth.astype(np.uint8), kind, rng)
-        pred = predict_probabilities(loaded.model, painted[None], loaded.meta.normalization)[0] >= loaded.meta.threshold
-        cells.append(_cell(overlay(painted, kept.astype(bool), pred)))
-    rows.append(("hard negatives", cells))
+    per_row = args.per_domain * 2
+    kinds = list(PAINTERS) if negatives else []
+    for start in range(0, len(kinds), per_row):  # every kind, as many rows as it takes
+        cells = []
+        for kind in kinds[start: start + per_row]:
+            pair = negatives[len(cells) % len(negatives)]
+            image, truth = read_image(pair.image), pair.read_mask()
+            painted, kept = paint(image, truth.astype(np.uint8), kind, rng)
+            pred = predict_probabilities(loaded.model, painted[None], loaded.meta.normalization)[0] >= loaded.meta.threshold
+            cells.append(_cell(overlay(painted, kept.astype(bool), pred)))
+        rows.append(("hard negatives (" + ", ".join(kinds[start: start + per_row]) + ")", cells))
     width = max(len(c) for _, c in rows) * CELL
     sheet = Image.new("RGB", (width, len(rows) * (CELL + 18)), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
     for r, (label, cells) in enumerate(rows):
         top = r * (CELL + 18)
-        draw.text((4, top + 2), f"{label}: photo | overlay (truth green, prediction red, both yellow)", fill=(0, 0, 0))
+        legend = "overlays" if label.startswith("hard negatives") else "photo | overlay"
+        draw.text((4, top + 2), f"{label}: {legend} (truth green, prediction red, both yellow)", fill=(0, 0, 0))
         for c, cell in enumerate(cells):
             sheet.paste(Image.fromarray(cell), (c * CELL, top + 18))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -40,6 +40,7 @@ from cracks.models import artifact
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, normalization_for
 from cracks.models.hardware import cpu_model
 from cracks.training.augment import train_transform
+from cracks.training.hard_negatives import PAINTERS
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights
 from cracks.training.step import check_micro_batch, freeze_norm_statistics, train_step
@@ -185,6 +186,7 @@ def main() -> None:
           + ", ".join(f"{d} {len(ps)}" for d, ps in by_domain.items()), flush=True)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     settings["run"] = [f"{n}={i}:{lr}" for n, i, lr in args.run]
+    settings["hard_negative_kinds"] = list(PAINTERS)  # the kinds there were when it trained
     snapshots = sorted(float(s) for s in args.snapshots.split(","))
     args.out.mkdir(parents=True, exist_ok=True)
     history: list[dict] = []

@@ -7,14 +7,16 @@ from collections import Counter
 from pathlib import Path
 
 import albumentations as A
+import cv2
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from cracks.config import FixConfig
 from cracks.data.dataset import CrackDataset, normalize_batch
 from cracks.data.fix import fix_dataset
-from cracks.data.layouts import read_pairs
+from cracks.data.layouts import Pair, read_pairs
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError, SettingError
 from cracks.metrics import ThresholdSweep, macro_best_threshold
@@ -228,6 +230,33 @@ def test_hard_negatives_are_reproducible_from_a_seed():
     assert np.array_equal(first[0], again[0]) and not np.array_equal(first[0], other[0])
 
 
+
+def _flat_grey(kind: str, seed: int) -> np.ndarray:
+    grey = np.full((128, 128, 3), 128, np.uint8)
+    return paint(grey, np.zeros((128, 128), np.uint8), kind, np.random.default_rng(seed))[0].astype(int).mean(axis=2)
+
+
+def test_tining_paints_many_parallel_grooves():
+    """Tined pavement: several thin dark lines, all running the same way."""
+    from skimage.measure import label, regionprops
+
+    for seed in range(6):
+        grooves = [r for r in regionprops(label(_flat_grey("tining", seed) < 123)) if r.area >= 20]
+        assert len(grooves) >= 4
+        assert np.median([r.eccentricity for r in grooves]) > 0.95  # lines, not blobs
+        assert np.std([r.orientation for r in grooves]) < 0.1  # parallel
+
+
+def test_stains_are_soft_where_joints_and_formwork_are_crisp():
+    """A stain darkens gradually (no crack-like dark core); joints and formwork lines step sharply."""
+    def steepest(kind: str, seed: int) -> int:
+        shade = _flat_grey(kind, seed)
+        return int(max(np.abs(np.diff(shade, axis=0)).max(), np.abs(np.diff(shade, axis=1)).max()))
+
+    assert max(steepest("stain", seed) for seed in range(8)) < 25
+    assert np.median([steepest("sawn_joint", seed) for seed in range(8)]) > 40
+    assert np.median([steepest("formwork", seed) for seed in range(8)]) > 40
+
 def test_occluding_paint_clears_the_crack_it_covers():
     image, mask = _scene()
     cleared = [paint(image, mask, "nodata_collar", np.random.default_rng(s))[1] for s in range(6)]
@@ -338,3 +367,36 @@ def test_hard_negative_weights_choose_the_artefacts():
         HardNegatives(weights=[0.0] * len(PAINTERS))
     with pytest.raises(SettingError):
         train_transform(64, hard_negatives=0.5, hard_negative_weights={"puddle": 2.0})
+
+
+class _DarkLines(torch.nn.Module):
+    """A stand-in crack model: anything much darker than its surroundings is a crack."""
+
+    def __init__(self):
+        super().__init__()
+        self.gain = torch.nn.Parameter(torch.tensor(20.0))  # a parameter tells the predictor its device
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        grey = x.mean(dim=1, keepdim=True)
+        return self.gain * (torch.nn.functional.avg_pool2d(grey, 9, stride=1, padding=4) - grey - 0.3)
+
+
+def test_hard_negative_false_alarms_per_kind_do_not_shift_when_a_kind_is_added(tmp_path, monkeypatch):
+    """Each kind draws from its own seeded stream: the card's columns stay comparable across versions."""
+    import cracks.training.hard_negatives as hard_negatives
+    from cracks.training.evaluate import hard_negative_false_px
+
+    pairs = []
+    for seed in range(3):
+        image, mask = crack_scene(96, 96, seed=seed, n_cracks=1)
+        cv2.imwrite(str(tmp_path / f"{seed}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(tmp_path / f"{seed}_mask.png"), mask.astype(np.uint8) * 255)
+        pairs.append(Pair(tmp_path / f"{seed}.png", tmp_path / f"{seed}_mask.png", "valid", f"{seed}"))
+    normalization = {"mean": [0.5] * 3, "std": [0.25] * 3}
+    every = hard_negative_false_px(_DarkLines(), normalization, 0.5, pairs)
+    assert every["sawn_joint"] > every["none"]  # the stand-in falls for joints, so the figures mean something
+    fewer = {kind: painter for kind, painter in hard_negatives.PAINTERS.items() if kind != "arrow"}
+    monkeypatch.setattr(hard_negatives, "PAINTERS", fewer)
+    without = hard_negative_false_px(_DarkLines(), normalization, 0.5, pairs)
+    assert "arrow" not in without
+    assert without == {kind: value for kind, value in every.items() if kind != "arrow"}

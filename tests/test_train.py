@@ -16,6 +16,7 @@ import torch
 
 from cracks.config import TrainConfig
 from cracks.models import artifact
+from cracks.training.hard_negatives import PAINTERS
 from cracks.training.train import train
 from tests.conftest import save_pair
 
@@ -80,10 +81,12 @@ def test_fine_tuning_with_frozen_norm_keeps_the_start_statistics(tiny_dataset, t
 @pytest.mark.parametrize("loss", ["tversky", "dice_bce_skeleton"])
 def test_baseline_and_alternative_loss_train(tiny_dataset, tmp_path, loss):
     result = train(tiny_config(tiny_dataset, tmp_path / "b", arch="plain-unet", encoder=None, pretrained=False,
-                               epochs=1, loss=loss, schedule="cosine", comet=False, field_optics=loss == "tversky"))
+                               epochs=1, loss=loss, schedule="cosine", comet=False, field_optics=loss == "tversky",
+                               hard_negatives=0.5 if loss == "tversky" else 0.0))
     loaded = artifact.load(result.model_dir)
     assert loaded.meta.arch == "plain-unet" and loaded.meta.training["loss"] == loss
     assert loaded.meta.training["field_optics"] is (loss == "tversky")  # how it was trained, in its metadata
+    assert loaded.meta.training["hard_negative_kinds"] == (list(PAINTERS) if loss == "tversky" else [])
 
 
 def cracks_cli(*args: str, **kwargs) -> subprocess.Popen:

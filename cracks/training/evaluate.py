@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -256,8 +257,10 @@ def hard_negative_false_px(
 
     from cracks.training.hard_negatives import PAINTERS, paint
 
-    rng = np.random.default_rng(seed)
-    false_px = {kind: 0 for kind in ("none", *PAINTERS)}
+    kinds = ("none", *PAINTERS)
+    false_px = dict.fromkeys(kinds, 0)
+    # one stream per kind, seeded by its name, so that a kind added later leaves the others' figures as they were
+    streams = {kind: np.random.default_rng([seed, zlib.crc32(kind.encode())]) for kind in kinds}
     pixels = 0
     model.eval()
     for pair in pairs:
@@ -265,7 +268,7 @@ def hard_negative_false_px(
         pixels += truth.size
         far = ~ndimage.binary_dilation(truth, iterations=margin_px)
         for kind in false_px:
-            painted = image if kind == "none" else paint(image, truth.astype(np.uint8), kind, rng)[0]
+            painted = image if kind == "none" else paint(image, truth.astype(np.uint8), kind, streams[kind])[0]
             probability = probability_of(model, painted, normalization, tta=tta)
             false_px[kind] += int(np.count_nonzero((probability >= threshold) & far))
     return {kind: count / pixels * 1e6 for kind, count in false_px.items()}

@@ -166,6 +166,75 @@ def hard_shadow(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -
     return np.clip(out, 0, 255).astype(np.uint8), mask
 
 
+def formwork(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Formwork marks on cast concrete: panel joints and rows of tie holes.
+
+    A panel joint leaves a thin straight ridge (a dark and a bright edge side by side, or just a
+    dark line), usually in a grid; the ties leave small round holes in a regular grid. Straight,
+    thin and dark: what a crack model marks on walls, piers and decks.
+    """
+    h, w = image.shape[:2]
+    d, t, _ = _frame(image.shape, rng)
+    shade = np.zeros((h, w), np.float32)  # > 0 darker, < 0 brighter
+    panel = rng.uniform(0.3, 0.9) * max(h, w)
+    depth, relief = rng.uniform(0.2, 0.55), rng.uniform(0.0, 0.35)
+    for across in (d, t) if rng.random() < 0.5 else (d,):
+        for offset in (0.0, panel) if rng.random() < 0.5 else (0.0,):
+            o = across - offset
+            shade += depth * np.exp(-((o + 0.8) / rng.uniform(0.6, 1.4)) ** 2) - relief * np.exp(-((o - 1.2) / 0.9) ** 2)
+    if rng.random() < 0.6:  # tie holes, a regular grid
+        spacing = rng.uniform(0.2, 0.5) * max(h, w)
+        radius = rng.uniform(1.5, 0.02 * min(h, w) + 2)
+        along_t, along_d = (t + rng.uniform(0, spacing)) % spacing, (d + rng.uniform(0, spacing)) % spacing
+        near = np.minimum(along_t, spacing - along_t) ** 2 + np.minimum(along_d, spacing - along_d) ** 2
+        holes = np.clip(radius + 0.5 - np.sqrt(near), 0, 1)
+        shade += rng.uniform(0.25, 0.55) * holes
+    out = image.astype(np.float32) * (1 - np.clip(shade, -0.5, 0.9))[..., None]
+    return np.clip(out, 0, 255).astype(np.uint8), mask
+
+
+def stain(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Water, rust or oil stains: dark streaks and blotches with soft, irregular edges.
+
+    Run-off streaks down a wall are long and a few pixels to a few dozen wide; oil and damp
+    patches on a road are blotches. Both are darker than the surface, neither has a crack's crisp
+    dark core.
+    """
+    h, w = image.shape[:2]
+    if rng.random() < 0.55:  # a streak that starts somewhere and fades out along its length
+        d, t, _ = _frame(image.shape, rng)
+        wobble = _smooth_noise((h, w), rng, rng.uniform(10, 40)) * rng.uniform(1, 6)
+        half = rng.uniform(1.5, 0.08 * min(h, w) + 2) * (1 + 0.4 * _smooth_noise((h, w), rng, 20))
+        start, length = rng.uniform(-0.5, 0.2) * max(h, w), rng.uniform(0.4, 1.5) * max(h, w)
+        fade = np.clip(1 - (t - start) / length, 0, 1) * (t > start)
+        alpha = np.clip(half - np.abs(d + wobble), 0, 1) * fade
+    else:  # a blotch
+        alpha = (_smooth_noise((h, w), rng, rng.uniform(15, 50)) > rng.uniform(0.6, 1.4)).astype(np.float32)
+    alpha = cv2.GaussianBlur(alpha.astype(np.float32), (0, 0), rng.uniform(1.0, 4.0))
+    tint = rng.uniform(0.5, 0.85) * (np.array([1.1, 0.9, 0.75]) if rng.random() < 0.3 else np.ones(3))  # rust or damp
+    out = image.astype(np.float32) * (1 - alpha[..., None] * (1 - tint))
+    return np.clip(out, 0, 255).astype(np.uint8), mask
+
+
+def tining(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Tined or grooved concrete pavement (and brushed decks): evenly spaced parallel grooves.
+
+    Each groove is thin, dark and straight, like a crack; there are many, a few pixels to a couple
+    of dozen apart, over the whole surface or a band of it.
+    """
+    h, w = image.shape[:2]
+    d, t, _ = _frame(image.shape, rng)
+    period = rng.uniform(5, 25)
+    jitter = _smooth_noise((h, w), rng, rng.uniform(20, 60)) * rng.uniform(0, 0.8)
+    off = np.abs(((d + jitter) % period) - period / 2)  # distance to the nearest groove, shifted by half a period
+    profile = np.clip(rng.uniform(0.6, 1.5) + 0.5 - off, 0, 1)
+    wear = np.clip(0.6 + 0.5 * _smooth_noise((h, w), rng, rng.uniform(10, 40)), 0, 1)
+    if rng.random() < 0.3:  # tining stops in a band (a joint, a kerb strip)
+        profile *= np.abs(t) < rng.uniform(0.2, 0.5) * max(h, w)
+    out = image.astype(np.float32) * (1 - rng.uniform(0.15, 0.45) * profile * wear)[..., None]
+    return np.clip(out, 0, 255).astype(np.uint8), mask
+
+
 PAINTERS: dict[str, Painter] = {
     "lane_marking": lane_marking,
     "arrow": arrow,
@@ -174,6 +243,9 @@ PAINTERS: dict[str, Painter] = {
     "photo_seam": photo_seam,
     "nodata_collar": nodata_collar,
     "hard_shadow": hard_shadow,
+    "formwork": formwork,
+    "stain": stain,
+    "tining": tining,
 }
 OCCLUDING = frozenset({"lane_marking", "arrow", "nodata_collar", "kerb_edge"})
 

@@ -32,6 +32,7 @@ from cracks.models.factory import build_model, normalization_for
 from cracks.models.predict import pick_device
 from cracks.training.augment import train_transform
 from cracks.training.evaluate import score_validation
+from cracks.training.hard_negatives import PAINTERS
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights, spread
 from cracks.training.step import check_micro_batch, freeze_norm_statistics, train_step
@@ -204,6 +205,7 @@ def train(config: TrainConfig) -> TrainResult:
                           "seed": config.seed, "pretrained": config.pretrained, "device": device.type,
                           "data_weights": config.data_weights, "samples_per_epoch": config.samples_per_epoch,
                           "scale": list(config.scale), "hard_negatives": config.hard_negatives,
+                          "hard_negative_kinds": list(PAINTERS) if config.hard_negatives else [],
                           "field_photometry": config.field_photometry, "field_optics": config.field_optics,
                           "init_model": str(config.init_model) if config.init_model else None},
                 metrics={"valid": scores.to_dict(), **{f"valid:{n}": r.to_dict() for n, r in per_domain.items()}},

@@ -5,8 +5,9 @@
 Domains: DeepCrack valid, CRACK500 valid, UAV-CrackX valid per zoom, concrete-walls valid,
 CrackForest (all annotated; never trained on). Columns: strict Dice and Dice with a 2 px
 tolerance, precision and recall (strict), and predicted crack pixels per MP on crack-free images.
-Then the false alarms on held-back synthetic hard negatives (lane markings, joints, kerbs, seams,
-nodata collars, shadows painted on the crack-free walls and the drone road tiles).
+Then the false alarms on held-back synthetic hard negatives (every kind of
+``cracks.training.hard_negatives``: lane markings, joints, kerbs, seams, nodata collars, shadows,
+formwork, stains, tining), each painted three times on every crack-free wall and drone road tile.
 With ``--tta``, every prediction is averaged with the mirror image's, as ``cracks inspect --tta``.
 """
 

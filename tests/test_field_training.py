@@ -230,7 +230,6 @@ def test_hard_negatives_are_reproducible_from_a_seed():
     assert np.array_equal(first[0], again[0]) and not np.array_equal(first[0], other[0])
 
 
-
 def _flat_grey(kind: str, seed: int) -> np.ndarray:
     grey = np.full((128, 128, 3), 128, np.uint8)
     return paint(grey, np.zeros((128, 128), np.uint8), kind, np.random.default_rng(seed))[0].astype(int).mean(axis=2)
@@ -256,6 +255,7 @@ def test_stains_are_soft_where_joints_and_formwork_are_crisp():
     assert max(steepest("stain", seed) for seed in range(8)) < 25
     assert np.median([steepest("sawn_joint", seed) for seed in range(8)]) > 40
     assert np.median([steepest("formwork", seed) for seed in range(8)]) > 40
+
 
 def test_occluding_paint_clears_the_crack_it_covers():
     image, mask = _scene()

@@ -186,7 +186,8 @@ def main() -> None:
           + ", ".join(f"{d} {len(ps)}" for d, ps in by_domain.items()), flush=True)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     settings["run"] = [f"{n}={i}:{lr}" for n, i, lr in args.run]
-    settings["hard_negative_kinds"] = list(PAINTERS)  # the kinds there were when it trained
+    settings["hard_negative_kinds"] = [k for k in PAINTERS if (kind_weights or {}).get(k, 1.0) > 0] \
+        if args.hard_negatives > 0 else []  # the kinds it was shown (a weight of 0 leaves one out)
     snapshots = sorted(float(s) for s in args.snapshots.split(","))
     args.out.mkdir(parents=True, exist_ok=True)
     history: list[dict] = []

@@ -13,7 +13,7 @@ With ``--tta``, every prediction is averaged with the mirror image's, as ``crack
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 from card_sets import SETS
@@ -54,6 +54,9 @@ def main(model: Path, data: Path, tta: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--tta"]
-    main(Path(args[0]) if args else Path("models/default"), Path(args[1]) if len(args) > 1 else Path("../shared/data"),
-         tta="--tta" in sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"), help="a model folder")
+    parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"), help="the folder of the card's datasets")
+    parser.add_argument("--tta", action="store_true", help="average every prediction with the mirror image's")
+    args = parser.parse_args()
+    main(args.model, args.data, tta=args.tta)

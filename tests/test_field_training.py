@@ -404,3 +404,17 @@ def test_hard_negative_false_alarms_per_kind_do_not_shift_when_a_kind_is_added(t
     assert once["none"] == every["none"] and once != every  # more paintings of each kind, same bare surfaces
     with pytest.raises(SettingError):
         hard_negative_false_px(_DarkLines(), normalization, 0.5, pairs, paintings=0)
+
+
+def test_stains_are_wider_than_cracks():
+    """A stain is never a thin dark line: that is a crack's look, and a crack shown as 'not a
+    crack' teaches the model to miss thin cracks (a run with thin stain streaks lost DeepCrack)."""
+    from scipy import ndimage
+    from skimage.measure import label, regionprops
+
+    for seed in range(24):
+        darkened = _flat_grey("stain", seed) < 128 - 12
+        half_width = ndimage.distance_transform_edt(darkened)
+        for region in regionprops(label(darkened)):
+            if region.area >= 30:
+                assert half_width[tuple(region.coords.T)].max() >= 3.5, seed

@@ -17,17 +17,25 @@ SETS = [("deepcrack", "valid"), ("crack500", "valid"), ("uav-crackx", "valid"), 
         ("crackforest", "all")]
 
 
-def arguments(description: str, *, record: bool = False) -> argparse.Namespace:
+def parser(description: str, *, crack500_step: bool = True, record: bool = False) -> argparse.ArgumentParser:
     """``[model] [data] [--crack500-step N]``: the model artifact, the data folder, and how much of
-    CRACK500's 899 valid images to use (every N-th; its domain is the largest by far); with
-    ``record``, also ``--record`` (write what was measured into the model's metadata)."""
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"))
-    parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
-    parser.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
+    CRACK500's 899 valid images to use (every N-th; its domain is the largest by far; left out
+    where a script scores all of them); with ``record``, also ``--record`` (write what was measured
+    into the model's metadata). The card's scripts add their own options to it."""
+    made = argparse.ArgumentParser(description=description)
+    made.add_argument("model", nargs="?", type=Path, default=Path("models/default"), help="a model folder")
+    made.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"),
+                      help="the folder of the card's datasets")
+    if crack500_step:
+        made.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
     if record:
-        parser.add_argument("--record", action="store_true", help="write the measured figure into the model's model.json")
-    return parser.parse_args()
+        made.add_argument("--record", action="store_true", help="write the measured figure into the model's model.json")
+    return made
+
+
+def arguments(description: str, *, record: bool = False) -> argparse.Namespace:
+    """The parsed arguments of :func:`parser`, for scripts that add none of their own."""
+    return parser(description, record=record).parse_args()
 
 
 def domains(data: Path, *, crack500_step: int = 1) -> dict[str, list]:

@@ -26,15 +26,14 @@ condition: whether a condition wants another threshold than the sharp photos.
 
 from __future__ import annotations
 
-import argparse
 import zlib
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 from card_sets import domains, load_scored_model
+from card_sets import parser as card_parser
 
 from cracks.data.masks import read_image
 from cracks.metrics import ThresholdSweep
@@ -82,12 +81,9 @@ CONDITIONS: dict[str, Degrade] = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"))
-    parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
+    parser = card_parser(__doc__.splitlines()[0])
     parser.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=list(CONDITIONS))
     parser.add_argument("--threshold", type=float, help="decision threshold (default: the model's own)")
-    parser.add_argument("--crack500-step", type=int, default=3, help="every n-th CRACK500 valid image (899 in all)")
     parser.add_argument("--at", type=lambda text: [float(t) for t in text.split(",")], default=[],
                         help="comma-separated thresholds (multiples of 0.05) to print 2 px Dice at, too")
     args = parser.parse_args()

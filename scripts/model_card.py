@@ -13,10 +13,10 @@ With ``--tta``, every prediction is averaged with the mirror image's, as ``crack
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from card_sets import SETS
+from card_sets import parser as card_parser
 
 from cracks.models import artifact
 from cracks.training.evaluate import domain_of, gather_pairs, hard_negative_false_px, score_domains
@@ -54,9 +54,7 @@ def main(model: Path, data: Path, tta: bool = False) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("model", nargs="?", type=Path, default=Path("models/default"), help="a model folder")
-    parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"), help="the folder of the card's datasets")
-    parser.add_argument("--tta", action="store_true", help="average every prediction with the mirror image's")
-    args = parser.parse_args()
+    card = card_parser(__doc__.split("\n\n")[0], crack500_step=False)  # the card scores every image
+    card.add_argument("--tta", action="store_true", help="average every prediction with the mirror image's")
+    args = card.parse_args()
     main(args.model, args.data, tta=args.tta)

@@ -28,11 +28,16 @@ from cracks.data import read_pairs
 from cracks.data.masks import open_upright
 
 
+def packed_folder(root: Path, out: Path) -> Path:
+    """Where ``root`` is packed under ``out`` (one folder per dataset, named as the dataset's own)."""
+    return out / root.resolve().name
+
+
 def pack(root: Path, out: Path, *, split: str, every: int, quality: int) -> tuple[int, int]:
     scan = read_pairs(root)
     pairs = sorted((p for p in scan.annotated if p.split == split), key=lambda p: p.image.name)
     kept = pairs[::every]
-    target = out / root.resolve().name / split
+    target = packed_folder(root, out) / split
     (target / "images").mkdir(parents=True, exist_ok=True)
     (target / "masks").mkdir(parents=True, exist_ok=True)
     written = 0
@@ -50,11 +55,11 @@ def pack(root: Path, out: Path, *, split: str, every: int, quality: int) -> tupl
     return written, len(pairs)
 
 
-def archive(out: Path, dataset: str) -> Path:
-    """``out/<dataset>`` as one ``out/<dataset>.tar.gz`` whose members start with ``<dataset>/``."""
-    target = out / f"{dataset}.tar.gz"
+def archive(folder: Path) -> Path:
+    """A packed ``folder`` as one ``<folder>.tar.gz`` beside it whose members start with its name."""
+    target = folder.with_name(f"{folder.name}.tar.gz")
     with atomic_path(target, suffix=".tar.gz") as tmp, tarfile.open(tmp, "w:gz") as tar:
-        tar.add(out / dataset, arcname=dataset)
+        tar.add(folder, arcname=folder.name)
     return target
 
 
@@ -71,7 +76,7 @@ def main() -> None:
         written, total = pack(root, args.out, split=args.split, every=args.every, quality=args.quality)
         print(f"{root}: {written} of {total} {args.split} pairs packed into {args.out}")
         if args.archive:
-            packed = archive(args.out, root.resolve().name)
+            packed = archive(packed_folder(root, args.out))
             print(f"  archived as {packed} ({packed.stat().st_size / 2**20:.1f} MiB)")
 
 

@@ -1,4 +1,4 @@
-"""scripts/pack_training_data.py: packed data reads back as the same pairs, in folders or one archive."""
+"""scripts/pack_training_data.py: an archive of packed data reads back as the same pairs."""
 
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ per-domain scores in the metadata, and an atomic artifact folder.
         --data ../shared/data/deepcrack,../shared/data/crack500,../shared/data/uav-crackx,../shared/data/concrete-walls \\
         --out runs/gpu/model
 
-With several snapshots the best by mean Dice is adopted; ``--out`` is optional (score only).
+With several snapshots the best by mean Dice is adopted; ``--out`` is optional (score only). A
+soup (``scripts/average_weights.py``) keeps its member list in ``training.soup`` of ``model.json``;
+its run settings are those of the member named in ``training.settings_from``.
 """
 
 from __future__ import annotations
@@ -65,7 +67,9 @@ def main() -> None:
                       "init": info.get("init"), "init_sha256": info.get("init_sha256"),
                       "lr": float(info.get("lr", "nan")), "step": int(info.get("step", 0)),
                       "budget_fraction": float(info.get("fraction", "nan")), "settings": settings,
-                      "valid_datasets": [str(r) for r in roots], "max_valid_images": args.max_valid_images},
+                      "valid_datasets": [str(r) for r in roots], "max_valid_images": args.max_valid_images,
+                      **({"soup": json.loads(info["soup"]), "settings_from": info.get("settings_from")}
+                         if "soup" in info else {})},
             metrics={"valid": pooled, **{f"valid:{n}": r.to_dict() for n, r in per_domain.items()}},
             width_floor_px=model_width_floor(model, [p for pairs in valid.values() for p in pairs], normalization,
                                              threshold).px,

@@ -7,11 +7,16 @@ and a CPU continuation averaged evenly kept the continuation's gains without its
 kerb edges.
 
     python scripts/average_weights.py models/default runs/cpu16/big-100.safetensors --out soup.safetensors
+
+The soup's metadata lists its members (``soup``: weight, path and SHA-256 of each), so the model
+adopted from it says what it is made of; its other metadata (architecture, run settings) is the
+first training snapshot's, named in ``settings_from``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import torch
@@ -19,14 +24,24 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from cracks.atomic import atomic_path
+from cracks.hashing import file_sha256
+
+
+def weights_file(path: Path) -> Path:
+    """The file holding a snapshot's or a model folder's weights."""
+    return path / "model.safetensors" if path.is_dir() else path
 
 
 def read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """A snapshot's tensors and metadata, or a model folder's (its ``model.safetensors``)."""
-    file = path / "model.safetensors" if path.is_dir() else path
-    with safe_open(str(file), "pt") as f:
+    with safe_open(str(weights_file(path)), "pt") as f:
         meta = f.metadata() or {}
-    return load_file(str(file)), meta
+    return load_file(str(weights_file(path))), meta
+
+
+def members(paths: list[Path], weights: list[float]) -> list[dict[str, object]]:
+    """What a soup is made of: each member's weight, path and SHA-256 (of its weights file)."""
+    return [{"weight": w, "path": str(p), "sha256": file_sha256(weights_file(p))} for w, p in zip(weights, paths)]
 
 
 def average(states: list[dict[str, torch.Tensor]], weights: list[float]) -> dict[str, torch.Tensor]:
@@ -51,14 +66,14 @@ def main() -> None:
     if len(weights) != len(args.models) or min(weights) < 0 or sum(weights) <= 0:
         parser.error(f"--weights {args.weights}: one non-negative weight per model, not all zero")
     read_in = [read(path) for path in args.models]
-    snapshot_meta = next((meta for _, meta in read_in if meta.get("arch")), None)
-    if snapshot_meta is None:
+    first = next((i for i, (_, meta) in enumerate(read_in) if meta.get("arch")), None)
+    if first is None:
         parser.error("give at least one scripts/train_budget.py snapshot: it names the architecture and encoder")
-    meta = {**snapshot_meta, "run": args.out.stem,
-            "averaged": ", ".join(f"{w:g} x {p}" for w, p in zip(weights, args.models))}
+    meta = {**read_in[first][1], "run": args.out.stem, "settings_from": str(args.models[first]),
+            "soup": json.dumps(members(args.models, weights))}
     with atomic_path(args.out) as tmp:
         save_file(average([state for state, _ in read_in], weights), str(tmp), metadata=meta)
-    print(f"wrote {args.out}: {meta['averaged']}")
+    print(f"wrote {args.out}: " + ", ".join(f"{w:g} x {p}" for w, p in zip(weights, args.models)))
 
 
 if __name__ == "__main__":

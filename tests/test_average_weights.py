@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,12 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "average_weights.py"
+from cracks.hashing import file_sha256
+from cracks.models.factory import build_model
+from tests.conftest import save_pair
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+SCRIPT = SCRIPTS / "average_weights.py"
 
 
 def test_snapshots_average_by_weight_and_keep_their_metadata(tmp_path):
@@ -28,7 +34,33 @@ def test_snapshots_average_by_weight_and_keep_their_metadata(tmp_path):
     assert torch.equal(state["w"], torch.full((3,), 1.0).half()) and state["n"].item() == 5
     with safe_open(str(out), "pt") as f:
         meta = f.metadata()
-    assert (meta["arch"], meta["encoder"], meta["run"]) == ("unet", "e", "soup")
+    assert (meta["arch"], meta["encoder"], meta["run"], meta["settings_from"]) == ("unet", "e", "soup", str(one))
+    assert json.loads(meta["soup"]) == [{"weight": 3.0, "path": str(one), "sha256": file_sha256(one)},
+                                        {"weight": 1.0, "path": str(two), "sha256": file_sha256(two)}]
+
+
+def test_an_adopted_soup_names_its_members_in_the_model_metadata(tmp_path):
+    """A soup of two runs becomes a model whose model.json says what it was averaged from."""
+    data = tmp_path / "data"
+    for i in range(3):
+        save_pair(data / "valid" / "images" / f"{i}.png", data / "valid" / "masks" / f"{i}.png", seed=i, size=(64, 64))
+    runs = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        state = build_model("plain-unet", None, pretrained=False).state_dict()
+        runs.append(tmp_path / f"run{seed}-100.safetensors")
+        save_file({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, str(runs[-1]),
+                  metadata={"arch": "plain-unet", "encoder": "none", "run": f"run{seed}", "lr": "0.0001",
+                            "settings": json.dumps({"seed": seed, "crop": 64})})
+    soup, model = tmp_path / "soup.safetensors", tmp_path / "model"
+    for command in ([str(SCRIPT), *map(str, runs), "--weights", "3,1", "--out", str(soup)],
+                    [str(SCRIPTS / "adopt_snapshot.py"), str(soup), "--data", str(data), "--out", str(model)]):
+        done = subprocess.run([sys.executable, *command], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    training = json.loads((model / "model.json").read_text())["training"]
+    assert [(m["weight"], m["sha256"]) for m in training["soup"]] == [(3.0, file_sha256(r)) for r in runs[:1]] + [
+        (1.0, file_sha256(runs[1]))]
+    assert training["settings_from"] == str(runs[0]) and training["settings"]["seed"] == 1
 
 
 def test_models_of_other_shapes_are_refused(tmp_path):

@@ -27,11 +27,17 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes files private; outputs are for sharing
+        share(tmp_path)
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def share(path: str | Path) -> None:
+    """Give a written file the permissions of any file its user creates (``0o666`` less the umask):
+    mkstemp, and some writers (safetensors), make files private, but outputs are for sharing."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def _umask() -> int:

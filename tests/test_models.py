@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import OrderedDict
 
 import numpy as np
@@ -82,6 +83,16 @@ def test_artifact_round_trip(tmp_path):
                 "created", "package_version"):
         assert key in meta
     assert loaded.meta.threshold == 0.4
+
+
+def test_an_artifact_is_readable_by_others_as_the_umask_allows(tmp_path):
+    """A model is written to be shared (safetensors writes its file private; the folder must not be)."""
+    previous = os.umask(0o022)
+    try:
+        _, path = make_artifact(tmp_path)
+    finally:
+        os.umask(previous)
+    assert {f.name: f.stat().st_mode & 0o777 for f in path.iterdir()} == {"model.safetensors": 0o644, "model.json": 0o644}
 
 
 def test_half_precision_artifact_is_close_and_small(tmp_path):

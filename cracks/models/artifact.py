@@ -91,6 +91,8 @@ def save(model: nn.Module, meta: ModelMeta, out_dir: str | Path, half: bool = Fa
     """Write the artifact directory atomically (a temporary folder renamed into place)."""
     from safetensors.torch import save_file
 
+    from cracks.atomic import share
+
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -103,6 +105,8 @@ def save(model: nn.Module, meta: ModelMeta, out_dir: str | Path, half: bool = Fa
         meta.exports = {}  # the folder is replaced: exports of earlier weights do not carry over
         save_file(state, str(tmp / WEIGHTS), metadata={"format": "pt"})
         (tmp / METADATA).write_text(json.dumps(dataclasses.asdict(meta), indent=2) + "\n")
+        for written in (tmp / WEIGHTS, tmp / METADATA):
+            share(written)
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -322,7 +322,6 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
 # What of the inspection itself can make cracks appear or vanish between epochs of an unchanged
 # site. Tiling is not among them: seams are blended away (the same orthophoto retiled is unchanged).
 INSPECTION_SETTINGS: dict[str, Callable[[SiteSummary], object]] = {
-    "model": lambda s: s.model.get("trained"),
     "threshold": lambda s: s.model.get("threshold"),
     "inference": lambda s: s.processing.get("inference"),  # backend, precision, mirror averaging
     # what joins fragments into one crack and what is too short or round to be one
@@ -343,11 +342,22 @@ PIXEL_SIZE_RATIO = 1.1
 SHARPNESS_RATIO = 1.25
 
 
+def same_model(old: SiteSummary, new: SiteSummary) -> bool:
+    """Whether two epochs were inspected with the same model: the same weights (their SHA-256)
+    where both summaries record it, else the same training date (summaries from before the hash
+    was recorded)."""
+    hashes = old.model.get("weights_sha256"), new.model.get("weights_sha256")
+    if None not in hashes:
+        return hashes[0] == hashes[1]
+    return old.model.get("trained") == new.model.get("trained")
+
+
 def inspection_differences(old: SiteSummary, new: SiteSummary) -> list[str]:
     """The inspection settings in which two epochs differ: a change report must say that part of
     what changed may be the inspection's, not the structure's. The imagery's pixel size and
     sharpness count too."""
-    found = [name for name, value in INSPECTION_SETTINGS.items() if value(old) != value(new)]
+    found = [] if same_model(old, new) else ["model"]
+    found += [name for name, value in INSPECTION_SETTINGS.items() if value(old) != value(new)]
     if max(old.gsd_m, new.gsd_m) > PIXEL_SIZE_RATIO * min(old.gsd_m, new.gsd_m):
         found.append("pixel size")
     rises = (old.edge_rise_px, new.edge_rise_px)

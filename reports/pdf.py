@@ -221,7 +221,8 @@ def write_report(info, measurement, summary: dict, target: Path, *, preview: Pre
          + (f" on the ground (a map metre is {info.map_scale:.3f} m here)" if info.map_scale != 1.0 else "")],
         ["Input SHA-256", summary.input_sha256[:32] + "…"],
         ["Imagery sharpness", _sharpness_text((summary.imagery or {}).get("sharpness"))],
-        ["Model", f"{model['arch']} / {model['encoder']}, trained {model['trained'][:10]}"],
+        ["Model", f"{model['arch']} / {model['encoder']}, trained {model['trained'][:10]}"
+                  + (f", weights SHA-256 {model['weights_sha256'][:12]}" if model.get("weights_sha256") else "")],
         ["Model validation scores", f"Dice {valid.get('dice', float('nan')):.3f}, IoU {valid.get('iou', float('nan')):.3f}" if valid else "n/a"],
         ["Decision threshold", f"{model['threshold']:.2f}"],
         ["Tiling", f"{processing['tile']} px tiles, {processing['overlap']} px overlap, {processing['windows']} windows, blended"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import warnings
@@ -14,8 +15,9 @@ import rasterio
 import shapely
 from pyproj import CRS
 
-from cracks.compare import compare, write_comparison
+from cracks.compare import compare, inspection_differences, write_comparison
 from cracks.errors import CracksError
+from cracks.inspect.summary import SiteSummary
 from cracks.synthetic import random_walk, straight
 from tests.inspect.test_pipeline import run_site
 from tests.rasters import UTM, scene, write_geotiff
@@ -88,6 +90,23 @@ def test_epochs_inspected_differently_say_so(epochs, tmp_path):
     assert "inspected differently (threshold)" in " ".join(page.split())
     linked_further = run_site(root / "new.tif", tmp_path / "linked", link_gap_mm=60.0)
     assert compare(old_dir, linked_further.out_dir).inspection_differs == ["record rules"]
+
+
+def test_epochs_of_two_models_say_so_by_their_weights(epochs):
+    """``models/default`` is replaced when a better model ships: the same folder and even the same
+    training date must not hide that the weights changed between surveys."""
+    old_dir, new_dir, _, _ = epochs
+    old, new = (SiteSummary.read(folder / "summary.json") for folder in (old_dir, new_dir))
+    hashed = {"weights_sha256": "a" * 64}
+    old, new = (dataclasses.replace(s, model={**s.model, **hashed}) for s in (old, new))
+    assert inspection_differences(old, new) == []
+    other = dataclasses.replace(new, model={**new.model, "weights_sha256": "b" * 64})
+    assert old.model["trained"] == other.model["trained"] and inspection_differences(old, other) == ["model"]
+    # an epoch summarized before the hash was recorded: the training date decides
+    legacy = dataclasses.replace(old, model={k: v for k, v in old.model.items() if k != "weights_sha256"})
+    assert inspection_differences(legacy, other) == []
+    retrained = dataclasses.replace(other, model={**other.model, "trained": "2030-01-01T00:00:00+00:00"})
+    assert inspection_differences(legacy, retrained) == ["model"]
 
 
 def test_a_softer_epoch_says_so(epochs, tmp_path):

@@ -29,7 +29,7 @@ from rasterio.crs import CRS
 import cracks
 from cracks.config import InspectConfig
 from cracks.errors import CracksError, InputError, ModelError
-from cracks.hashing import hash_ahead, input_sha256
+from cracks.hashing import cached_file_sha256, hash_ahead, input_sha256
 from cracks.inspect.predictor import Predictor
 from cracks.inspect.resume import run_key
 from cracks.inspect.rows import TilePrediction
@@ -378,6 +378,7 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
         truth=measurement.truth_scores,
         imagery={"sharpness": measurement.sharpness.to_dict()} if measurement.sharpness else None,
         model={"path": str(model.path), "arch": model.meta.arch, "encoder": model.meta.encoder,
+               "weights_sha256": model_weights_sha256(model),
                "threshold": plan.threshold, "trained": model.meta.created,
                "valid_metrics": model.meta.metrics.get("valid", {}), "width_floor_px": floor_px,
                "width_floor_measured": model.meta.width_floor_px is not None},
@@ -389,6 +390,14 @@ def summarize_site(plan: SitePlan, measurement: SiteMeasurement, model: LoadedMo
                     "link_gap_mm": config.link_gap_mm, "min_crack_mm": config.min_crack_mm,
                     "min_elongation": config.min_elongation},
     )
+
+
+def model_weights_sha256(model: LoadedModel) -> str | None:
+    """The SHA-256 of the model's weights file: which model made a survey's figures, whatever its
+    folder is called (``models/default`` changes with each shipped model); None for a model
+    without a saved weights file."""
+    weights = model.path / artifact.WEIGHTS if model.path else None
+    return cached_file_sha256(weights) if weights is not None and weights.is_file() else None
 
 
 def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: SiteSummary) -> dict[str, Path]:

@@ -19,6 +19,7 @@ from shapely.geometry import box
 
 from cracks.config import InspectConfig
 from cracks.errors import InputError
+from cracks.hashing import file_sha256
 from cracks.inspect.pipeline import SiteResult, inspect_site, plan_site, segment_site
 from cracks.synthetic import random_walk, straight
 from tests.rasters import CountingPredictor, dark_pixel_predictor, scene, write_geotiff
@@ -287,6 +288,9 @@ def test_cli_says_pixel_units_once_in_one_line(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip() and "row/s" not in line]
     assert lines == [f"WARNING: {photo}: no CRS or transform; results in pixel units"], lines
+    # which model made the figures, whatever its folder is called (models/default changes as models ship)
+    summary = json.loads((tmp_path / "out" / "photo" / "summary.json").read_text())
+    assert summary["model"]["weights_sha256"] == file_sha256(REPO / "models" / "default" / "model.safetensors")
 
 
 def test_raster_georeferenced_by_control_points_says_so(tmp_path):

@@ -25,11 +25,12 @@ from safetensors.torch import load_file, save_file
 
 from cracks.atomic import atomic_path
 from cracks.hashing import file_sha256
+from cracks.models.artifact import WEIGHTS
 
 
 def weights_file(path: Path) -> Path:
     """The file holding a snapshot's or a model folder's weights."""
-    return path / "model.safetensors" if path.is_dir() else path
+    return path / WEIGHTS if path.is_dir() else path
 
 
 def read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

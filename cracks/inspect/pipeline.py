@@ -29,7 +29,7 @@ from rasterio.crs import CRS
 import cracks
 from cracks.config import InspectConfig
 from cracks.errors import CracksError, InputError, ModelError
-from cracks.hashing import cached_file_sha256, hash_ahead, input_sha256
+from cracks.hashing import hash_ahead, input_sha256
 from cracks.inspect.predictor import Predictor
 from cracks.inspect.resume import run_key
 from cracks.inspect.rows import TilePrediction
@@ -42,6 +42,7 @@ from cracks.metrics import Scores
 from cracks.models import artifact
 from cracks.models.artifact import LoadedModel
 from cracks.models.backends import release
+from cracks.models.export_record import weights_sha256  # the hash the backends' checks use (cached)
 from cracks.models.hardware import resolve_device
 from cracks.sharpness import Sharpness, raster_sharpness, soft_caveat
 from cracks.standards import WIDTH_FLOOR_PX, Standard, get_standard
@@ -396,8 +397,7 @@ def model_weights_sha256(model: LoadedModel) -> str | None:
     """The SHA-256 of the model's weights file: which model made a survey's figures, whatever its
     folder is called (``models/default`` changes with each shipped model); None for a model
     without a saved weights file."""
-    weights = model.path / artifact.WEIGHTS if model.path else None
-    return cached_file_sha256(weights) if weights is not None and weights.is_file() else None
+    return weights_sha256(model.path) if model.path and (model.path / artifact.WEIGHTS).is_file() else None
 
 
 def export_site(plan: SitePlan, measurement: SiteMeasurement, summary: SiteSummary) -> dict[str, Path]:

@@ -11,8 +11,6 @@ where the CPU runs bf16 natively), at the model's own threshold, same windows.
 
 from __future__ import annotations
 
-import platform
-
 import numpy as np
 import torch
 from card_sets import arguments, domains
@@ -22,19 +20,9 @@ from cracks.data.masks import read_image
 from cracks.metrics import ThresholdSweep
 from cracks.models import artifact
 from cracks.models.backends import make_backend, resolve
+from cracks.models.hardware import cpu_model
 from cracks.training.evaluate import probability_of
 from tiling.in_memory import predict_in_windows
-
-
-def cpu_model() -> str:
-    """The CPU's model name (int8 numbers differ between CPUs with and without native bf16)."""
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main() -> None:

@@ -128,7 +128,7 @@ def train(
     data_weights: Annotated[Optional[str], typer.Option(help="Share of each dataset per epoch, e.g. 1,1,1.5,0.8 (default: by size).")] = None,
     samples_per_epoch: Annotated[Optional[int], typer.Option(help="Crops per epoch when --data-weights is given.")] = None,
     scale: Annotated[str, typer.Option(help="Random rescale range MIN,MAX, e.g. 0.5,2 for field imagery.")] = "1,1",
-    hard_negatives: Annotated[float, typer.Option(help="Probability of painting field artefacts (lane markings, joints, kerbs, seams, collars, shadows, formwork, stains, tining).")] = _TRAIN.hard_negatives,
+    hard_negatives: Annotated[float, typer.Option(help="Probability of painting field artefacts (lane markings, joints, kerbs, seams, collars, shadows, formwork, stains, tining, joints across tining).")] = _TRAIN.hard_negatives,
     field_photometry: Annotated[bool, typer.Option("--field-photometry", help="Sun, shadow, wet/dry, camera-colour augmentation.")] = False,
     field_optics: Annotated[bool, typer.Option("--field-optics", help="Blur, coarser pixels, dull exposure and heavy JPEG on the photo; the mask stays sharp.")] = False,
     seed: int = _TRAIN.seed,

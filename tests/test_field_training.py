@@ -246,6 +246,24 @@ def test_tining_paints_many_parallel_grooves():
         assert np.std([r.orientation for r in grooves]) < 0.1  # parallel
 
 
+def test_tined_joint_is_tining_with_a_straight_joint_across_it():
+    """The same seed paints the same grooves as ``tining``, plus a joint: thin straight lines that
+    span the image (a sawn joint, or a formwork line or grid) at another angle than the grooves."""
+    from skimage.measure import label, regionprops
+
+    crossing_lines = 0
+    for seed in range(8):
+        grooves, crossed = _flat_grey("tining", seed), _flat_grey("tined_joint", seed)
+        added = np.abs(crossed - grooves) > 8
+        assert 0.005 < added.mean() < 0.15  # lines, not an area
+        joint = max(regionprops(label(added)), key=lambda r: r.area)
+        rows, cols = joint.bbox[2] - joint.bbox[0], joint.bbox[3] - joint.bbox[1]
+        assert max(rows, cols) >= 100  # across the 128 px image
+        groove_angle = np.median([r.orientation for r in regionprops(label(grooves < 123)) if r.area >= 20])
+        crossing_lines += joint.eccentricity > 0.98 and abs(np.sin(joint.orientation - groove_angle)) > 0.1
+    assert crossing_lines >= 4  # the rest: formwork grids, or a joint nearly along the grooves
+
+
 def test_stains_are_soft_where_joints_and_formwork_are_crisp():
     """A stain darkens gradually (no crack-like dark core); joints and formwork lines step sharply."""
     def steepest(kind: str, seed: int) -> int:

@@ -237,6 +237,21 @@ def tining(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tup
     return np.clip(out, 0, 255).astype(np.uint8), mask
 
 
+def tined_joint(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Tined or brushed concrete with a joint across it: the grooves, then a sawn joint or a
+    formwork line at its own angle.
+
+    Why a kind of its own: cracks in tined pavement cross the grooves and are drawn, so a model
+    shown tining and joints only apart learned that a straight line crossing grooves is a crack.
+    On crack-free walls painted with tining such a model marked the walls' own panel and
+    formwork joints where the grooves cross them, not the grooves (session 23, README model
+    card). Joints cut across tined slabs and decks everywhere: a pavement's longitudinal joints
+    run across its transverse tining.
+    """
+    image, mask = tining(image, mask, rng)
+    return (sawn_joint if rng.random() < 0.6 else formwork)(image, mask, rng)
+
+
 PAINTERS: dict[str, Painter] = {
     "lane_marking": lane_marking,
     "arrow": arrow,
@@ -248,6 +263,7 @@ PAINTERS: dict[str, Painter] = {
     "formwork": formwork,
     "stain": stain,
     "tining": tining,
+    "tined_joint": tined_joint,
 }
 OCCLUDING = frozenset({"lane_marking", "arrow", "nodata_collar", "kerb_edge"})
 

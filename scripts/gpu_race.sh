@@ -8,6 +8,7 @@
 # stream of augmented batches, so only separate processes can race augmentations (field optics,
 # stains) against each other; each gets its own loader workers (16 cores: 5 + 4 + 4).
 # Each writes OUT/<name>/<run>-100.safetensors and budget_run.json; logs go to stdout, prefixed.
+# The kinds are those of session 21 (tined_joint, new in session 23, left out like tining).
 set -u
 minutes=${1:?minutes} stage=${2:?stage folder} out=${3:?out folder}
 common=(--data "$stage/uav-crackx,$stage/crack500,$stage/deepcrack,$stage/concrete-walls" --data-weights 2,1,1.5,2
@@ -21,8 +22,8 @@ train() {  # NAME WORKERS ARGS...
     | sed -u "s/^/[$name] /"
 }
 
-train optics 5 --field-optics --hard-negative-weights hard_shadow=2,stain=0,tining=0 \
+train optics 5 --field-optics --hard-negative-weights hard_shadow=2,stain=0,tining=0,tined_joint=0 \
   --run optics3=models/default:3e-4 --run optics1=models/default:1e-4 &
-train plain 4 --hard-negative-weights hard_shadow=2,stain=0,tining=0 --run plain3=models/default:3e-4 &
-train ostain 4 --field-optics --hard-negative-weights hard_shadow=2,stain=1,tining=0 --run ostain3=models/default:3e-4 &
+train plain 4 --hard-negative-weights hard_shadow=2,stain=0,tining=0,tined_joint=0 --run plain3=models/default:3e-4 &
+train ostain 4 --field-optics --hard-negative-weights hard_shadow=2,stain=1,tining=0,tined_joint=0 --run ostain3=models/default:3e-4 &
 wait

@@ -418,6 +418,10 @@ def test_hard_negative_false_alarms_per_kind_do_not_shift_when_a_kind_is_added(t
     without = hard_negative_false_px(_DarkLines(), normalization, 0.5, pairs)
     assert "arrow" not in without
     assert without == {kind: value for kind, value in every.items() if kind != "arrow"}
+    only = hard_negative_false_px(_DarkLines(), normalization, 0.5, pairs, kinds=["sawn_joint"])
+    assert only == {"none": every["none"], "sawn_joint": every["sawn_joint"]}  # a subset paints as the whole does
+    with pytest.raises(SettingError):
+        hard_negative_false_px(_DarkLines(), normalization, 0.5, pairs, kinds=["puddle"])
     once = hard_negative_false_px(_DarkLines(), normalization, 0.5, pairs, paintings=1)
     assert once["none"] == every["none"] and once != every  # more paintings of each kind, same bare surfaces
     with pytest.raises(SettingError):

@@ -242,38 +242,63 @@ def evaluate(config: EvaluateConfig, progress: bool = True) -> Evaluation:
     return Evaluation(overall, domains)
 
 
-def hard_negative_false_px(
-    model: nn.Module, normalization: dict[str, list[float]], threshold: float, pairs: Sequence[Pair],
-    *, seed: int = 2024, margin_px: int = 5, tta: bool = False, paintings: int = 3,
-) -> dict[str, float]:
-    """Predicted crack pixels per MP caused by each synthetic hard negative, held back from training.
+@dataclass
+class HardNegativePainting:
+    """One held-back painting of a hard negative: the image as painted (unpainted for ``none``)
+    and where a predicted crack pixel is a false one (more than the margin from a true crack)."""
 
-    Each kind of artefact (:mod:`cracks.training.hard_negatives`) is painted ``paintings`` times on
-    every image with a seed training never draws (one painting per image let a single unlucky
-    stain or kerb decide a column: the same model read 4 or 132 px/MP by the seed alone); only
-    pixels more than ``margin_px`` from a true crack count, so cracks in road photos do not count
-    against the model. The unpainted images give the ``none`` row: what the model marks on the
-    bare surfaces.
-    """
+    pair: Pair
+    kind: str
+    image: np.ndarray
+    far: np.ndarray
+
+
+def hard_negative_paintings(
+    pairs: Sequence[Pair], *, kinds: Sequence[str] | None = None, seed: int = 2024, margin_px: int = 5, paintings: int = 3,
+) -> Iterator[HardNegativePainting]:
+    """The card's held-back paintings, image by image: the bare image (``none``), then each kind
+    (default: every painter) ``paintings`` times, each kind from its own stream seeded by its
+    name, so that a kind added later, or a subset asked for, leaves the others' paintings as they
+    were. :func:`hard_negative_false_px` scores them; ``scripts/hard_negative_sheet.py`` shows them."""
     from scipy import ndimage
 
     from cracks.training.hard_negatives import PAINTERS, paint
 
     if paintings < 1:
         raise SettingError("paintings", paintings, "paint each kind at least once per image")
-    kinds = ("none", *PAINTERS)
-    false_px = dict.fromkeys(kinds, 0)
-    # one stream per kind, seeded by its name, so that a kind added later leaves the others' figures as they were
+    kinds = ("none", *(PAINTERS if kinds is None else kinds))
+    unknown = set(kinds) - {"none", *PAINTERS}
+    if unknown:
+        raise SettingError("kinds", ", ".join(sorted(unknown)), f"unknown hard negatives (choose from {', '.join(PAINTERS)})")
     streams = {kind: np.random.default_rng([seed, zlib.crc32(kind.encode())]) for kind in kinds}
-    pixels = 0
-    model.eval()
     for pair in pairs:
         image, truth = read_image(pair.image), pair.read_mask()
-        pixels += truth.size
         far = ~ndimage.binary_dilation(truth, iterations=margin_px)
         for kind in kinds:
             for _ in range(1 if kind == "none" else paintings):
                 painted = image if kind == "none" else paint(image, truth.astype(np.uint8), kind, streams[kind])[0]
-                probability = probability_of(model, painted, normalization, tta=tta)
-                false_px[kind] += int(np.count_nonzero((probability >= threshold) & far))
+                yield HardNegativePainting(pair, kind, painted, far)
+
+
+def hard_negative_false_px(
+    model: nn.Module, normalization: dict[str, list[float]], threshold: float, pairs: Sequence[Pair],
+    *, seed: int = 2024, margin_px: int = 5, tta: bool = False, paintings: int = 3, kinds: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """Predicted crack pixels per MP caused by each synthetic hard negative, held back from training.
+
+    Each kind of artefact (:mod:`cracks.training.hard_negatives`; ``kinds``, default all) is
+    painted ``paintings`` times on every image with a seed training never draws (one painting per
+    image let a single unlucky stain or kerb decide a column: the same model read 4 or 132 px/MP
+    by the seed alone); only pixels more than ``margin_px`` from a true crack count, so cracks in
+    road photos do not count against the model. The unpainted images give the ``none`` row: what
+    the model marks on the bare surfaces.
+    """
+    false_px: dict[str, int] = {}
+    pixels = 0
+    model.eval()
+    for painting in hard_negative_paintings(pairs, kinds=kinds, seed=seed, margin_px=margin_px, paintings=paintings):
+        if painting.kind == "none":
+            pixels += painting.far.size
+        probability = probability_of(model, painting.image, normalization, tta=tta)
+        false_px[painting.kind] = false_px.get(painting.kind, 0) + int(np.count_nonzero((probability >= threshold) & painting.far))
     return {kind: count / (pixels * (1 if kind == "none" else paintings)) * 1e6 for kind, count in false_px.items()}

@@ -51,6 +51,19 @@ def domains(data: Path, *, crack500_step: int = 1) -> dict[str, list]:
     return by_domain
 
 
+def hard_negative_images(data: Path) -> dict[str, list]:
+    """The images the card paints its held-back hard negatives on: the crack-free walls of the
+    walls' valid split (picked by name) and every third drone road tile (29 of 86: minutes, not a
+    quarter hour), by the card's row names; a set missing from ``data`` is left out."""
+    images = {}
+    if (data / "concrete-walls").is_dir():
+        images["crack-free walls"] = [p for p in gather_pairs([data / "concrete-walls"], "auto", "valid")
+                                      if p.image.name.startswith("noncrack")]
+    if (data / "uav-crackx").is_dir():
+        images["drone road tiles"] = gather_pairs([data / "uav-crackx"], "auto", "valid")[::3]
+    return images
+
+
 def snapshot_info(path: Path) -> dict[str, str]:
     """The metadata of a ``scripts/train_budget.py`` snapshot (architecture, encoder, run settings),
     or a model folder's architecture and encoder."""

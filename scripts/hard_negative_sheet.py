@@ -21,17 +21,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from card_sets import load_scored_model
+from card_sets import hard_negative_images, load_scored_model
 
 from cracks.models.hardware import cpu_model
-from cracks.training.evaluate import gather_pairs, hard_negative_paintings, probability_of
-
-
-def card_images(data: Path, images: str) -> list:
-    """The card's crack-free walls or drone road tiles (``scripts/model_card.py``)."""
-    if images == "walls":
-        return [p for p in gather_pairs([data / "concrete-walls"], "auto", "valid") if p.image.name.startswith("noncrack")]
-    return gather_pairs([data / "uav-crackx"], "auto", "valid")[::3]
+from cracks.training.evaluate import hard_negative_paintings, probability_of
 
 
 def overlay(image: np.ndarray, marked: np.ndarray, size: int) -> np.ndarray:
@@ -56,7 +49,10 @@ def main() -> None:
     for path, (_, _, threshold) in zip(args.models, models):
         if threshold is None:
             parser.error(f"{path}: a snapshot has no threshold of its own; give --threshold")
-    pairs = card_images(args.data, args.images)
+    row = "crack-free walls" if args.images == "walls" else "drone road tiles"
+    pairs = hard_negative_images(args.data).get(row)
+    if not pairs:
+        parser.error(f"{args.data}: no {row} there (concrete-walls and uav-crackx are the card's)")
     print(f"cpu {cpu_model()}; {len(pairs)} {args.images} images; kinds {', '.join(kinds)}")
 
     counts: dict[str, list[list[int]]] = {}  # kind -> per painting, one count per model

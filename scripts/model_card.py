@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from card_sets import SETS
+from card_sets import SETS, hard_negative_images
 from card_sets import parser as card_parser
 
 from cracks.models import artifact
@@ -41,11 +41,9 @@ def main(model: Path, data: Path, tta: bool = False) -> None:
         free = "-" if d.false_px_per_mp is None else f"{d.false_px_per_mp:.0f} ({d.crack_free_images} images)"
         print(f"| {d.domain} | {d.strict.n_images} | {d.strict.dice:.3f} | {d.tolerant.dice:.3f} | {d.strict.precision:.3f} | "
               f"{d.strict.recall:.3f} | {d.tolerant.precision:.3f} | {d.tolerant.recall:.3f} | {free} |", flush=True)
-    walls = [p for p in gather_pairs([data / "concrete-walls"], "auto", "valid") if p.image.name.startswith("noncrack")]
-    roads = gather_pairs([data / "uav-crackx"], "auto", "valid")[::3]  # 29 of 86 drone tiles: minutes, not a quarter hour
     print("\nSynthetic hard negatives (held-back seed), predicted crack px per MP away from true cracks:\n")
-    rows = {"crack-free walls": hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, walls, tta=tta),
-            "drone road tiles": hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, roads, tta=tta)}
+    rows = {name: hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, pairs, tta=tta)
+            for name, pairs in hard_negative_images(data).items()}
     kinds = list(next(iter(rows.values())))
     print("| images | " + " | ".join(kinds) + " |")
     print("|---" * (len(kinds) + 1) + "|")

@@ -40,6 +40,7 @@ from cracks.models import artifact
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, normalization_for
 from cracks.models.hardware import cpu_model
 from cracks.training.augment import train_transform
+from cracks.training.distill import check_label_weight, distilled_targets, mirror_averaged_probabilities
 from cracks.training.hard_negatives import PAINTERS
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights
@@ -137,6 +138,11 @@ def main() -> None:
     parser.add_argument("--snapshots", default="0.5,0.75,1")
     parser.add_argument("--freeze-norm", action="store_true",
                         help="keep the starting model's batch-norm statistics (small batches, e.g. on a CPU)")
+    parser.add_argument("--distill-mirror", default=None, metavar="TEACHER",
+                        help="train on TEACHER's mirror-averaged probabilities (a model folder or .safetensors; "
+                             "cracks/training/distill.py): one pass that gives what --tta gives")
+    parser.add_argument("--distill-label-weight", type=float, default=0.0,
+                        help="share of the labels in the distilled targets (0: the teacher alone)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--encoder", default=DEFAULT_ENCODER,
                         help="smp encoder of every run (ImageNet weights offline: timm-tf_efficientnet_lite0/1/2)")
@@ -144,6 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     try:
         check_micro_batch(args.micro_batch, batch_size=args.batch_size)
+        check_label_weight(args.distill_label_weight)
     except SettingError as exc:
         parser.error(exc.as_option())
 
@@ -180,12 +187,17 @@ def main() -> None:
             freeze_norm_statistics(model)
         runs.append(Run(name, init, lr, model, torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=args.weight_decay,
                                                                    fused=device.type == "cuda")))
+    teacher = None
+    if args.distill_mirror:
+        teacher = initial_model(args.distill_mirror, arch, encoder).to(device).to(memory_format=torch.channels_last).eval()
     cpu = cpu_model()
     gpu = torch.cuda.get_device_name() if device.type == "cuda" else "none"
     print(f"device {device} ({gpu}), cpu {cpu}; {len(pairs)} pairs: "
           + ", ".join(f"{d} {len(ps)}" for d, ps in by_domain.items()), flush=True)
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     settings["run"] = [f"{n}={i}:{lr}" for n, i, lr in args.run]
+    if args.distill_mirror:
+        settings["distill_mirror_sha256"] = init_sha256(args.distill_mirror)
     settings["hard_negative_kinds"] = [k for k in PAINTERS if (kind_weights or {}).get(k, 1.0) > 0] \
         if args.hard_negatives > 0 else []  # the kinds it was shown (a weight of 0 leaves one out)
     snapshots = sorted(float(s) for s in args.snapshots.split(","))
@@ -220,6 +232,9 @@ def main() -> None:
         images, masks = normalize_batch(images.to(device, non_blocking=True), masks.to(device, non_blocking=True),
                                         normalization)
         images = images.contiguous(memory_format=torch.channels_last)
+        if teacher is not None:
+            masks = distilled_targets(mirror_averaged_probabilities(teacher, images, amp=amp), masks,
+                                      label_weight=args.distill_label_weight)
         factor = lr_factor(step, fraction, args.warmup_steps)
         for run in runs:
             for group in run.optimizer.param_groups:

@@ -1,0 +1,94 @@
+"""Mirror distillation: the targets are the teacher's --tta probabilities, and a student trained on
+them becomes mirror-consistent in one pass."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from cracks.errors import SettingError
+from cracks.models.tta import flip_averaged
+from cracks.training.distill import distilled_targets, mirror_averaged_probabilities
+from cracks.training.losses import build_loss
+
+
+def _lopsided_net(seed: int = 0) -> nn.Module:
+    """A small network whose kernels are not mirror-symmetric: its mirror pass differs from its plain one."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(3, 8, 5, padding=2), nn.ReLU(), nn.Conv2d(8, 1, 5, padding=2)).eval()
+
+
+def _mirror_gap(net: nn.Module, images: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float((torch.sigmoid(net(images)) - torch.sigmoid(net(images.flip(-1))).flip(-1)).abs().mean())
+
+
+def test_targets_are_the_tta_average_of_the_teacher_and_mirror_with_the_image():
+    teacher = _lopsided_net()
+    images = torch.randn(2, 3, 24, 40)
+    targets = mirror_averaged_probabilities(teacher, images)
+    assert targets.shape == (2, 1, 24, 40) and targets.dtype == torch.float32
+    # the same numbers as inspection's --tta (cracks.models.tta) on the same network
+    def predict(batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return torch.sigmoid(teacher(torch.from_numpy(batch.copy()))).numpy()[:, 0]
+    as_inspection = flip_averaged(lambda b: predict(b.transpose(0, 3, 1, 2)), images.numpy().transpose(0, 2, 3, 1))
+    assert np.allclose(targets.numpy()[:, 0], as_inspection, atol=1e-6)
+    # a left-right mirror of the crop gives the mirrored targets; the plain teacher does not
+    assert torch.allclose(mirror_averaged_probabilities(teacher, images.flip(-1)), targets.flip(-1), atol=1e-6)
+    assert _mirror_gap(teacher, images) > 0.01
+
+
+def test_a_teacher_in_train_mode_is_refused():
+    with pytest.raises(SettingError, match="eval mode"):
+        mirror_averaged_probabilities(_lopsided_net().train(), torch.zeros(1, 3, 8, 8))
+
+
+def test_label_share_mixes_the_mask_and_the_teacher():
+    teacher_p = torch.full((1, 1, 2, 2), 0.4)
+    masks = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]]])
+    assert distilled_targets(teacher_p, masks, label_weight=0.0) is teacher_p
+    assert torch.equal(distilled_targets(teacher_p, masks, label_weight=1.0), masks)
+    assert torch.allclose(distilled_targets(teacher_p, masks, label_weight=0.25),
+                          torch.tensor([[[[0.55, 0.3], [0.3, 0.55]]]]))
+    for wrong in (-0.1, 1.5):
+        with pytest.raises(SettingError, match="distill_label_weight"):
+            distilled_targets(teacher_p, masks, label_weight=wrong)
+
+
+def test_a_student_trained_on_the_targets_learns_the_mirror_average_in_one_pass():
+    teacher = _lopsided_net()
+    student = copy.deepcopy(teacher).train()
+    images = torch.randn(4, 3, 32, 32)
+    targets = mirror_averaged_probabilities(teacher, images)
+    loss_fn = build_loss("dice_bce")  # the training loss, here with soft targets
+    optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
+
+    def distance() -> float:
+        with torch.no_grad():
+            return float((torch.sigmoid(student(images)) - targets).abs().mean())
+
+    before, gap_before = distance(), _mirror_gap(student, images)
+    for _ in range(60):
+        optimizer.zero_grad()
+        loss_fn(student(images), targets).backward()
+        optimizer.step()
+    assert distance() < 0.5 * before  # its one pass is nearer the teacher's two
+    assert _mirror_gap(student, images) < 0.5 * gap_before  # and nearer its own mirror
+
+
+def test_the_budget_script_refuses_a_label_share_before_reading_data(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train_budget.py"
+    done = subprocess.run([sys.executable, str(script), "--data", str(tmp_path / "nothing"), "--run", "a=imagenet:1e-3",
+                           "--minutes", "1", "--distill-mirror", "models/default", "--distill-label-weight", "1.5",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "--distill-label-weight 1.5: give a share between 0 and 1" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -40,7 +40,7 @@ from cracks.models import artifact
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, normalization_for
 from cracks.models.hardware import cpu_model
 from cracks.training.augment import train_transform
-from cracks.training.distill import check_label_weight, distilled_targets, mirror_averaged_probabilities
+from cracks.training.distill import check_distillation, distilled_targets, mirror_averaged_probabilities
 from cracks.training.hard_negatives import PAINTERS
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights
@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--no-field-photometry", action="store_true")
     parser.add_argument("--field-optics", action="store_true",
                         help="blur, coarser pixels, dull exposure and heavy JPEG on the photo, the mask kept sharp")
-    parser.add_argument("--loss", default="dice_bce")
+    parser.add_argument("--loss", default=None, help="default dice_bce; bce with --distill-mirror")
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--warmup-steps", type=int, default=100)
     parser.add_argument("--workers", type=int, default=8)
@@ -148,9 +148,11 @@ def main() -> None:
                         help="smp encoder of every run (ImageNet weights offline: timm-tf_efficientnet_lite0/1/2)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    args.loss = args.loss or ("bce" if args.distill_mirror else "dice_bce")
     try:
         check_micro_batch(args.micro_batch, batch_size=args.batch_size)
-        check_label_weight(args.distill_label_weight)
+        if args.distill_mirror:
+            check_distillation(loss=args.loss, label_weight=args.distill_label_weight)
     except SettingError as exc:
         parser.error(exc.as_option())
 

@@ -15,7 +15,7 @@ from torch import nn
 
 from cracks.errors import SettingError
 from cracks.models.tta import flip_averaged
-from cracks.training.distill import distilled_targets, mirror_averaged_probabilities
+from cracks.training.distill import check_distillation, distilled_targets, mirror_averaged_probabilities
 from cracks.training.losses import build_loss
 
 
@@ -68,7 +68,7 @@ def test_a_student_trained_on_the_targets_learns_the_mirror_average_in_one_pass(
     student = copy.deepcopy(teacher).train()
     images = torch.randn(4, 3, 32, 32)
     targets = mirror_averaged_probabilities(teacher, images)
-    loss_fn = build_loss("dice_bce")  # the training loss, here with soft targets
+    loss_fn = build_loss("bce")  # what distillation trains with
     optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
 
     def distance() -> float:
@@ -92,3 +92,18 @@ def test_the_budget_script_refuses_a_label_share_before_reading_data(tmp_path):
     assert done.returncode == 2
     assert "--distill-label-weight 1.5: give a share between 0 and 1" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_distillation_takes_bce_only_since_soft_dice_widens_the_masks():
+    check_distillation(loss="bce", label_weight=0.0)
+    for loss in ("dice_bce", "tversky"):
+        with pytest.raises(SettingError, match="--loss bce"):
+            check_distillation(loss=loss, label_weight=0.0)
+    # why: soft Dice's gradient on a soft target pushes a fringe pixel (target 0.5, under the 0.7
+    # threshold) up, where BCE's leaves it at its target
+    logits = torch.zeros(1, 1, 1, 3, requires_grad=True)  # predictions 0.5 everywhere
+    target = torch.tensor([[[[1.0, 0.5, 0.0]]]])
+    for name, fringe_rises in (("dice_bce", True), ("bce", False)):
+        logits.grad = None
+        build_loss(name)(logits, target).backward()
+        assert (logits.grad[0, 0, 0, 1] < -1e-6) == fringe_rises, name

@@ -1,5 +1,5 @@
 """Losses for thin, rare structures: Dice + BCE by default; focal, Tversky and a skeleton-recall
-term selectable."""
+term selectable; plain BCE for soft targets (mirror distillation, ``cracks/training/distill.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from torch import nn
 
 from cracks.errors import SettingError
 
-LOSSES = ("dice_bce", "dice_bce_skeleton", "focal", "tversky")
+LOSSES = ("dice_bce", "dice_bce_skeleton", "focal", "tversky", "bce")
+SOFT_TARGET_LOSSES = ("bce",)
 
 
 class DiceBCE(nn.Module):
@@ -79,6 +80,8 @@ def build_loss(name: str) -> nn.Module:
         return DiceBCE()
     if name == "dice_bce_skeleton":
         return DiceBCESkeleton()
+    if name == "bce":
+        return nn.BCEWithLogitsLoss()
     if name == "focal":
         return smp.losses.FocalLoss("binary")
     if name == "tversky":

@@ -96,6 +96,7 @@ def test_the_budget_script_refuses_a_label_share_before_reading_data(tmp_path):
 
 def test_distillation_takes_bce_only_since_soft_dice_widens_the_masks():
     check_distillation(loss="bce", label_weight=0.0)
+    check_distillation(loss="bce_decided_dice", label_weight=0.0)
     for loss in ("dice_bce", "tversky"):
         with pytest.raises(SettingError, match="--loss bce"):
             check_distillation(loss=loss, label_weight=0.0)
@@ -103,7 +104,19 @@ def test_distillation_takes_bce_only_since_soft_dice_widens_the_masks():
     # threshold) up, where BCE's leaves it at its target
     logits = torch.zeros(1, 1, 1, 3, requires_grad=True)  # predictions 0.5 everywhere
     target = torch.tensor([[[[1.0, 0.5, 0.0]]]])
-    for name, fringe_rises in (("dice_bce", True), ("bce", False)):
+    for name, fringe_rises in (("dice_bce", True), ("bce", False), ("bce_decided_dice", False)):
         logits.grad = None
         build_loss(name)(logits, target).backward()
         assert (logits.grad[0, 0, 0, 1] < -1e-6) == fringe_rises, name
+
+
+def test_decided_dice_pulls_each_pixel_to_the_teachers_side_of_the_threshold():
+    logits = torch.zeros(1, 1, 1, 3, requires_grad=True)  # the student at 0.5 everywhere
+    target = torch.tensor([[[[0.9, 0.6, 0.1]]]])  # a crack, a fringe just under 0.7, background
+    build_loss("bce_decided_dice")(logits, target).backward()
+    crack, fringe, background = logits.grad[0, 0, 0].tolist()
+    assert crack < 0 and fringe > 0 and background > 0  # up, down, down
+    # BCE alone would lift the fringe towards its 0.6
+    logits.grad = None
+    build_loss("bce")(logits, target).backward()
+    assert logits.grad[0, 0, 0, 1] < 0

@@ -50,7 +50,7 @@ def check_distillation(*, loss: str, label_weight: float) -> None:
     fit soft targets (see the module's note on Dice)."""
     _check_label_weight(label_weight)
     if loss not in SOFT_TARGET_LOSSES:
-        raise SettingError("loss", loss, "distillation's soft targets need --loss bce (soft Dice widens the masks)")
+        raise SettingError("loss", loss, "distillation's soft targets need --loss bce or bce_decided_dice (soft Dice widens the masks)")
 
 
 def distilled_targets(teacher_probabilities: torch.Tensor, masks: torch.Tensor, *, label_weight: float) -> torch.Tensor:

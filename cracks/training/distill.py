@@ -6,7 +6,8 @@ every artefact and raised Dice on every domain (crack-free walls: stains 726 -> 
 as an option. A student trained on the teacher's mirror-averaged probabilities (soft targets, the
 teacher frozen) learns to drop what the mirror drops, and inspection keeps one pass.
 
-The loss must be BCE, whose optimum on a soft target is the target itself. Soft Dice's is not: its
+The loss must fit soft targets: BCE, whose optimum on a soft target is the target itself, or BCE
+plus Dice on the teacher's decisions (``bce_decided_dice``). Soft Dice's optimum is not the target: its
 gradient pushes every pixel whose target exceeds half the current Dice (about 0.4) towards 1, so
 the crack's fringe, which the teacher scores 0.4-0.7 and leaves out, is learned as crack and the
 masks widen. Measured (session 24, half an hour on the CPU with Dice + BCE): the predicted crack

@@ -82,8 +82,9 @@ class BCEDecidedDice(nn.Module):
     the teacher's widths but did not learn the false alarms its mirror average drops, and Dice on
     the soft targets learned those and widened the crack by its fringe (README, "Session 24").
     Dice on the teacher's *decisions* pulls each pixel to the side of the threshold the teacher
-    put it on, fringe and artefacts alike. ``threshold`` is the shipped model's (0.70). Not yet
-    trained with.
+    put it on, fringe and artefacts alike. ``threshold`` is the shipped model's (0.70). Measured
+    for 18 minutes on the CPU: DeepCrack valid Dice 0.717 -> 0.734, tining on crack-free walls
+    252 -> 55 px/MP (README, "Session 24").
     """
 
     def __init__(self, *, threshold: float = 0.7) -> None:

@@ -94,7 +94,7 @@ def test_the_budget_script_refuses_a_label_share_before_reading_data(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_distillation_takes_bce_only_since_soft_dice_widens_the_masks():
+def test_distillation_takes_only_losses_that_fit_soft_targets_since_soft_dice_widens_the_masks():
     check_distillation(loss="bce", label_weight=0.0)
     check_distillation(loss="bce_decided_dice", label_weight=0.0)
     for loss in ("dice_bce", "tversky"):

@@ -83,8 +83,10 @@ class BCEDecidedDice(nn.Module):
     the soft targets learned those and widened the crack by its fringe (README, "Session 24").
     Dice on the teacher's *decisions* pulls each pixel to the side of the threshold the teacher
     put it on, fringe and artefacts alike. ``threshold`` is the shipped model's (0.70). Measured
-    for 18 minutes on the CPU: DeepCrack valid Dice 0.717 -> 0.734, tining on crack-free walls
-    252 -> 55 px/MP (README, "Session 24").
+    on the CPU (README, "Session 24" and "Session 25"): 18 minutes raised DeepCrack valid Dice
+    0.717 -> 0.734 and cut tining on crack-free walls 252 -> 55 px/MP, but lost the never-trained
+    CrackForest (2 px 0.809 -> 0.793, under blur 0.621 -> 0.574), and 75 minutes ended below the
+    teacher; so it is a tool for distillation experiments, not the shipped model's recipe.
     """
 
     def __init__(self, *, threshold: float = 0.7) -> None:

@@ -139,3 +139,17 @@ def macro_best_threshold(sweeps: list[ThresholdSweep]) -> tuple[float, float]:
     mean = np.mean([sweep.dice_per_threshold() for sweep in sweeps], axis=0)
     best = int(np.argmax(mean))
     return float(sweeps[0].thresholds[best]), float(mean[best])
+
+
+def macro_dice_at(sweeps: list[ThresholdSweep], threshold: float) -> float:
+    """The mean Dice over several domains at a threshold of the sweeps' grid.
+
+    For a threshold fixed by hand (``scripts/adopt_snapshot.py --threshold``): when two thresholds
+    tie on the mean, the higher one marks fewer pixels on crack-free surfaces. A threshold off the
+    grid would be scored at its nearest neighbour without a word, so it is refused.
+    """
+    grid = sweeps[0].thresholds
+    i = int(np.argmin(np.abs(grid - threshold)))
+    if abs(grid[i] - threshold) > 1e-9:
+        raise ValueError(f"threshold {threshold} is not one the sweep counted (multiples of 0.05 from 0.05 to 0.95)")
+    return float(np.mean([sweep.dice_per_threshold()[i] for sweep in sweeps]))

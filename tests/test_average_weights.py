@@ -61,6 +61,13 @@ def test_an_adopted_soup_names_its_members_in_the_model_metadata(tmp_path):
     assert [(m["weight"], m["sha256"]) for m in training["soup"]] == [(3.0, file_sha256(r)) for r in runs[:1]] + [
         (1.0, file_sha256(runs[1]))]
     assert training["settings_from"] == str(runs[0]) and training["settings"]["seed"] == 1
+    # the shared threshold fixed by hand (a tie broken towards fewer false alarms), or refused off the grid
+    adopt = [sys.executable, str(SCRIPTS / "adopt_snapshot.py"), str(soup), "--data", str(data)]
+    done = subprocess.run([*adopt, "--threshold", "0.85", "--out", str(tmp_path / "fixed")], capture_output=True, text=True)
+    assert done.returncode == 0 and "at 0.85" in done.stdout, done.stderr
+    assert json.loads((tmp_path / "fixed" / "model.json").read_text())["threshold"] == 0.85
+    done = subprocess.run([*adopt, "--threshold", "0.72", "--out", str(tmp_path / "off")], capture_output=True, text=True)
+    assert done.returncode != 0 and "--threshold 0.72" in done.stderr and not (tmp_path / "off").exists()
 
 
 def test_models_of_other_shapes_are_refused(tmp_path):

@@ -19,7 +19,7 @@ from cracks.data.fix import fix_dataset
 from cracks.data.layouts import Pair, read_pairs
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError, SettingError
-from cracks.metrics import ThresholdSweep, macro_best_threshold
+from cracks.metrics import ThresholdSweep, macro_best_threshold, macro_dice_at
 from cracks.synthetic import crack_scene
 from cracks.training.augment import field_optics_steps, train_transform
 from cracks.training.hard_negatives import OCCLUDING, PAINTERS, HardNegatives, paint
@@ -351,6 +351,11 @@ def test_threshold_is_chosen_across_domains_not_by_the_largest():
     small.add(np.where(truth, 0.3, 0.02), truth)  # the small one needs a low threshold
     threshold, mean = macro_best_threshold([big, small])
     assert threshold <= 0.3 and mean > 0.99
+    # fixed by hand at 0.5: the small domain finds nothing there, so the mean halves
+    assert macro_dice_at([big, small], threshold) == pytest.approx(mean)
+    assert macro_dice_at([big, small], 0.5) == pytest.approx(0.5, abs=0.01)
+    with pytest.raises(ValueError, match="not one the sweep counted"):
+        macro_dice_at([big, small], 0.72)
 
 
 def test_fix_reports_dangling_links_and_refuses_a_second_concurrent_run(tmp_path):

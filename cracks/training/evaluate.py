@@ -18,7 +18,7 @@ from cracks.data.layouts import Pair, gather_pairs
 from cracks.data.masks import read_image
 from cracks.errors import InputError, SettingError
 from cracks.measure.records import RecordRules, crack_records
-from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshold
+from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshold, macro_dice_at
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
 from cracks.models.tta import flip_averaged
@@ -83,12 +83,14 @@ class ValidationScores:
 def score_validation(
     model: nn.Module, valid_by_domain: dict[str, Sequence[Pair]], normalization: dict[str, list[float]],
     *, on_prediction: Callable[[str, int, np.ndarray, np.ndarray, np.ndarray], None] | None = None,
+    threshold: float | None = None,
 ) -> ValidationScores:
     """One threshold for every domain: the best mean Dice over domains, so no domain's size rules it.
 
     The rule ``cracks train`` selects epochs by and ``scripts/adopt_snapshot.py`` adopts GPU
     snapshots by. ``on_prediction(domain, index, image, truth, probability)`` sees each prediction
-    (the trainer logs overlays with it).
+    (the trainer logs overlays with it). ``threshold`` fixes the shared threshold instead (a
+    multiple of 0.05); the scores are then that threshold's.
     """
     sweeps = {name: ThresholdSweep() for name in valid_by_domain}
     for name, pairs in valid_by_domain.items():
@@ -96,7 +98,10 @@ def score_validation(
             sweeps[name].add(probability, truth)
             if on_prediction is not None:
                 on_prediction(name, i, image, truth, probability)
-    threshold, macro_dice = macro_best_threshold(list(sweeps.values()))
+    if threshold is None:
+        threshold, macro_dice = macro_best_threshold(list(sweeps.values()))
+    else:
+        macro_dice = macro_dice_at(list(sweeps.values()), threshold)
     pooled = ThresholdSweep.merged(list(sweeps.values())).result(threshold)
     if len(sweeps) > 1:
         pooled = dataclasses.replace(pooled, dice=macro_dice)

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
+from cracks.errors import SettingError
+
 THRESHOLDS = np.round(np.arange(0.05, 1.0, 0.05), 2)
 
 
@@ -151,5 +153,5 @@ def macro_dice_at(sweeps: list[ThresholdSweep], threshold: float) -> float:
     grid = sweeps[0].thresholds
     i = int(np.argmin(np.abs(grid - threshold)))
     if abs(grid[i] - threshold) > 1e-9:
-        raise ValueError(f"threshold {threshold} is not one the sweep counted (multiples of 0.05 from 0.05 to 0.95)")
+        raise SettingError("threshold", threshold, "not one the sweep counted (multiples of 0.05 from 0.05 to 0.95)")
     return float(np.mean([sweep.dice_per_threshold()[i] for sweep in sweeps]))

@@ -10,7 +10,8 @@
 # Each writes OUT/<name>/<run>-<percent>.safetensors and budget_run.json; logs go to stdout, prefixed.
 #
 # s21 (default): session 21's race, without stains, tining or tined joints but for `ostain`.
-# s26: the race sessions 22-23 proposed: every member starts from the shipped soup and sees the
+# s26: the race sessions 22-23 proposed: every member starts from models/default (in session 26
+# the session-22 soup; the even soup with its `o03` run shipped next) and sees the
 # kinds that still fool it (stains, tining, tined joints) at half weight; `optics` races two
 # learning rates, `plain` leaves the optics out, `thin` draws scales down to 0.35x (thin cracks
 # as a drone sees them). Snapshots at half, three quarters and the end, for trajectory averages.

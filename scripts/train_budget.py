@@ -40,7 +40,7 @@ from cracks.models import artifact
 from cracks.models.factory import DEFAULT_ARCH, DEFAULT_ENCODER, build_model, normalization_for
 from cracks.models.hardware import cpu_model
 from cracks.training.augment import train_transform
-from cracks.training.distill import check_distillation, distilled_targets, mirror_averaged_probabilities
+from cracks.training.distill import check_distillation, distilled_targets, mirror_averaged_probabilities, teacher_threshold
 from cracks.training.hard_negatives import PAINTERS
 from cracks.training.losses import build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights
@@ -143,6 +143,9 @@ def main() -> None:
                              "cracks/training/distill.py): one pass that gives what --tta gives")
     parser.add_argument("--distill-label-weight", type=float, default=0.0,
                         help="share of the labels in the distilled targets (0: the teacher alone)")
+    parser.add_argument("--distill-threshold", type=float, default=None,
+                        help="where --loss bce_decided_dice decides the teacher's probabilities (default: the "
+                             "teacher folder's model.json threshold; a .safetensors teacher needs it)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--encoder", default=DEFAULT_ENCODER,
                         help="smp encoder of every run (ImageNet weights offline: timm-tf_efficientnet_lite0/1/2)")
@@ -153,6 +156,11 @@ def main() -> None:
         check_micro_batch(args.micro_batch, batch_size=args.batch_size)
         if args.distill_mirror:
             check_distillation(loss=args.loss, label_weight=args.distill_label_weight)
+            if args.loss == "bce_decided_dice":
+                args.distill_threshold = teacher_threshold(args.distill_mirror, args.distill_threshold)
+        if args.distill_threshold is not None and not (args.distill_mirror and args.loss == "bce_decided_dice"):
+            raise SettingError("distill_threshold", args.distill_threshold, "only --distill-mirror with --loss bce_decided_dice decides at a threshold")
+        loss_fn = build_loss(args.loss, decision_threshold=args.distill_threshold or 0.7)
     except SettingError as exc:
         parser.error(exc.as_option())
 
@@ -181,7 +189,6 @@ def main() -> None:
     loader = DataLoader(dataset, batch_sampler=batches, num_workers=args.workers, pin_memory=device.type == "cuda",
                         prefetch_factor=6 if args.workers else None, persistent_workers=args.workers > 0,
                         worker_init_fn=init_loader_worker)
-    loss_fn = build_loss(args.loss)
     runs = []
     for name, init, lr in args.run:
         model = initial_model(init, arch, encoder).to(device).to(memory_format=torch.channels_last).train()

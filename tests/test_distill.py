@@ -14,8 +14,10 @@ import torch
 from torch import nn
 
 from cracks.errors import SettingError
+from cracks.models import artifact
+from cracks.models.factory import build_model, normalization_for
 from cracks.models.tta import flip_averaged
-from cracks.training.distill import check_distillation, distilled_targets, mirror_averaged_probabilities
+from cracks.training.distill import check_distillation, distilled_targets, mirror_averaged_probabilities, teacher_threshold
 from cracks.training.losses import build_loss
 
 
@@ -120,3 +122,34 @@ def test_decided_dice_pulls_each_pixel_to_the_teachers_side_of_the_threshold():
     logits.grad = None
     build_loss("bce")(logits, target).backward()
     assert logits.grad[0, 0, 0, 1] < 0
+
+
+def test_decided_dice_decides_at_the_teachers_own_threshold(tmp_path):
+    logits = torch.zeros(1, 1, 1, 3, requires_grad=True)
+    target = torch.tensor([[[[0.9, 0.6, 0.1]]]])  # the middle: crack for a teacher deciding at 0.55, not at 0.70
+    pulls = []
+    for threshold in (0.55, 0.70):
+        logits.grad = None
+        build_loss("bce_decided_dice", decision_threshold=threshold)(logits, target).backward()
+        pulls.append(float(logits.grad[0, 0, 0, 1]))
+    assert pulls[0] < 0 < pulls[1]  # up towards crack, then down
+    # the threshold comes from the teacher's model.json unless given; a bare snapshot must be given one
+    folder = tmp_path / "teacher"
+    meta = artifact.ModelMeta(arch="plain-unet", encoder=None, in_channels=3,
+                              normalization=normalization_for("plain-unet", None), threshold=0.55, tile_size=512)
+    artifact.save(build_model("plain-unet", None, pretrained=False), meta, folder)
+    assert teacher_threshold(folder, None) == 0.55 and teacher_threshold(folder, 0.8) == 0.8
+    with pytest.raises(SettingError, match="without a threshold"):
+        teacher_threshold(tmp_path / "run-100.safetensors", None)
+    with pytest.raises(SettingError, match="between 0 and 1"):
+        build_loss("bce_decided_dice", decision_threshold=1.5)
+
+
+def test_the_budget_script_refuses_a_decision_threshold_without_decided_dice(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "scripts" / "train_budget.py"
+    done = subprocess.run([sys.executable, str(script), "--data", str(tmp_path / "nothing"), "--run", "a=imagenet:1e-3",
+                           "--minutes", "1", "--distill-mirror", "models/default", "--distill-threshold", "0.6",
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert "--distill-threshold 0.6: only --distill-mirror with --loss bce_decided_dice" in done.stderr
+    assert not (tmp_path / "out").exists()

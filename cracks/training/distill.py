@@ -17,10 +17,13 @@ while the false alarms fell as planned.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
 from cracks.errors import SettingError
+from cracks.models import artifact
 from cracks.training.losses import SOFT_TARGET_LOSSES
 
 
@@ -52,6 +55,21 @@ def check_distillation(*, loss: str, label_weight: float) -> None:
     _check_label_weight(label_weight)
     if loss not in SOFT_TARGET_LOSSES:
         raise SettingError("loss", loss, "distillation's soft targets need --loss bce or bce_decided_dice (soft Dice widens the masks)")
+
+
+def teacher_threshold(teacher: str | Path, given: float | None) -> float:
+    """Where the teacher decides crack: ``given``, else its model folder's ``model.json`` threshold.
+
+    ``bce_decided_dice`` thresholds the teacher's probabilities; another teacher's threshold (the
+    shipped model's 0.70 was once hard-coded) would decide its fringe on the wrong side. A bare
+    ``.safetensors`` snapshot carries no threshold, so one must be given.
+    """
+    if given is not None:
+        return given
+    path = Path(teacher)
+    if path.is_dir():
+        return artifact.read_meta(path).threshold
+    raise SettingError("distill_threshold", "(none)", f"{teacher} is a snapshot without a threshold: give the teacher's")
 
 
 def distilled_targets(teacher_probabilities: torch.Tensor, masks: torch.Tensor, *, label_weight: float) -> torch.Tensor:

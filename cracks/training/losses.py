@@ -82,7 +82,8 @@ class BCEDecidedDice(nn.Module):
     the teacher's widths but did not learn the false alarms its mirror average drops, and Dice on
     the soft targets learned those and widened the crack by its fringe (README, "Session 24").
     Dice on the teacher's *decisions* pulls each pixel to the side of the threshold the teacher
-    put it on, fringe and artefacts alike. ``threshold`` is the shipped model's (0.70). Measured
+    put it on, fringe and artefacts alike. ``threshold`` is the teacher's own (``build_loss``'s
+    ``decision_threshold``; ``scripts/train_budget.py`` reads it from the teacher's ``model.json``). Measured
     on the CPU (README, "Session 24" and "Session 25"): 18 minutes raised DeepCrack valid Dice
     0.717 -> 0.734 and cut tining on crack-free walls 252 -> 55 px/MP, but lost the never-trained
     CrackForest (2 px 0.809 -> 0.793, under blur 0.621 -> 0.574), and 75 minutes ended below the
@@ -99,7 +100,11 @@ class BCEDecidedDice(nn.Module):
         return self.bce(logits, target) + self.dice(logits, (target >= self.threshold).float())
 
 
-def build_loss(name: str) -> nn.Module:
+def build_loss(name: str, *, decision_threshold: float = 0.7) -> nn.Module:
+    """The training loss called ``name``. ``decision_threshold``: where ``bce_decided_dice`` decides
+    its soft targets, the teacher's threshold (the others ignore it)."""
+    if not 0.0 < decision_threshold < 1.0:
+        raise SettingError("distill_threshold", decision_threshold, "give a probability between 0 and 1")
     if name == "dice_bce":
         return DiceBCE()
     if name == "dice_bce_skeleton":
@@ -107,7 +112,7 @@ def build_loss(name: str) -> nn.Module:
     if name == "bce":
         return nn.BCEWithLogitsLoss()
     if name == "bce_decided_dice":
-        return BCEDecidedDice()
+        return BCEDecidedDice(threshold=decision_threshold)
     if name == "focal":
         return smp.losses.FocalLoss("binary")
     if name == "tversky":

@@ -147,11 +147,16 @@ def macro_dice_at(sweeps: list[ThresholdSweep], threshold: float) -> float:
     """The mean Dice over several domains at a threshold of the sweeps' grid.
 
     For a threshold fixed by hand (``scripts/adopt_snapshot.py --threshold``): when two thresholds
-    tie on the mean, the higher one marks fewer pixels on crack-free surfaces. A threshold off the
-    grid would be scored at its nearest neighbour without a word, so it is refused.
+    tie on the mean, the higher one marks fewer pixels on crack-free surfaces.
     """
-    grid = sweeps[0].thresholds
-    i = int(np.argmin(np.abs(grid - threshold)))
+    i = grid_index(sweeps[0].thresholds, threshold)
+    return float(np.mean([sweep.dice_per_threshold()[i] for sweep in sweeps]))
+
+
+def grid_index(grid: np.ndarray, threshold: float) -> int:
+    """Where ``threshold`` lies on a sweep's ``grid``; a threshold off it is refused (a sweep would
+    otherwise score its nearest neighbour without a word)."""
+    i = int(np.argmin(np.abs(np.asarray(grid) - threshold)))
     if abs(grid[i] - threshold) > 1e-9:
         raise SettingError("threshold", threshold, "not one the sweep counted (multiples of 0.05 from 0.05 to 0.95)")
-    return float(np.mean([sweep.dice_per_threshold()[i] for sweep in sweeps]))
+    return i

@@ -28,7 +28,8 @@ import torch
 from card_sets import load_scored_model, snapshot_info
 
 from cracks.data.layouts import gather_pairs
-from cracks.metrics import THRESHOLDS
+from cracks.errors import SettingError
+from cracks.metrics import THRESHOLDS, grid_index
 from cracks.models import artifact
 from cracks.training.evaluate import score_validation
 from cracks.training.sampling import domain_name, spread
@@ -44,8 +45,11 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None,
                         help="fix the shared threshold (a multiple of 0.05) instead of taking the best mean Dice's")
     args = parser.parse_args()
-    if args.threshold is not None and not any(abs(args.threshold - t) < 1e-9 for t in THRESHOLDS):
-        parser.error(f"--threshold {args.threshold}: choose a multiple of 0.05 between 0.05 and 0.95")
+    if args.threshold is not None:
+        try:
+            grid_index(THRESHOLDS, args.threshold)  # refused before any model or image is read
+        except SettingError as exc:
+            parser.error(exc.as_option())
     torch.set_grad_enabled(False)
     roots = [Path(p) for p in args.data.split(",")]
     valid = {domain_name(r): spread(gather_pairs([r], "auto", "valid"), args.max_valid_images) for r in roots}

@@ -86,11 +86,16 @@ def test_a_student_trained_on_the_targets_learns_the_mirror_average_in_one_pass(
     assert _mirror_gap(student, images) < 0.5 * gap_before  # and nearer its own mirror
 
 
-def test_the_budget_script_refuses_a_label_share_before_reading_data(tmp_path):
+def _budget_script_with_teacher(tmp_path: Path, *options: str) -> subprocess.CompletedProcess:
+    """scripts/train_budget.py distilling from the shipped model, on data that does not exist."""
     script = Path(__file__).resolve().parents[1] / "scripts" / "train_budget.py"
-    done = subprocess.run([sys.executable, str(script), "--data", str(tmp_path / "nothing"), "--run", "a=imagenet:1e-3",
-                           "--minutes", "1", "--distill-mirror", "models/default", "--distill-label-weight", "1.5",
+    return subprocess.run([sys.executable, str(script), "--data", str(tmp_path / "nothing"), "--run", "a=imagenet:1e-3",
+                           "--minutes", "1", "--distill-mirror", "models/default", *options,
                            "--out", str(tmp_path / "out")], capture_output=True, text=True)
+
+
+def test_the_budget_script_refuses_a_label_share_before_reading_data(tmp_path):
+    done = _budget_script_with_teacher(tmp_path, "--distill-label-weight", "1.5")
     assert done.returncode == 2
     assert "--distill-label-weight 1.5: give a share between 0 and 1" in done.stderr
     assert not (tmp_path / "out").exists()
@@ -146,10 +151,7 @@ def test_decided_dice_decides_at_the_teachers_own_threshold(tmp_path):
 
 
 def test_the_budget_script_refuses_a_decision_threshold_without_decided_dice(tmp_path):
-    script = Path(__file__).resolve().parents[1] / "scripts" / "train_budget.py"
-    done = subprocess.run([sys.executable, str(script), "--data", str(tmp_path / "nothing"), "--run", "a=imagenet:1e-3",
-                           "--minutes", "1", "--distill-mirror", "models/default", "--distill-threshold", "0.6",
-                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    done = _budget_script_with_teacher(tmp_path, "--distill-threshold", "0.6")
     assert done.returncode == 2
     assert "--distill-threshold 0.6: only --distill-mirror with --loss bce_decided_dice" in done.stderr
     assert not (tmp_path / "out").exists()

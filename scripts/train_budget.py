@@ -160,7 +160,7 @@ def main() -> None:
                 args.distill_threshold = teacher_threshold(args.distill_mirror, args.distill_threshold)
         if args.distill_threshold is not None and not (args.distill_mirror and args.loss == "bce_decided_dice"):
             raise SettingError("distill_threshold", args.distill_threshold, "only --distill-mirror with --loss bce_decided_dice decides at a threshold")
-        loss_fn = build_loss(args.loss, decision_threshold=args.distill_threshold or 0.7)
+        loss_fn = build_loss(args.loss, decision_threshold=args.distill_threshold)
     except SettingError as exc:
         parser.error(exc.as_option())
 

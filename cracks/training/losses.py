@@ -92,6 +92,8 @@ class BCEDecidedDice(nn.Module):
 
     def __init__(self, *, threshold: float = 0.7) -> None:
         super().__init__()
+        if not 0.0 < threshold < 1.0:
+            raise SettingError("distill_threshold", threshold, "give a probability between 0 and 1")
         self.threshold = threshold
         self.bce = nn.BCEWithLogitsLoss()
         self.dice = smp.losses.DiceLoss("binary", from_logits=True)
@@ -100,11 +102,9 @@ class BCEDecidedDice(nn.Module):
         return self.bce(logits, target) + self.dice(logits, (target >= self.threshold).float())
 
 
-def build_loss(name: str, *, decision_threshold: float = 0.7) -> nn.Module:
+def build_loss(name: str, *, decision_threshold: float | None = None) -> nn.Module:
     """The training loss called ``name``. ``decision_threshold``: where ``bce_decided_dice`` decides
-    its soft targets, the teacher's threshold (the others ignore it)."""
-    if not 0.0 < decision_threshold < 1.0:
-        raise SettingError("distill_threshold", decision_threshold, "give a probability between 0 and 1")
+    its soft targets, the teacher's threshold (None: ``BCEDecidedDice``'s default; the others ignore it)."""
     if name == "dice_bce":
         return DiceBCE()
     if name == "dice_bce_skeleton":
@@ -112,7 +112,7 @@ def build_loss(name: str, *, decision_threshold: float = 0.7) -> nn.Module:
     if name == "bce":
         return nn.BCEWithLogitsLoss()
     if name == "bce_decided_dice":
-        return BCEDecidedDice(threshold=decision_threshold)
+        return BCEDecidedDice() if decision_threshold is None else BCEDecidedDice(threshold=decision_threshold)
     if name == "focal":
         return smp.losses.FocalLoss("binary")
     if name == "tversky":

@@ -132,15 +132,26 @@ class ThresholdSweep:
         )
 
 
+def macro_dice_curve(sweeps: list[ThresholdSweep]) -> dict[float, float]:
+    """The mean Dice over several domains at every threshold of the sweeps' grid.
+
+    The whole curve, not only its top: a distilled model learns softer probabilities, so its best
+    threshold moves while its curve stays flat (session 27: 0.7572 at 0.50, 0.7562 at 0.70), and
+    candidates are judged at a shared threshold as well as at their own best.
+    """
+    mean = np.mean([sweep.dice_per_threshold() for sweep in sweeps], axis=0)
+    return {float(t): float(d) for t, d in zip(sweeps[0].thresholds, mean)}
+
+
 def macro_best_threshold(sweeps: list[ThresholdSweep]) -> tuple[float, float]:
     """The threshold with the best mean Dice over several domains, and that mean.
 
     Pooling pixels would let the largest or crack-richest domain pick the threshold alone; the
     mean gives each domain one vote, so the threshold suits drone tiles as well as close-ups.
     """
-    mean = np.mean([sweep.dice_per_threshold() for sweep in sweeps], axis=0)
-    best = int(np.argmax(mean))
-    return float(sweeps[0].thresholds[best]), float(mean[best])
+    curve = macro_dice_curve(sweeps)
+    best = max(curve, key=curve.get)  # the first of equal maxima, as argmax took
+    return best, curve[best]
 
 
 def macro_dice_at(sweeps: list[ThresholdSweep], threshold: float) -> float:
@@ -149,8 +160,8 @@ def macro_dice_at(sweeps: list[ThresholdSweep], threshold: float) -> float:
     For a threshold fixed by hand (``scripts/adopt_snapshot.py --threshold``): when two thresholds
     tie on the mean, the higher one marks fewer pixels on crack-free surfaces.
     """
-    i = grid_index(sweeps[0].thresholds, threshold)
-    return float(np.mean([sweep.dice_per_threshold()[i] for sweep in sweeps]))
+    grid = sweeps[0].thresholds
+    return macro_dice_curve(sweeps)[float(grid[grid_index(grid, threshold)])]
 
 
 def grid_index(grid: np.ndarray, threshold: float) -> int:

@@ -15,7 +15,9 @@ its run settings are those of the member named in ``training.settings_from``.
 
 ``--threshold T`` fixes the shared threshold instead of taking the best mean Dice's: for a tie
 (session 26: 0.7580 at 0.65 against 0.7579 at 0.70, within what 200 images per domain can tell
-apart), the higher threshold marks fewer pixels on crack-free surfaces.
+apart), the higher threshold marks fewer pixels on crack-free surfaces. Each snapshot's line is
+followed by its mean Dice at every threshold of the grid, so one run shows a candidate both at
+the shipped threshold and at its own best.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ def main() -> None:
         threshold, macro, per_domain, pooled = scores.threshold, scores.macro_dice, scores.per_domain, scores.pooled.to_dict()
         print(f"{path.name}: mean Dice {macro:.4f} at {threshold:.2f}; "
               + ", ".join(f"{n} {r.dice:.4f}" for n, r in per_domain.items()), flush=True)
+        # the whole curve: a distilled candidate's best threshold moves while its curve stays flat
+        print("  mean Dice by threshold: " + ", ".join(f"{t:.2f} {d:.4f}" for t, d in scores.macro_curve.items()),
+              flush=True)
         if best is None or macro > best[1]:
             best = (path, macro, threshold, per_domain, pooled, model, info, normalization)
     if args.out and best:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,10 @@ def test_an_adopted_soup_names_its_members_in_the_model_metadata(tmp_path):
     adopt = [sys.executable, str(SCRIPTS / "adopt_snapshot.py"), str(soup), "--data", str(data)]
     done = subprocess.run([*adopt, "--threshold", "0.85", "--out", str(tmp_path / "fixed")], capture_output=True, text=True)
     assert done.returncode == 0 and "at 0.85" in done.stdout, done.stderr
+    # the line after each score: the mean Dice at every threshold, the fixed one's figure among them
+    fixed = re.search(r"mean Dice (\S+) at 0.85", done.stdout).group(1)
+    curve = dict(pair.split() for pair in done.stdout.split("mean Dice by threshold: ")[1].splitlines()[0].split(", "))
+    assert len(curve) == 19 and curve["0.85"] == fixed
     assert json.loads((tmp_path / "fixed" / "model.json").read_text())["threshold"] == 0.85
     done = subprocess.run([*adopt, "--threshold", "0.72", "--out", str(tmp_path / "off")], capture_output=True, text=True)
     assert done.returncode != 0 and "--threshold 0.72" in done.stderr and not (tmp_path / "off").exists()

@@ -19,7 +19,7 @@ from cracks.data.fix import fix_dataset
 from cracks.data.layouts import Pair, read_pairs
 from cracks.data.masks import read_image, read_mask
 from cracks.errors import InputError, SettingError
-from cracks.metrics import ThresholdSweep, macro_best_threshold, macro_dice_at
+from cracks.metrics import THRESHOLDS, ThresholdSweep, macro_best_threshold, macro_dice_at, macro_dice_curve
 from cracks.synthetic import crack_scene
 from cracks.training.augment import field_optics_steps, train_transform
 from cracks.training.hard_negatives import OCCLUDING, PAINTERS, HardNegatives, paint
@@ -356,6 +356,10 @@ def test_threshold_is_chosen_across_domains_not_by_the_largest():
     assert macro_dice_at([big, small], 0.5) == pytest.approx(0.5, abs=0.01)
     with pytest.raises(ValueError, match="not one the sweep counted"):
         macro_dice_at([big, small], 0.72)
+    # the whole curve: every threshold of the grid, peaking where the best was chosen
+    curve = macro_dice_curve([big, small])
+    assert list(curve) == pytest.approx(list(THRESHOLDS)) and max(curve.values()) == pytest.approx(mean)
+    assert curve[threshold] == pytest.approx(mean) and curve[0.5] == pytest.approx(0.5, abs=0.01)
 
 
 def test_fix_reports_dangling_links_and_refuses_a_second_concurrent_run(tmp_path):

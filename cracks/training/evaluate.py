@@ -18,7 +18,7 @@ from cracks.data.layouts import Pair, gather_pairs
 from cracks.data.masks import read_image
 from cracks.errors import InputError, SettingError
 from cracks.measure.records import RecordRules, crack_records
-from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshold, macro_dice_at
+from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshold, macro_dice_at, macro_dice_curve
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
 from cracks.models.tta import flip_averaged
@@ -78,6 +78,7 @@ class ValidationScores:
     macro_dice: float  # mean Dice over the domains at ``threshold``
     per_domain: dict[str, EvaluationResult]
     pooled: EvaluationResult  # pooled pixel counts, with ``dice`` the macro Dice where there are several domains
+    macro_curve: dict[float, float]  # mean Dice over the domains at every threshold of the grid
 
 
 def score_validation(
@@ -106,7 +107,7 @@ def score_validation(
     if len(sweeps) > 1:
         pooled = dataclasses.replace(pooled, dice=macro_dice)
     return ValidationScores(threshold, macro_dice, {name: sweep.result(threshold) for name, sweep in sweeps.items()},
-                            pooled)
+                            pooled, macro_dice_curve(list(sweeps.values())))
 
 
 def domain_of(root: Path, pair: Pair) -> str:

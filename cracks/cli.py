@@ -243,7 +243,7 @@ def inspect(
     min_crack_mm: Annotated[float, typer.Option(help="Shorter regions are spots, not cracks.")] = InspectConfig.min_crack_mm,
     backend: Annotated[str, typer.Option(help="auto (openvino on a CPU, torch on CUDA), torch or openvino.")] = InspectConfig.backend,
     precision: Annotated[str, typer.Option(help="auto (the model's int8 export, else bf16 where the CPU runs it natively, else fp32), fp32, bf16 or int8.")] = InspectConfig.precision,
-    tta: Annotated[bool, typer.Option("--tta", help="Average each tile with its mirror image: fewer false cracks (previous model: crack-free walls 117 -> 11 px/MP), twice the model time.")] = InspectConfig.tta,
+    tta: Annotated[bool, typer.Option("--tta", help="Average each tile with its mirror image: fewer false cracks (an earlier model: crack-free walls 117 -> 11 px/MP); a second pass of the network on each tile where it can change a decision.")] = InspectConfig.tta,
     threads: Optional[int] = InspectConfig.threads,
     device: str = InspectConfig.device,
 ) -> None:

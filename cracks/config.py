@@ -99,7 +99,7 @@ class InspectConfig:
     threads: int | None = None
     backend: str = "auto"  # auto (openvino on CPUs, torch on CUDA) | torch | openvino
     precision: str = "auto"  # auto (int8 export, else bf16 where native, else fp32) | fp32 | bf16 | int8
-    tta: bool = False  # average each tile with its mirror image: fewer false cracks, twice the model time
+    tta: bool = False  # average each tile with its mirror image: fewer false cracks, a second pass where it can matter
     standard: str = "concrete"  # severity and condition rules: concrete | astm-d6433 | aashto-1130 (cracks.standards)
     severity_mm: tuple[float, float, float] | None = None  # custom hairline|fine|medium|wide limits instead
     link_gap_mm: float = 30.0  # fragments whose ends face each other across a shorter gap are one crack

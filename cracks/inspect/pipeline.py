@@ -44,6 +44,7 @@ from cracks.models.artifact import LoadedModel
 from cracks.models.backends import release
 from cracks.models.export_record import weights_sha256  # the hash the backends' checks use (cached)
 from cracks.models.hardware import resolve_device
+from cracks.models.tta import mirror_from
 from cracks.sharpness import Sharpness, raster_sharpness, soft_caveat
 from cracks.standards import WIDTH_FLOOR_PX, Standard, get_standard
 from cracks.timing import StageTimes
@@ -133,7 +134,18 @@ class SiteResult:
 def config_predictor(model: LoadedModel, config: InspectConfig) -> Predictor:
     """The predictor a job's settings ask for (batch size, threads, precision, backend, tta)."""
     return Predictor(model, batch_size=config.batch_size, threads=config.threads, precision=config.precision,
-                     backend=config.backend, tta=config.tta)
+                     backend=config.backend, tta=config.tta, mirror_from=config_mirror_from(model, config))
+
+
+def config_threshold(model: LoadedModel, config: InspectConfig) -> float:
+    """The job's threshold: ``--threshold``, else the model's own."""
+    return config.threshold if config.threshold is not None else model.meta.threshold
+
+
+def config_mirror_from(model: LoadedModel, config: InspectConfig) -> float:
+    """With ``--tta``, the plain probability below which a tile's mirror pass cannot change a
+    decision at the job's threshold (:func:`cracks.models.tta.mirror_from`)."""
+    return mirror_from(config_threshold(model, config)) if config.tta else 0.0
 
 
 def load_model(config: InspectConfig) -> LoadedModel:
@@ -204,7 +216,7 @@ def plan_site(path: Path, config: InspectConfig, model: LoadedModel, inference: 
         check_truth(Path(config.truth), info)
     grid = plan_windows(info.width, info.height, config.tile, config.overlap)
     sha = input_sha256(info.path)  # started ahead by inspect_all, while the model loaded
-    threshold = config.threshold if config.threshold is not None else model.meta.threshold
+    threshold = config_threshold(model, config)
     name = site_name(path, config)
     out_dir = Path(config.out) / name / (config.epoch or "")
     check_outputs(path, out_dir, config, sha)

@@ -64,17 +64,22 @@ class BackendChoice:
     backend: str  # torch | openvino
     precision: str  # fp32 | bf16 | fp16 | int8
     tta: bool = False  # probabilities averaged with the mirror image's (cracks.models.tta)
+    mirror_from: float = 0.0  # with tta: tiles whose plain probabilities stay below this skip the mirror
 
     def __str__(self) -> str:
-        """``openvino int8`` or ``openvino int8 + tta``: part of a segmentation's resume key."""
-        return f"{self.backend} {self.precision}" + (TTA_SUFFIX if self.tta else "")
+        """``openvino int8``, ``openvino int8 + tta`` or ``openvino int8 + tta from 0.392``: part of a
+        segmentation's resume key (tiles that skipped the mirror keep their plain probabilities,
+        which a run at a lower threshold must not reuse)."""
+        if not self.tta:
+            return f"{self.backend} {self.precision}"
+        return f"{self.backend} {self.precision}{TTA_SUFFIX}" + (f" from {self.mirror_from:.3f}" if self.mirror_from else "")
 
     @classmethod
     def parse(cls, text: str) -> BackendChoice:
         """The choice :meth:`__str__` wrote (workers are handed the plan's choice as text)."""
-        tta = text.endswith(TTA_SUFFIX)
-        backend, precision = text.removesuffix(TTA_SUFFIX).split()
-        return cls(backend, precision, tta)
+        head, tta, mirror = text.partition(TTA_SUFFIX)
+        backend, precision = head.split()
+        return cls(backend, precision, bool(tta), float(mirror.removeprefix(" from ")) if mirror else 0.0)
 
 
 def openvino_available() -> bool:
@@ -86,7 +91,7 @@ def openvino_available() -> bool:
 
 
 def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto", *, tta: bool = False,
-            planned: bool = False) -> BackendChoice:
+            mirror_from: float = 0.0, planned: bool = False) -> BackendChoice:
     """Turn ``auto`` settings into a concrete backend and precision, or explain what is missing.
 
     ``int8`` becomes ``int8-bf16`` on a CPU that runs bf16 natively, unless ``planned``: a choice
@@ -120,7 +125,7 @@ def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto", 
     if precision == INT8_BF16 and not cpu_has_native_bf16():
         raise ModelError(model.path, "this run was planned as int8 with bf16 float layers, which this CPU does not run "
                                      "natively (its numbers would differ): finish it on such a CPU, or start it afresh")
-    return BackendChoice(backend, precision, tta)
+    return BackendChoice(backend, precision, tta, mirror_from if tta else 0.0)
 
 
 def int8_export(model: LoadedModel) -> Path | None:
@@ -153,7 +158,7 @@ def make_backend(model: LoadedModel, choice: BackendChoice, threads: int | None 
     if choice.tta:
         from cracks.models.tta import FlipAveraged
 
-        backend = FlipAveraged(backend)
+        backend = FlipAveraged(backend, from_probability=choice.mirror_from)
     return backend
 
 

@@ -73,7 +73,7 @@ def test_survey_command_with_mirror_averaging(tmp_path):
                              "--pattern", "*.tif"], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
     summary = json.loads(next((tmp_path / "s" / "sites" / "deck").glob("*/summary.json")).read_text())
-    assert summary["processing"]["inference"].endswith("+ tta")
+    assert summary["processing"]["inference"].endswith("+ tta from 0.392")
 
 
 def test_a_changed_orthophoto_keeps_the_old_epoch_and_is_compared(tmp_path):

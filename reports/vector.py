@@ -28,7 +28,8 @@ from tiling.raster import pixel_sizes
 
 CRACK_FIELDS = ["crack_id", "length_m", "width_mean_mm", "width_max_mm", "width_p95_mm", "length_px",
                 "width_mean_px", "width_max_px", "width_p95_px", "orientation_deg", "orientation_class",
-                "type", "severity", "severity_basis", "spacing_m", "n_branches", "n_parts", "gap_length_px", "network_id"]
+                "type", "severity", "severity_basis", "spacing_m", "n_branches", "n_parts", "gap_length_px", "network_id",
+                "confidence"]
 SIMPLIFY_PX = 0.5
 
 

@@ -136,6 +136,8 @@ def merge_parts(parts: list[Crack], gaps: Sequence[tuple[np.ndarray, np.ndarray]
     first = parts[0]
     n_junctions = sum(p.n_junctions for p in parts)
     n_branches = sum(p.n_branches for p in parts)
+    confidences = [p.confidence for p in parts]
+    areas = [p.area_px for p in parts]
     return dataclasses.replace(
         first,
         length_px=length,
@@ -156,6 +158,7 @@ def merge_parts(parts: list[Crack], gaps: Sequence[tuple[np.ndarray, np.ndarray]
         n_parts=sum(p.n_parts for p in parts),
         gap_length_px=sum(p.gap_length_px for p in parts) + sum(float(np.linalg.norm(a - b)) for a, b in gaps),
         gaps=[g for p in parts for g in p.gaps] + [np.array([a, b]) for a, b in gaps],
+        confidence=None if None in confidences else float(np.dot(confidences, areas) / max(sum(areas), 1)),
     )
 
 

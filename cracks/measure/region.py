@@ -63,6 +63,7 @@ class Crack:
     gaps: list[np.ndarray] = field(repr=False, default_factory=list)  # 2x2 (row, col) end-to-end segments: linked gaps, block cuts
     spacing_m: float | None = None  # median distance to the nearest crack it does not touch (cracks.measure.spacing)
     severity_basis: str = "width"  # what decided the severity under the standard: width | spacing
+    confidence: float | None = None  # the model's mean probability over the record's pixels (None: no probabilities)
 
 
 def severity_class(width_mm: float | None, limits_mm: tuple[float, float, float] = DEFAULT_SEVERITY_MM) -> str:
@@ -192,6 +193,8 @@ def crack_from_region(
     measured = measure_region(region_mask, offset, soft, prune_px=settings.prune_px)
     if measured is None or measured["length_px"] < settings.min_length_px:
         return None
+    if probability is not None:
+        measured["confidence"] = float(crop[region_mask].mean())
     crack = Crack(
         crack_id=0,
         orientation_class=orientation_class(measured["orientation_deg"], settings.road_axis_deg or 0.0),

@@ -42,6 +42,26 @@ def test_a_dashed_crack_is_one_record_whose_length_counts_only_crack_pixels():
     assert crack.type == "linear"  # pieces end to end add no branching (was "network" from four pieces on)
 
 
+def test_each_record_carries_the_models_mean_probability_over_its_pixels():
+    """``confidence`` ranks records for an analyst (session 28: true against false records, AUROC
+    0.85): the mean probability of the record's own pixels, area-weighted over linked pieces."""
+    sure, unsure = straight(20, 30.25, 380, 30.25, 3), straight(20, 90.25, 380, 90.25, 3)
+    binary = draw_cracks((120, 400), [sure, unsure])
+    probability = np.where(binary, 0.95, 0.1).astype(np.float32)
+    probability[60:120][binary[60:120]] = 0.6  # the second crack barely over the threshold
+    records = sorted(measure_cracks(binary, probability=probability), key=lambda c: c.paths[0][0, 0])
+    assert [round(c.confidence, 3) for c in records] == [0.95, 0.6]
+    assert measure_cracks(binary)[0].confidence is None  # no probabilities, no confidence
+    pieces = _dashed(60.25, 20, 380, dash=40, gap=8)
+    dashed = draw_cracks((120, 400), pieces)
+    ramp = np.where(dashed, np.linspace(0.5, 1.0, 400, dtype=np.float32)[None, :], 0.0)  # surer to the right
+    parts = measure_cracks(dashed, probability=ramp)
+    linked = link_fragments(parts, gap_px=15)
+    assert len(linked) == 1 and linked[0].n_parts == len(parts) == 8
+    assert linked[0].confidence == pytest.approx(ramp[dashed].mean(), abs=1e-4)  # pixel-weighted, as one region
+    assert min(p.confidence for p in parts) < 0.6 < 0.95 < max(p.confidence for p in parts)
+
+
 def test_parallel_or_far_pieces_are_not_linked():
     parallel = [straight(20, 40.25, 200, 40.25, 3), straight(20, 52.25, 200, 52.25, 3)]  # side by side
     crossing_gap = [straight(20, 100.25, 100, 100.25, 3), straight(110, 100.25, 110, 180.25, 3)]  # at right angles
@@ -181,6 +201,7 @@ def test_geojson_and_gpkg_round_trip_with_faithful_lengths(tmp_path, gsd_m):
     gpkg = gpd.read_file(result.outputs["gpkg"], layer="centerlines", engine="pyogrio")
     assert gpkg.crs.to_epsg() == 32633 and set(gpkg.geom_type) == {"MultiLineString"}
     assert np.allclose(gpkg.length, gpkg["length_m"], rtol=0.02, atol=2 * gsd_m)
+    assert lines["confidence"].between(0.5, 1.0).all() and gpkg["confidence"].between(0.5, 1.0).all()
     assert {name for name, _ in pyogrio.list_layers(result.outputs["gpkg"])} >= {"centerlines", "crack_polygons", "spots", "site"}
 
 
@@ -239,6 +260,7 @@ def test_linking_is_the_same_strip_wise_and_in_memory(tmp_path):
     assert len(strip_wise) == len(in_memory) == 1
     assert strip_wise[0].length_px == pytest.approx(in_memory[0].length_px)
     assert strip_wise[0].n_parts == in_memory[0].n_parts == 8
+    assert strip_wise[0].confidence == pytest.approx(in_memory[0].confidence) and strip_wise[0].confidence >= 128 / 255
 
 
 def test_crack_level_distances_equal_scipys_feature_transform():

@@ -34,6 +34,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 import shapely
 import shapely.affinity
@@ -115,7 +116,7 @@ class Comparison:
         return "model" in self.inspection_differs
 
     def to_dict(self) -> dict:
-        frame = self.changes[self.changes["part"].fillna("crack") != "added"]  # one row per crack
+        frame = self.changes[self.changes["part"].ne("added")]  # one row per crack
         counts = {c: int((frame["change"] == c).sum()) for c in CHANGES}
         lengths = {c: float(frame.loc[frame["change"] == c, "new_length_m"].fillna(0).sum()) for c in CHANGES}
         lengths["gone"] = float(frame.loc[frame["change"] == "gone", "old_length_m"].fillna(0).sum())
@@ -313,7 +314,7 @@ def compare(old_dir: Path, new_dir: Path, settings: CompareSettings = CompareSet
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=metric,
                              columns=["change", "old_id", "new_id", "old_length_m", "new_length_m", "growth_m",
                                       "old_width_mm", "new_width_mm", "width_growth_mm", "width_growth_px", "part",
-                                      "geometry"]).to_crs(site_crs)
+                                      "old_confidence", "new_confidence", "geometry"]).to_crs(site_crs)
     return Comparison(str(old_dir), str(new_dir), old.summary.processing["date"], new.summary.processing["date"],
                       registration, tolerance, settings, frame, inspection_differences(old.summary, new.summary),
                       (old.gsd_m * 1000, new.gsd_m * 1000), area, float(area_metric.area), doubt)
@@ -389,7 +390,7 @@ def _changes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, tolerance: float, gsd
     for _, crack in new.iterrows():
         line = crack.geometry
         base = {"new_id": int(crack["crack_id"]), "new_length_m": float(crack["length_m"]),
-                "new_width_mm": float(crack["width_mean_mm"])}
+                "new_width_mm": float(crack["width_mean_mm"]), "new_confidence": _confidence(crack.get("confidence"))}
         if area is not None and _near_fraction(line, area) < MATCH_FRACTION:
             rows.append({**base, "change": "outside", "geometry": line})
             continue
@@ -402,7 +403,7 @@ def _changes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, tolerance: float, gsd
             continue
         partner = max(candidates.itertuples(), key=lambda o: o.geometry.buffer(tolerance).intersection(line).length)
         match = {**base, "old_id": int(partner.crack_id), "old_length_m": float(partner.length_m),
-                 "old_width_mm": float(partner.width_mean_mm)}
+                 "old_width_mm": float(partner.width_mean_mm), "old_confidence": _confidence(getattr(partner, "confidence", None))}
         added = line.difference(old_union)
         if seen is not None:
             added = added.intersection(seen)
@@ -428,8 +429,13 @@ def _changes(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame, tolerance: float, gsd
             outside = area is not None and _near_fraction(crack.geometry, area) < MATCH_FRACTION
             rows.append({"change": "outside" if outside else "gone", "old_id": int(crack["crack_id"]),
                          "old_length_m": float(crack["length_m"]), "old_width_mm": float(crack["width_mean_mm"]),
-                         "geometry": crack.geometry})
+                         "old_confidence": _confidence(crack.get("confidence")), "geometry": crack.geometry})
     return rows
+
+
+def _confidence(value: object) -> float | None:
+    """A record's ``confidence`` from its layer; None for epochs inspected before records had one."""
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def write_comparison(result: Comparison, out: Path) -> dict[str, Path]:
@@ -440,7 +446,7 @@ def write_comparison(result: Comparison, out: Path) -> dict[str, Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     frame = result.changes.copy()
-    frame["part"] = frame["part"].fillna("crack")
+    frame["part"] = frame["part"].astype(object).fillna("crack")  # all-NaN (float) where nothing was extended
     outputs = {
         "gpkg": write_geopackage({"changes": frame}, out / "changes.gpkg"),
         "geojson": write_geojson(frame, out / "changes.geojson", True, name="changes"),

@@ -28,7 +28,7 @@ def _lines(geometries, x0: float, y1: float) -> list[np.ndarray]:
 def _map(result, *, width: float = 180 * mm, max_height: float = 120 * mm) -> OverviewMap:
     """Both epochs' cracks coloured by change, the length added to extended cracks in black."""
     frame = result.changes
-    crack = frame["part"].fillna("crack") == "crack"
+    crack = frame["part"].ne("added")  # whole cracks; "added" rows are the length an extended crack gained
     boxes = ([frame.total_bounds] if len(frame) else []) + ([result.compared_area.bounds] if result.compared_area else [])
     boxes = np.array(boxes or [(0.0, 0.0, 1.0, 1.0)])
     minx, miny, maxx, maxy = *boxes[:, :2].min(axis=0), *boxes[:, 2:].max(axis=0)
@@ -82,7 +82,7 @@ def write_change_report(result, target: Path) -> Path:
                      if result.inspection_differs else ""), SMALL),
     ]
     largest = result.changes[result.changes["change"].isin(["new", "extended", "widened"])
-                             & (result.changes["part"].fillna("crack") == "crack")]
+                             & result.changes["part"].ne("added")]
     size = largest["growth_m"].fillna(largest["new_length_m"]).astype(float)  # object dtype when nothing changed
     largest = largest.assign(size=size).nlargest(10, "size")
     if len(largest):

@@ -65,9 +65,26 @@ def test_new_extended_and_unchanged_cracks_and_the_shift(epochs, tmp_path):
     outputs = write_comparison(result, tmp_path / "changes")
     frame = gpd.read_file(outputs["gpkg"], layer="changes")
     assert set(frame["change"]) == {"new", "extended", "unchanged"} and (frame["part"] == "added").sum() == 1
+    assert frame["new_confidence"].between(0.5, 1.0).all()  # the records' own: a new crack's is the one to check
+    assert frame.loc[frame["change"] != "new", "old_confidence"].between(0.5, 1.0).all()
     assert json.loads(outputs["json"].read_text())["registration"]["source"] == "orthophoto"
     assert outputs["report"].read_bytes()[:5] == b"%PDF-"
     assert len(gpd.read_file(outputs["geojson"])) == len(frame)
+
+
+def test_an_epoch_inspected_before_records_had_confidence_still_compares(epochs, tmp_path):
+    import shutil
+
+    old_dir, new_dir, _, _ = epochs
+    older = tmp_path / "older"
+    shutil.copytree(old_dir, older)
+    layers = {name: gpd.read_file(older / "cracks.gpkg", layer=name) for name in ("centerlines", "site")}
+    layers["centerlines"] = layers["centerlines"].drop(columns="confidence")
+    (older / "cracks.gpkg").unlink()
+    for name, layer in layers.items():
+        layer.to_file(older / "cracks.gpkg", layer=name, engine="pyogrio")
+    changes = compare(older, new_dir).changes
+    assert changes["old_confidence"].isna().all() and changes["new_confidence"].notna().all()
 
 
 def test_the_same_orthophoto_with_other_tiles_is_unchanged(epochs, tmp_path):

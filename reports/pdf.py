@@ -105,7 +105,7 @@ def charts(measurement, summary, *, width: float, height: float) -> ChartRow:
 
 def _crack_rows(info, cracks, key, n=8) -> list[list[str]]:
     metric = info.pixel_size_m is not None
-    rows = [["id", "length", "mean width", "p95 width", "severity", "orientation", "x", "y"]]
+    rows = [["id", "length", "mean width", "p95 width", "severity", "orientation", "x", "y", "confidence"]]
     for c in sorted(cracks, key=key, reverse=True)[:n]:
         path = max(c.paths, key=len)
         row, col = path[len(path) // 2]
@@ -115,7 +115,7 @@ def _crack_rows(info, cracks, key, n=8) -> list[list[str]]:
         p95 = f"{c.width_p95_mm:.2f} mm" if metric else f"{c.width_p95_px:.1f} px"
         severity = f"{c.severity} (spacing)" if c.severity_basis == "spacing" else c.severity
         rows.append([str(c.crack_id), length, mean, p95, severity, f"{c.orientation_class} ({round(c.orientation_deg) % 180}°)",
-                     f"{x:,.2f}", f"{y:,.2f}"])
+                     f"{x:,.2f}", f"{y:,.2f}", "n/a" if c.confidence is None else f"{c.confidence:.2f}"])
     return rows
 
 
@@ -207,7 +207,10 @@ def write_report(info, measurement, summary: dict, target: Path, *, preview: Pre
                             charts(measurement, summary, width=180 * mm, height=63 * mm)])]
     coords = "map coordinates (" + (summary.crs or "") + ")" if info.georeferenced else "pixel column / row"
     width_px = summary.standard["width_statistic"].replace("_mm", "_px")  # the statistic the standard grades by
-    for title, key in (("Widest cracks", (lambda c: getattr(c, width_px))), ("Longest cracks", (lambda c: c.length_px))):
+    tables = [("Widest cracks", (lambda c: getattr(c, width_px))), ("Longest cracks", (lambda c: c.length_px))]
+    if any(c.confidence is not None for c in measurement.cracks):  # the model's least sure records: check these first
+        tables.append(("Least confident cracks, to check first", lambda c: -(c.confidence or 1.0)))
+    for title, key in tables:
         if measurement.cracks:
             story += [KeepTogether([Paragraph(f"{title} (x, y at the crack's midpoint, {coords})", STYLES["Heading3"]),
                                     Table(_crack_rows(info, measurement.cracks, key), style=TABLE_STYLE, repeatRows=1)])]
@@ -225,6 +228,9 @@ def write_report(info, measurement, summary: dict, target: Path, *, preview: Pre
                   + (f", weights SHA-256 {model['weights_sha256'][:12]}" if model.get("weights_sha256") else "")],
         ["Model validation scores", f"Dice {valid.get('dice', float('nan')):.3f}, IoU {valid.get('iou', float('nan')):.3f}" if valid else "n/a"],
         ["Decision threshold", f"{model['threshold']:.2f}"],
+        ["Inference", Paragraph(f"{processing.get('inference') or 'n/a'}" + (
+            ": each tile averaged with its mirror image where that can change a decision"
+            if "+ tta" in processing.get("inference", "") else ""), SMALL)],
         ["Tiling", f"{processing['tile']} px tiles, {processing['overlap']} px overlap, {processing['windows']} windows, blended"],
         ["Standard", Paragraph(f"{summary.standard['title']}: {summary.standard['description']}. "
                                f"Source: {summary.standard['source']}."

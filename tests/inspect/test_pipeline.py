@@ -158,7 +158,8 @@ def test_report_renders_and_names_the_site(long_crack_site, tmp_path):
     text = subprocess.run(["pdftotext", str(result.outputs["report"]), "-"], capture_output=True, text=True)
     if text.returncode != 0:
         pytest.skip("pdftotext (poppler-utils) not installed")
-    for phrase in ("Crack condition report: road", "Condition:", "Widest cracks", "Processing details", "EPSG:32633"):
+    for phrase in ("Crack condition report: road", "Condition:", "Widest cracks", "Processing details", "EPSG:32633",
+                   "Least confident cracks, to check first", "confidence", "Inference"):
         assert phrase in text.stdout
 
 

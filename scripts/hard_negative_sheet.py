@@ -24,6 +24,7 @@ import numpy as np
 from card_sets import hard_negative_images, load_scored_model
 
 from cracks.models.hardware import cpu_model
+from cracks.models.tta import mirror_from
 from cracks.training.evaluate import hard_negative_paintings, probability_of
 
 
@@ -61,7 +62,8 @@ def main() -> None:
     for painting in hard_negative_paintings(pairs, kinds=kinds):
         if painting.kind == "none":
             pixels += painting.far.size
-        marked = [(probability_of(model, painting.image, norm, tta=args.tta) >= threshold) & painting.far
+        marked = [(probability_of(model, painting.image, norm, tta=args.tta, mirror_from=mirror_from(threshold)) >= threshold)
+                  & painting.far
                   for model, norm, threshold in models]
         found = [int(np.count_nonzero(m)) for m in marked]
         counts.setdefault(painting.kind, []).append(found)

@@ -42,7 +42,7 @@ from cracks.models.hardware import cpu_model
 from cracks.training.augment import train_transform
 from cracks.training.distill import check_distillation, distilled_targets, mirror_averaged_probabilities, teacher_threshold
 from cracks.training.hard_negatives import PAINTERS
-from cracks.training.losses import build_loss
+from cracks.training.losses import DECIDING_LOSSES, build_loss
 from cracks.training.sampling import domain_name, epoch_batches, sample_weights
 from cracks.training.step import check_micro_batch, freeze_norm_statistics, train_step
 
@@ -144,7 +144,7 @@ def main() -> None:
     parser.add_argument("--distill-label-weight", type=float, default=0.0,
                         help="share of the labels in the distilled targets (0: the teacher alone)")
     parser.add_argument("--distill-threshold", type=float, default=None,
-                        help="where --loss bce_decided_dice decides the teacher's probabilities (default: the "
+                        help="where --loss bce_decided_dice or decided_dice_bce decides the teacher's probabilities (default: the "
                              "teacher folder's model.json threshold; a .safetensors teacher needs it)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--encoder", default=DEFAULT_ENCODER,
@@ -156,10 +156,11 @@ def main() -> None:
         check_micro_batch(args.micro_batch, batch_size=args.batch_size)
         if args.distill_mirror:
             check_distillation(loss=args.loss, label_weight=args.distill_label_weight)
-            if args.loss == "bce_decided_dice":
+            if args.loss in DECIDING_LOSSES:
                 args.distill_threshold = teacher_threshold(args.distill_mirror, args.distill_threshold)
-        if args.distill_threshold is not None and not (args.distill_mirror and args.loss == "bce_decided_dice"):
-            raise SettingError("distill_threshold", args.distill_threshold, "only --distill-mirror with --loss bce_decided_dice decides at a threshold")
+        if args.distill_threshold is not None and not (args.distill_mirror and args.loss in DECIDING_LOSSES):
+            raise SettingError("distill_threshold", args.distill_threshold, "only --distill-mirror with --loss bce_decided_dice "
+                                                                           "or decided_dice_bce decides at a threshold")
         loss_fn = build_loss(args.loss, decision_threshold=args.distill_threshold)
     except SettingError as exc:
         parser.error(exc.as_option())

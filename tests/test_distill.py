@@ -155,3 +155,23 @@ def test_the_budget_script_refuses_a_decision_threshold_without_decided_dice(tmp
     assert done.returncode == 2
     assert "--distill-threshold 0.6: only --distill-mirror with --loss bce_decided_dice" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_decided_dice_bce_learns_the_teachers_decisions_as_hard_labels_so_the_scale_stays_sharp():
+    """Where the teacher's averaged probability is 0.8, BCE on soft targets stops the student at
+    0.8 (the next generation's probabilities soften); ``decided_dice_bce`` pulls it on to 1, and a
+    fringe at 0.6 down to 0, at the teacher's own threshold."""
+    check_distillation(loss="decided_dice_bce", label_weight=0.2)
+    target = torch.tensor([[[[0.8, 0.6, 0.1]]]])  # crack, fringe under 0.7, background
+    logits = torch.logit(target.clone()).requires_grad_(True)  # the student already gives the soft targets
+    build_loss("bce")(logits, target).backward()
+    assert logits.grad.abs().max() < 1e-6  # soft BCE: nothing more to learn
+    logits.grad = None
+    build_loss("decided_dice_bce")(logits, target).backward()
+    crack, fringe, background = logits.grad[0, 0, 0].tolist()
+    assert crack < 0 and fringe > 0 and background > 0  # crack up to 1, fringe and background down
+    logits.grad = None
+    build_loss("decided_dice_bce", decision_threshold=0.55)(logits, target).backward()
+    assert logits.grad[0, 0, 0, 1] < 0  # a teacher deciding at 0.55 calls the fringe crack
+    with pytest.raises(SettingError, match="between 0 and 1"):
+        build_loss("decided_dice_bce", decision_threshold=0.0)

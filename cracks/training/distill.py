@@ -54,7 +54,8 @@ def check_distillation(*, loss: str, label_weight: float) -> None:
     fit soft targets (see the module's note on Dice)."""
     _check_label_weight(label_weight)
     if loss not in SOFT_TARGET_LOSSES:
-        raise SettingError("loss", loss, "distillation's soft targets need --loss bce or bce_decided_dice (soft Dice widens the masks)")
+        raise SettingError("loss", loss, f"distillation's soft targets need --loss {', '.join(SOFT_TARGET_LOSSES)} "
+                                         "(soft Dice on soft targets widens the masks)")
 
 
 def teacher_threshold(teacher: str | Path, given: float | None) -> float:

@@ -10,8 +10,9 @@ from torch import nn
 
 from cracks.errors import SettingError
 
-LOSSES = ("dice_bce", "dice_bce_skeleton", "focal", "tversky", "bce", "bce_decided_dice")
-SOFT_TARGET_LOSSES = ("bce", "bce_decided_dice")
+LOSSES = ("dice_bce", "dice_bce_skeleton", "focal", "tversky", "bce", "bce_decided_dice", "decided_dice_bce")
+SOFT_TARGET_LOSSES = ("bce", "bce_decided_dice", "decided_dice_bce")
+DECIDING_LOSSES = ("bce_decided_dice", "decided_dice_bce")  # they threshold soft targets at the teacher's threshold
 
 
 class DiceBCE(nn.Module):
@@ -102,17 +103,41 @@ class BCEDecidedDice(nn.Module):
         return self.bce(logits, target) + self.dice(logits, (target >= self.threshold).float())
 
 
+class DecidedDiceBCE(nn.Module):
+    """Dice + BCE on the soft targets' decisions alone: the teacher's decisions as hard labels.
+
+    For mirror distillation: BCE on soft targets teaches the student the teacher's averaged
+    probabilities, and averaging two views lowers them wherever the views disagree, so each
+    generation's probabilities come out softer and its best threshold sinks (session 27: a second
+    generation matched its teacher's decisions at 0.45, not 0.70; judged at a matched Dice it was
+    no better). Hard targets keep the probability scale of ordinary training: what the student
+    learns shows at the shipped threshold, not as a shifted one.
+    """
+
+    def __init__(self, *, threshold: float = 0.7) -> None:
+        super().__init__()
+        if not 0.0 < threshold < 1.0:
+            raise SettingError("distill_threshold", threshold, "give a probability between 0 and 1")
+        self.threshold = threshold
+        self.base = DiceBCE()
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.base(logits, (target >= self.threshold).float())
+
+
 def build_loss(name: str, *, decision_threshold: float | None = None) -> nn.Module:
-    """The training loss called ``name``. ``decision_threshold``: where ``bce_decided_dice`` decides
-    its soft targets, the teacher's threshold (None: ``BCEDecidedDice``'s default; the others ignore it)."""
+    """The training loss called ``name``. ``decision_threshold``: where ``bce_decided_dice`` and
+    ``decided_dice_bce`` decide their soft targets, the teacher's threshold (None: their default of
+    0.7; the others ignore it)."""
     if name == "dice_bce":
         return DiceBCE()
     if name == "dice_bce_skeleton":
         return DiceBCESkeleton()
     if name == "bce":
         return nn.BCEWithLogitsLoss()
-    if name == "bce_decided_dice":
-        return BCEDecidedDice() if decision_threshold is None else BCEDecidedDice(threshold=decision_threshold)
+    if name in DECIDING_LOSSES:
+        deciding = BCEDecidedDice if name == "bce_decided_dice" else DecidedDiceBCE
+        return deciding() if decision_threshold is None else deciding(threshold=decision_threshold)
     if name == "focal":
         return smp.losses.FocalLoss("binary")
     if name == "tversky":

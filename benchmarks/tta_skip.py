@@ -4,7 +4,7 @@
 
 Each raster is inspected three times with the shipped model, as ``cracks inspect`` runs it: plain,
 with the mirror pass on every tile (``--tta`` before session 28) and with the mirror pass only on
-tiles whose plain probabilities reach ``cracks.models.tta.mirror_from`` (``--tta`` now). Prints the
+tiles whose plain probabilities reach ``cracks.models.tta.mirror_cut`` (``--tta`` now). Prints the
 CPU, then per raster and way: the tiles mirrored, the network's seconds, the records and their
 length, and the mask pixels on which the two ``--tta`` ways disagree (a tile's own decisions
 cannot differ; where its blend ramp meets a mirrored neighbour's, a skipped tile's plain
@@ -87,7 +87,7 @@ def inspect_once(raster: Path, out: Path, *, tta: bool, mirror_everywhere: bool)
     if tta:
         predictor.run.backend = network
         if mirror_everywhere:
-            predictor.run.from_probability = 0.0
+            predictor.run.mirror_from = 0.0
         predictor.run.tiles = predictor.run.mirrored = 0
     else:
         predictor.run = network

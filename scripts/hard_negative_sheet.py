@@ -24,7 +24,7 @@ import numpy as np
 from card_sets import hard_negative_images, load_scored_model
 
 from cracks.models.hardware import cpu_model
-from cracks.models.tta import mirror_from
+from cracks.models.tta import mirror_cut
 from cracks.training.evaluate import hard_negative_paintings, probability_of
 
 
@@ -62,7 +62,7 @@ def main() -> None:
     for painting in hard_negative_paintings(pairs, kinds=kinds):
         if painting.kind == "none":
             pixels += painting.far.size
-        marked = [(probability_of(model, painting.image, norm, tta=args.tta, mirror_from=mirror_from(threshold)) >= threshold)
+        marked = [(probability_of(model, painting.image, norm, tta=args.tta, mirror_from=mirror_cut(threshold)) >= threshold)
                   & painting.far
                   for model, norm, threshold in models]
         found = [int(np.count_nonzero(m)) for m in marked]

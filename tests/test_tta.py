@@ -12,7 +12,7 @@ from rasterio.windows import Window
 from cracks.inspect.predictor import Predictor
 from cracks.inspect.rows import to_u8
 from cracks.models import artifact, backends
-from cracks.models.tta import FlipAveraged, flip_averaged, mirror_from
+from cracks.models.tta import FlipAveraged, flip_averaged, mirror_cut
 from tests.rasters import dark_pixel_predictor
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
@@ -54,13 +54,13 @@ def test_tta_is_part_of_the_inference_choice_and_runs_the_mirror():
     assert np.abs(direct - mirror).max() > 0.01  # the two passes differ: the average is not a no-op here
 
 
-def test_mirror_from_is_where_no_mirror_can_lift_a_tile_over_the_threshold():
-    """Below ``mirror_from(t)`` a plain probability averaged with any mirror (< 1) stays under
+def test_mirror_cut_is_where_no_mirror_can_lift_a_tile_over_the_threshold():
+    """Below ``mirror_cut(t)`` a plain probability averaged with any mirror (< 1) stays under
     ``t``, in floats and in inspection's rounded uint8 (``to_u8`` against ``round(t * 255)``)."""
-    assert mirror_from(0.70) == 0.392 and mirror_from(0.5) == 0.0 and mirror_from(0.3) == 0.0
+    assert mirror_cut(0.70) == 0.392 and mirror_cut(0.5) == 0.0 and mirror_cut(0.3) == 0.0
     mirror = np.float32(1 - 1e-7)  # the highest a sigmoid gives short of 1
     for threshold in np.arange(0.51, 0.99, 0.01):
-        m = mirror_from(float(threshold))
+        m = mirror_cut(float(threshold))
         plain = np.nextafter(np.float32(m), np.float32(0))  # just under the cut
         averaged = (plain + mirror) / 2
         assert averaged < threshold and to_u8(np.array([averaged]))[0] < round(threshold * 255)
@@ -83,7 +83,7 @@ def test_tiles_below_mirror_from_skip_the_mirror_and_keep_every_decision():
     tiles[0, 10:12, 5:40] = 10  # a crack in the first tile only
     full = flip_averaged(network, tiles)
     calls.clear()
-    backend = FlipAveraged(network, from_probability=mirror_from(0.70))
+    backend = FlipAveraged(network, mirror_from=mirror_cut(0.70))
     skipped = backend(tiles)
     assert calls == [2, 1] and (backend.tiles, backend.mirrored) == (2, 1)  # the mirror ran on the first tile only
     assert np.array_equal(skipped[0], full[0])

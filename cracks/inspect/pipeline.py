@@ -44,7 +44,7 @@ from cracks.models.artifact import LoadedModel
 from cracks.models.backends import release
 from cracks.models.export_record import weights_sha256  # the hash the backends' checks use (cached)
 from cracks.models.hardware import resolve_device
-from cracks.models.tta import mirror_from
+from cracks.models.tta import mirror_cut
 from cracks.sharpness import Sharpness, raster_sharpness, soft_caveat
 from cracks.standards import WIDTH_FLOOR_PX, Standard, get_standard
 from cracks.timing import StageTimes
@@ -144,8 +144,8 @@ def config_threshold(model: LoadedModel, config: InspectConfig) -> float:
 
 def config_mirror_from(model: LoadedModel, config: InspectConfig) -> float:
     """With ``--tta``, the plain probability below which a tile's mirror pass cannot change a
-    decision at the job's threshold (:func:`cracks.models.tta.mirror_from`)."""
-    return mirror_from(config_threshold(model, config)) if config.tta else 0.0
+    decision at the job's threshold (:func:`cracks.models.tta.mirror_cut`)."""
+    return mirror_cut(config_threshold(model, config)) if config.tta else 0.0
 
 
 def load_model(config: InspectConfig) -> LoadedModel:

@@ -158,7 +158,7 @@ def make_backend(model: LoadedModel, choice: BackendChoice, threads: int | None 
     if choice.tta:
         from cracks.models.tta import FlipAveraged
 
-        backend = FlipAveraged(backend, from_probability=choice.mirror_from)
+        backend = FlipAveraged(backend, mirror_from=choice.mirror_from)
     return backend
 
 

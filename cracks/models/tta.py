@@ -7,7 +7,7 @@ the mirror (its context flips). Measured with the shipped model (torch fp32, ``s
 validation domain 0.002-0.004 higher. It costs a second pass of the network and gained nothing on
 the sample site, so inspection offers it as ``--tta`` rather than by default.
 
-The second pass is only run where it can change a decision (:func:`mirror_from`): on a tile whose
+The second pass is only run where it can change a decision (:func:`mirror_cut`): on a tile whose
 plain probabilities all lie far below the threshold, no mirror can lift the average over it. Most
 tiles of crack-free concrete are such tiles (on the crack-free walls, 94 % with the shipped model),
 so ``--tta`` costs little where it is meant for: walls and decks with sparse cracking.
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 U8_MARGIN = 2 / 255  # inspection keeps probabilities as rounded uint8 (cracks.inspect.rows.to_u8)
 
 
-def mirror_from(threshold: float) -> float:
+def mirror_cut(threshold: float) -> float:
     """The plain probability a tile must reach somewhere for its mirror pass to matter at ``threshold``.
 
     The mirrored probability is below 1, so the average of a plain ``p`` with it is below
@@ -41,13 +41,13 @@ def mirror_from(threshold: float) -> float:
     return max(0.0, math.floor((2 * threshold - 1 - U8_MARGIN) * 1000) / 1000)
 
 
-def flip_averaged(predict: Predict, batch_uint8: np.ndarray, *, from_probability: float = 0.0) -> np.ndarray:
+def flip_averaged(predict: Predict, batch_uint8: np.ndarray, *, mirror_from: float = 0.0) -> np.ndarray:
     """Mean of ``predict`` on the batch and on its left-right mirror (mirrored back), float32.
 
-    With ``from_probability`` (see :func:`mirror_from`), tiles whose plain probabilities all lie
+    With ``mirror_from`` (see :func:`mirror_cut`), tiles whose plain probabilities all lie
     below it keep them as they are: their mirror pass is not run."""
     direct = predict(batch_uint8).astype(np.float32)  # a copy: backends may reuse their output buffer
-    return averaged_with_mirror(predict, batch_uint8, direct, mirror_needed(direct, from_probability))
+    return averaged_with_mirror(predict, batch_uint8, direct, mirror_needed(direct, mirror_from))
 
 
 def averaged_with_mirror(predict: Predict, batch_uint8: np.ndarray, direct: np.ndarray, needed: np.ndarray) -> np.ndarray:
@@ -62,26 +62,26 @@ def averaged_with_mirror(predict: Predict, batch_uint8: np.ndarray, direct: np.n
     return direct
 
 
-def mirror_needed(direct: np.ndarray, from_probability: float) -> np.ndarray:
-    """Per tile of an NxHxW batch of plain probabilities: does any pixel reach ``from_probability``?"""
-    if from_probability <= 0.0:
+def mirror_needed(direct: np.ndarray, mirror_from: float) -> np.ndarray:
+    """Per tile of an NxHxW batch of plain probabilities: does any pixel reach ``mirror_from``?"""
+    if mirror_from <= 0.0:
         return np.ones(len(direct), bool)
-    return direct.reshape(len(direct), -1).max(axis=1) >= from_probability
+    return direct.reshape(len(direct), -1).max(axis=1) >= mirror_from
 
 
 class FlipAveraged:
     """A backend (``cracks.models.backends``) that runs :func:`flip_averaged` on its tiles, and
     counts the tiles whose mirror pass it ran (logged per site, when the backend is released)."""
 
-    def __init__(self, backend: Predict, *, from_probability: float = 0.0):
+    def __init__(self, backend: Predict, *, mirror_from: float = 0.0):
         self.backend = backend
-        self.from_probability = from_probability
+        self.mirror_from = mirror_from
         self.tiles = 0
         self.mirrored = 0
 
     def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:
         direct = self.backend(batch_uint8).astype(np.float32)
-        needed = mirror_needed(direct, self.from_probability)
+        needed = mirror_needed(direct, self.mirror_from)
         self.tiles += len(needed)
         self.mirrored += int(needed.sum())
         return averaged_with_mirror(self.backend, batch_uint8, direct, needed)
@@ -96,6 +96,6 @@ class FlipAveraged:
 
         if self.tiles:
             log.info("mirror pass on %d of %d tiles (the others stayed below %.3f)", self.mirrored, self.tiles,
-                     self.from_probability)
+                     self.mirror_from)
         self.tiles = self.mirrored = 0
         release(self.backend)

@@ -21,7 +21,7 @@ from cracks.measure.records import RecordRules, crack_records
 from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshold, macro_dice_at, macro_dice_curve
 from cracks.models import artifact
 from cracks.models.predict import pick_device, predict_probabilities
-from cracks.models.tta import flip_averaged, mirror_from
+from cracks.models.tta import flip_averaged, mirror_cut
 from cracks.sharpness import SOFT_RISE_PX, image_sharpness
 from cracks.training.width_floor import WidthFloor, record_widths, width_floor
 from tiling.in_memory import predict_in_windows
@@ -47,7 +47,7 @@ def probability_of(model: nn.Module, image: np.ndarray, normalization: dict[str,
                    precision: str = "fp32", tta: bool = False, mirror_from: float = 0.0) -> np.ndarray:
     """HxW probabilities of one HxWx3 uint8 image; with ``tta``, averaged with its mirror's
     (``mirror_from``: only in windows that reach it, as inspection runs ``--tta``; for scores at
-    one threshold, :func:`cracks.models.tta.mirror_from` of it, which leaves its decisions as they are).
+    one threshold, :func:`cracks.models.tta.mirror_cut` of it, which leaves its decisions as they are).
 
     Images larger than inspection's tile (full-size survey and drone photos) are segmented in
     inspection's windows and blended like an orthophoto: memory stays bounded, and the scores
@@ -58,7 +58,7 @@ def probability_of(model: nn.Module, image: np.ndarray, normalization: dict[str,
         return predict_probabilities(model, batch, normalization, precision=precision)
 
     def predict(batch: np.ndarray) -> np.ndarray:
-        return flip_averaged(plain, batch, from_probability=mirror_from) if tta else plain(batch)
+        return flip_averaged(plain, batch, mirror_from=mirror_from) if tta else plain(batch)
 
     return predict_in_windows(image, predict, tile=InspectConfig.tile, overlap=InspectConfig.overlap)
 
@@ -307,6 +307,6 @@ def hard_negative_false_px(
     for painting in hard_negative_paintings(pairs, kinds=kinds, seed=seed, margin_px=margin_px, paintings=paintings):
         if painting.kind == "none":
             pixels += painting.far.size
-        probability = probability_of(model, painting.image, normalization, tta=tta, mirror_from=mirror_from(threshold))
+        probability = probability_of(model, painting.image, normalization, tta=tta, mirror_from=mirror_cut(threshold))
         false_px[painting.kind] = false_px.get(painting.kind, 0) + int(np.count_nonzero((probability >= threshold) & painting.far))
     return {kind: count / (pixels * (1 if kind == "none" else paintings)) * 1e6 for kind, count in false_px.items()}

@@ -110,8 +110,10 @@ class DecidedDiceBCE(nn.Module):
     probabilities, and averaging two views lowers them wherever the views disagree, so each
     generation's probabilities come out softer and its best threshold sinks (session 27: a second
     generation matched its teacher's decisions at 0.45, not 0.70; judged at a matched Dice it was
-    no better). Hard targets keep the probability scale of ordinary training: what the student
-    learns shows at the shipped threshold, not as a shifted one.
+    no better). Hard targets keep the student's scale from softening. Measured (README, "Mirror
+    distillation"; 70 minutes on the CPU): they harden it instead, the probabilities nearly binary,
+    and the teacher's remaining false alarms, pushed to 1, grew tenfold on walls (stains 78 -> 761
+    px/MP); a tool for experiments, not adopted.
     """
 
     def __init__(self, *, threshold: float = 0.7) -> None:

@@ -80,7 +80,7 @@ def inspect_once(raster: Path, out: Path, *, tta: bool, mirror_everywhere: bool)
     from cracks.config import InspectConfig
     from cracks.inspect.pipeline import config_predictor, inspect_site, load_model
 
-    config = InspectConfig(inputs=[raster], out=out, tta=tta)
+    config = InspectConfig(inputs=[raster], out=out, tta=tta, half_scale=False)  # the mirror pass alone
     model = load_model(config)
     predictor = config_predictor(model, config)
     network = TimedNetwork(predictor.run.backend if tta else predictor.run)

@@ -78,6 +78,7 @@ class EvaluateConfig:
     device: str = "auto"
     max_images: int | None = None
     tta: bool = False  # score the model averaged with the mirror image, as `cracks inspect --tta` runs it
+    half_scale: bool = True  # score the model checked at half scale, as `cracks inspect` runs it (cracks.models.scale_check)
 
 
 @dataclass
@@ -100,6 +101,7 @@ class InspectConfig:
     backend: str = "auto"  # auto (openvino on CPUs, torch on CUDA) | torch | openvino
     precision: str = "auto"  # auto (int8 export, else bf16 where native, else fp32) | fp32 | bf16 | int8
     tta: bool = False  # average each tile with its mirror image: fewer false cracks, a second pass where it can matter
+    half_scale: bool = True  # a crack must also be seen at half scale nearby (cracks.models.scale_check); a quarter pass more
     standard: str = "concrete"  # severity and condition rules: concrete | astm-d6433 | aashto-1130 (cracks.standards)
     severity_mm: tuple[float, float, float] | None = None  # custom hairline|fine|medium|wide limits instead
     link_gap_mm: float = 30.0  # fragments whose ends face each other across a shorter gap are one crack
@@ -120,6 +122,9 @@ class InspectConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise SettingError(name, value, "give a whole number of at least 1")
+        for name in ("tta", "half_scale"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingError(name, getattr(self, name), "give true or false")
         if not isinstance(self.bridge_px, int) or self.bridge_px < 0:
             raise SettingError("bridge_px", self.bridge_px, "give a whole number of pixels, 0 or more")
         if self.tile < 64 or not 0 <= self.overlap < self.tile:

@@ -63,7 +63,8 @@ def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_s
                  device: str = "auto"):
     choice = backends.BackendChoice.parse(plan.inference)  # chosen once, by the flow; part of the resume key
     predictor = cached_predictor(model, batch_size=batch_size, threads=threads, precision=choice.precision,
-                                 backend=choice.backend, device=device, tta=choice.tta, mirror_from=choice.mirror_from)
+                                 backend=choice.backend, device=device, tta=choice.tta, mirror_from=choice.mirror_from,
+                                 half_scale=choice.half_scale, check_from=choice.check_from)
     return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
 
 
@@ -75,7 +76,8 @@ def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
     """
     logger = get_run_logger()
     inference = str(backends.resolve(model, config.backend, config.precision, tta=config.tta,  # once, for every worker
-                                     mirror_from=inspection.config_mirror_from(model, config)))
+                                     mirror_from=inspection.config_mirror_from(model, config),
+                                     half_scale=config.half_scale, check_from=inspection.config_check_from(model, config)))
 
     def run_rows(plan: inspection.SitePlan, todo: list[int]):
         logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,
@@ -109,11 +111,12 @@ def inspect(
     backend: str = InspectConfig.backend,
     tta: bool = InspectConfig.tta,
     standard: str = InspectConfig.standard,
+    half_scale: bool = InspectConfig.half_scale,
 ) -> list[dict]:
     """Inspect orthophotos; a bad input is reported in its result and the others go on."""
     config = InspectConfig(inputs=[Path(p) for p in inputs], out=Path(out), model=Path(model), tile=tile, overlap=overlap,
                            batch_size=batch_size, gsd_mm=gsd_mm, threshold=threshold, truth=Path(truth) if truth else None,
-                           precision=precision, backend=backend, tta=tta, standard=standard)
+                           precision=precision, backend=backend, tta=tta, standard=standard, half_scale=half_scale)
     keep_large_arrays_out_of_the_heap()
     model = inspection.load_model(config)
     results = []
@@ -139,11 +142,13 @@ def survey(
     standard: str = InspectConfig.standard,
     tta: bool = InspectConfig.tta,
     patterns: list[str] | None = None,
+    half_scale: bool = InspectConfig.half_scale,
 ) -> dict:
     """Inspect new or changed orthophotos in ``folder``; write the survey index (cracks.inspect.survey.run_survey,
     with each site's stages as tasks)."""
     config = SurveyConfig(Path(folder), Path(out), inspect={"model": model, "tile": tile, "overlap": overlap,
-                                                             "gsd_mm": gsd_mm, "standard": standard, "tta": tta},
+                                                             "gsd_mm": gsd_mm, "standard": standard, "tta": tta,
+                                                             "half_scale": half_scale},
                           patterns=tuple(patterns) if patterns else SurveyConfig.patterns)
     loaded: dict = {}
 

@@ -128,6 +128,16 @@ def _on_page(canvas, doc, site: str, date: str) -> None:
     canvas.restoreState()
 
 
+def _inference_note(inference: str) -> str:
+    """What the passes named in ``processing.inference`` did, in words (nothing for a plain pass)."""
+    notes = []
+    if "+ tta" in inference:
+        notes.append("each tile averaged with its mirror image where that can change a decision")
+    if "+ half-scale check" in inference:
+        notes.append("a crack kept only where the tile seen at half resolution also shows one within 48 px")
+    return (": " + "; ".join(notes)) if notes else ""
+
+
 def _sharpness_text(sharpness: dict | None) -> str:
     """The edge rise measured on the orthophoto (cracks.sharpness), as the report states it."""
     if not sharpness:
@@ -228,9 +238,7 @@ def write_report(info, measurement, summary: dict, target: Path, *, preview: Pre
                   + (f", weights SHA-256 {model['weights_sha256'][:12]}" if model.get("weights_sha256") else "")],
         ["Model validation scores", f"Dice {valid.get('dice', float('nan')):.3f}, IoU {valid.get('iou', float('nan')):.3f}" if valid else "n/a"],
         ["Decision threshold", f"{model['threshold']:.2f}"],
-        ["Inference", Paragraph(f"{processing.get('inference') or 'n/a'}" + (
-            ": each tile averaged with its mirror image where that can change a decision"
-            if "+ tta" in processing.get("inference", "") else ""), SMALL)],
+        ["Inference", Paragraph(f"{processing.get('inference') or 'n/a'}" + _inference_note(processing.get("inference", "")), SMALL)],
         ["Tiling", f"{processing['tile']} px tiles, {processing['overlap']} px overlap, {processing['windows']} windows, blended"],
         ["Standard", Paragraph(f"{summary.standard['title']}: {summary.standard['description']}. "
                                f"Source: {summary.standard['source']}."

@@ -86,6 +86,7 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, help="decision threshold (default: the model's own)")
     parser.add_argument("--at", type=lambda text: [float(t) for t in text.split(",")], default=[],
                         help="comma-separated thresholds (multiples of 0.05) to print 2 px Dice at, too")
+    parser.add_argument("--half-scale", action="store_true", help="check every prediction at half scale (inspect --half-scale)")
     args = parser.parse_args()
     if any(not 0 < t < 1 or abs(t * 20 - round(t * 20)) > 1e-9 for t in args.at):
         parser.error(f"--at {args.at}: thresholds are multiples of 0.05 between 0 and 1")
@@ -101,7 +102,7 @@ def main() -> None:
             image, truth = read_image(pair.image), pair.read_mask()
             for name in args.conditions:
                 rng = np.random.default_rng(zlib.crc32(pair.image.name.encode()))
-                probability = probability_of(model, CONDITIONS[name](image, rng), normalization)
+                probability = probability_of(model, CONDITIONS[name](image, rng), normalization, half_scale=args.half_scale)
                 for sweep in sweeps[name][domain]:
                     sweep.add(probability, truth)
         print(f"{domain}: " + ", ".join(f"{name} {sweeps[name][domain][1].result(threshold).dice:.3f}"
@@ -110,7 +111,8 @@ def main() -> None:
                       for domain, (strict, near) in row.items()} for name, row in sweeps.items()}
     names = list(by_domain)
     clean = results.get("clean")
-    print(f"\nmodel {args.model} (threshold {threshold:.2f}, torch fp32); 2 px Dice"
+    print(f"\nmodel {args.model} (threshold {threshold:.2f}, torch fp32"
+          f"{', checked at half scale' if args.half_scale else ''}); 2 px Dice"
           + (" (change from clean)" if clean else "") + "\n")
     print("| condition | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")

@@ -24,6 +24,7 @@ import numpy as np
 from card_sets import hard_negative_images, load_scored_model
 
 from cracks.models.hardware import cpu_model
+from cracks.models.scale_check import check_cut
 from cracks.models.tta import mirror_cut
 from cracks.training.evaluate import hard_negative_paintings, probability_of
 
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--images", choices=("walls", "drone"), default="walls")
     parser.add_argument("--threshold", type=float, default=None, help="default: a model folder's own")
     parser.add_argument("--tta", action="store_true", help="average every prediction with the mirror image's")
+    parser.add_argument("--half-scale", action="store_true", help="check every prediction at half scale (inspect --half-scale)")
     parser.add_argument("--top", type=int, default=7, help="rows of the sheet: the worst paintings")
     parser.add_argument("--out", type=Path, default=Path("hard_negative_sheet.png"))
     args = parser.parse_args()
@@ -62,7 +64,8 @@ def main() -> None:
     for painting in hard_negative_paintings(pairs, kinds=kinds):
         if painting.kind == "none":
             pixels += painting.far.size
-        marked = [(probability_of(model, painting.image, norm, tta=args.tta, mirror_from=mirror_cut(threshold)) >= threshold)
+        marked = [(probability_of(model, painting.image, norm, tta=args.tta, mirror_from=mirror_cut(threshold),
+                                  half_scale=args.half_scale, check_from=check_cut(threshold)) >= threshold)
                   & painting.far
                   for model, norm, threshold in models]
         found = [int(np.count_nonzero(m)) for m in marked]

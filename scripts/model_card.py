@@ -22,7 +22,7 @@ from cracks.models import artifact
 from cracks.training.evaluate import domain_of, gather_pairs, hard_negative_false_px, score_domains
 
 
-def main(model: Path, data: Path, tta: bool = False) -> None:
+def main(model: Path, data: Path, tta: bool = False, half_scale: bool = False) -> None:
     loaded = artifact.load(model)
     threshold = loaded.meta.threshold
     by_domain: dict[str, list] = {}
@@ -33,8 +33,10 @@ def main(model: Path, data: Path, tta: bool = False) -> None:
         for pair in gather_pairs([data / folder], "auto", split):
             label = domain_of(data / folder, pair) + (" valid" if split == "valid" else ", all annotated")
             by_domain.setdefault(label, []).append(pair)
-    _, domains = score_domains(loaded.model, loaded.meta.normalization, threshold, by_domain, tolerance=2, tta=tta)
-    print(f"model {model} (threshold {threshold:.2f}, torch fp32{', mirror-averaged (--tta)' if tta else ''})\n")
+    _, domains = score_domains(loaded.model, loaded.meta.normalization, threshold, by_domain, tolerance=2, tta=tta,
+                               half_scale=half_scale)
+    print(f"model {model} (threshold {threshold:.2f}, torch fp32{', mirror-averaged (--tta)' if tta else ''}"
+          f"{', checked at half scale (--half-scale)' if half_scale else ''})\n")
     print("| data | images | Dice | Dice, 2 px | precision | recall | precision, 2 px | recall, 2 px | crack px per MP on crack-free images |")
     print("|---|---|---|---|---|---|---|---|---|")
     for d in domains:
@@ -42,7 +44,8 @@ def main(model: Path, data: Path, tta: bool = False) -> None:
         print(f"| {d.domain} | {d.strict.n_images} | {d.strict.dice:.3f} | {d.tolerant.dice:.3f} | {d.strict.precision:.3f} | "
               f"{d.strict.recall:.3f} | {d.tolerant.precision:.3f} | {d.tolerant.recall:.3f} | {free} |", flush=True)
     print("\nSynthetic hard negatives (held-back seed), predicted crack px per MP away from true cracks:\n")
-    rows = {name: hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, pairs, tta=tta)
+    rows = {name: hard_negative_false_px(loaded.model, loaded.meta.normalization, threshold, pairs, tta=tta,
+                                   half_scale=half_scale)
             for name, pairs in hard_negative_images(data).items()}
     kinds = list(next(iter(rows.values())))
     print("| images | " + " | ".join(kinds) + " |")
@@ -54,5 +57,6 @@ def main(model: Path, data: Path, tta: bool = False) -> None:
 if __name__ == "__main__":
     card = card_parser(__doc__.split("\n\n")[0], crack500_step=False)  # the card scores every image
     card.add_argument("--tta", action="store_true", help="average every prediction with the mirror image's")
+    card.add_argument("--half-scale", action="store_true", help="check every prediction at half scale (inspect --half-scale)")
     args = card.parse_args()
-    main(args.model, args.data, tta=args.tta)
+    main(args.model, args.data, tta=args.tta, half_scale=args.half_scale)

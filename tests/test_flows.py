@@ -133,7 +133,8 @@ def test_survey_skips_unchanged_and_isolates_failures(small_site, tmp_path):
     index = json.loads((tmp_path / "survey/survey-index.geojson").read_text())
     by_site = {f["properties"]["site"]: f for f in index["features"]}
     site_summary = json.loads(Path(by_site["deck_a"]["properties"]["summary"]).read_text())
-    assert site_summary["standard"]["key"] == "astm-d6433" and site_summary["processing"]["inference"].endswith("+ tta from 0.392")
+    assert site_summary["standard"]["key"] == "astm-d6433" and site_summary["processing"]["inference"].endswith(
+        "+ tta from 0.392 + half-scale check from 0.692")
     assert by_site["deck_a"]["properties"]["status"] == "ok" and by_site["deck_a"]["geometry"]["type"] in ("Polygon", "MultiPolygon")
     assert by_site["deck_a"]["properties"]["report"].endswith("report.pdf")
     assert by_site["broken"]["properties"]["status"] == "failed" and by_site["broken"]["properties"]["error"]

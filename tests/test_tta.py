@@ -102,11 +102,11 @@ def test_inspection_tta_skips_by_the_job_threshold_and_keys_it():
     from cracks.inspect.pipeline import config_predictor
 
     model = artifact.load(MODEL, lazy=True)
-    predictor = config_predictor(model, InspectConfig(inputs=[], tta=True))
+    predictor = config_predictor(model, InspectConfig(inputs=[], tta=True, half_scale=False))  # the mirror alone
     assert str(predictor.choice).endswith(" + tta from 0.392") and predictor.choice.mirror_from == 0.392
     assert backends.BackendChoice.parse(str(predictor.choice)) == predictor.choice
-    assert str(config_predictor(model, InspectConfig(inputs=[], tta=True, threshold=0.5)).choice).endswith(" + tta")
-    assert config_predictor(model, InspectConfig(inputs=[])).choice.mirror_from == 0.0  # no tta: nothing to skip
+    assert str(config_predictor(model, InspectConfig(inputs=[], tta=True, threshold=0.5, half_scale=False)).choice).endswith(" + tta")
+    assert config_predictor(model, InspectConfig(inputs=[], half_scale=False)).choice.mirror_from == 0.0  # no tta: nothing to skip
     with rasterio.open(SAMPLE) as src:  # the sample site's cracked road, and a bare patch of the same grey
         cracked = np.moveaxis(src.read(window=Window(0, 0, 256, 256)), 0, -1)
     rng = np.random.default_rng(3)

@@ -57,6 +57,7 @@ Backend = Callable[[np.ndarray], np.ndarray]
 
 
 TTA_SUFFIX = " + tta"
+HALF_SCALE_SUFFIX = " + half-scale check"
 
 
 @dataclass(frozen=True)
@@ -65,21 +66,29 @@ class BackendChoice:
     precision: str  # fp32 | bf16 | fp16 | int8
     tta: bool = False  # probabilities averaged with the mirror image's (cracks.models.tta)
     mirror_from: float = 0.0  # with tta: tiles whose plain probabilities stay below this skip the mirror
+    half_scale: bool = False  # probabilities checked against the tile's half-scale view (cracks.models.scale_check)
+    check_from: float = 0.0  # with half_scale: tiles whose probabilities stay below this skip the check
 
     def __str__(self) -> str:
-        """``openvino int8``, ``openvino int8 + tta`` or ``openvino int8 + tta from 0.392``: part of a
-        segmentation's resume key (tiles that skipped the mirror keep their plain probabilities,
-        which a run at a lower threshold must not reuse)."""
-        if not self.tta:
-            return f"{self.backend} {self.precision}"
-        return f"{self.backend} {self.precision}{TTA_SUFFIX}" + (f" from {self.mirror_from:.3f}" if self.mirror_from else "")
+        """``openvino int8``, ``openvino int8 + tta``, ``openvino int8 + tta from 0.392`` or
+        ``openvino int8 + half-scale check from 0.692``: part of a segmentation's resume key (tiles
+        that skipped a pass keep their plain probabilities, which a run at a lower threshold must
+        not reuse) and of the change reports' comparison of epochs."""
+        text = f"{self.backend} {self.precision}"
+        if self.tta:
+            text += TTA_SUFFIX + (f" from {self.mirror_from:.3f}" if self.mirror_from else "")
+        if self.half_scale:
+            text += HALF_SCALE_SUFFIX + (f" from {self.check_from:.3f}" if self.check_from else "")
+        return text
 
     @classmethod
     def parse(cls, text: str) -> BackendChoice:
         """The choice :meth:`__str__` wrote (workers are handed the plan's choice as text)."""
+        text, half_scale, check = text.partition(HALF_SCALE_SUFFIX)
         head, tta, mirror = text.partition(TTA_SUFFIX)
         backend, precision = head.split()
-        return cls(backend, precision, bool(tta), float(mirror.removeprefix(" from ")) if mirror else 0.0)
+        return cls(backend, precision, bool(tta), float(mirror.removeprefix(" from ")) if mirror else 0.0,
+                   bool(half_scale), float(check.removeprefix(" from ")) if check else 0.0)
 
 
 def openvino_available() -> bool:
@@ -91,7 +100,7 @@ def openvino_available() -> bool:
 
 
 def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto", *, tta: bool = False,
-            mirror_from: float = 0.0, planned: bool = False) -> BackendChoice:
+            mirror_from: float = 0.0, half_scale: bool = False, check_from: float = 0.0, planned: bool = False) -> BackendChoice:
     """Turn ``auto`` settings into a concrete backend and precision, or explain what is missing.
 
     ``int8`` becomes ``int8-bf16`` on a CPU that runs bf16 natively, unless ``planned``: a choice
@@ -125,7 +134,7 @@ def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto", 
     if precision == INT8_BF16 and not cpu_has_native_bf16():
         raise ModelError(model.path, "this run was planned as int8 with bf16 float layers, which this CPU does not run "
                                      "natively (its numbers would differ): finish it on such a CPU, or start it afresh")
-    return BackendChoice(backend, precision, tta, mirror_from if tta else 0.0)
+    return BackendChoice(backend, precision, tta, mirror_from if tta else 0.0, half_scale, check_from if half_scale else 0.0)
 
 
 def int8_export(model: LoadedModel) -> Path | None:
@@ -159,6 +168,10 @@ def make_backend(model: LoadedModel, choice: BackendChoice, threads: int | None 
         from cracks.models.tta import FlipAveraged
 
         backend = FlipAveraged(backend, mirror_from=choice.mirror_from)
+    if choice.half_scale:  # outermost: with tta, the half-scale view is mirror-averaged too
+        from cracks.models.scale_check import HalfScaleChecked
+
+        backend = HalfScaleChecked(backend, check_from=choice.check_from)
     return backend
 
 

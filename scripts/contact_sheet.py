@@ -2,6 +2,11 @@
 for a few images of every domain, plus synthetic hard negatives, on one PNG contact sheet.
 
     .venv/bin/python scripts/contact_sheet.py [models/default] [../shared/data] [--out contact-sheet.png] [--per-domain 4]
+        [--no-half-scale]
+
+Predictions are inspection's: checked at half scale (``cracks.models.scale_check``) unless
+``--no-half-scale`` shows the network alone; photos larger than a tile are segmented in
+inspection's windows.
 """
 
 from __future__ import annotations
@@ -15,8 +20,7 @@ from PIL import Image, ImageDraw
 
 from cracks.data.masks import read_image
 from cracks.models import artifact
-from cracks.models.predict import predict_probabilities
-from cracks.training.evaluate import domain_of, gather_pairs
+from cracks.training.evaluate import domain_of, gather_pairs, probability_of
 from cracks.training.hard_negatives import PAINTERS, paint
 from cracks.training.tracking import overlay
 
@@ -39,8 +43,15 @@ def main() -> None:
     parser.add_argument("data", nargs="?", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("contact-sheet.png"))
     parser.add_argument("--per-domain", type=int, default=4)
+    parser.add_argument("--half-scale", action=argparse.BooleanOptionalAction, default=True,
+                        help="check predictions at half scale, as inspection does by default")
     args = parser.parse_args()
     loaded = artifact.load(args.model)
+
+    def marked(image: np.ndarray) -> np.ndarray:
+        return probability_of(loaded.model, image, loaded.meta.normalization,
+                              half_scale=args.half_scale) >= loaded.meta.threshold
+
     rows: list[tuple[str, list[np.ndarray]]] = []
     samples: dict[str, list] = {}
     for folder, split in SETS:
@@ -51,7 +62,7 @@ def main() -> None:
         cells = []
         for pair in pairs[: args.per_domain]:
             image, truth = read_image(pair.image), pair.read_mask()
-            pred = predict_probabilities(loaded.model, image[None], loaded.meta.normalization)[0] >= loaded.meta.threshold
+            pred = marked(image)
             cells += [_cell(image), _cell(overlay(image, truth, pred))]
         rows.append((domain, cells))
     rng = np.random.default_rng(99)
@@ -65,7 +76,7 @@ def main() -> None:
             pair = negatives[len(cells) % len(negatives)]
             image, truth = read_image(pair.image), pair.read_mask()
             painted, kept = paint(image, truth.astype(np.uint8), kind, rng)
-            pred = predict_probabilities(loaded.model, painted[None], loaded.meta.normalization)[0] >= loaded.meta.threshold
+            pred = marked(painted)
             cells.append(_cell(overlay(painted, kept.astype(bool), pred)))
         rows.append(("hard negatives (" + ", ".join(kinds[start: start + per_row]) + ")", cells))
     width = max(len(c) for _, c in rows) * CELL

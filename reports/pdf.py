@@ -134,7 +134,9 @@ def _inference_note(inference: str) -> str:
     if "+ tta" in inference:
         notes.append("each tile averaged with its mirror image where that can change a decision")
     if "+ half-scale check" in inference:
-        notes.append("a crack kept only where the tile seen at half resolution also shows one within 48 px")
+        from cracks.models.scale_check import REACH_PX
+
+        notes.append(f"a crack kept only where the tile seen at half resolution also shows one within {REACH_PX} px")
     return (": " + "; ".join(notes)) if notes else ""
 
 

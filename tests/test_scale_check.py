@@ -112,3 +112,11 @@ def test_the_shipped_model_checked_at_half_scale_in_inspection():
     assert all((c <= d + 1e-6).all() for c, d in zip(checked, direct))
     found, kept = int((direct[1] >= 0.7).sum()), int((checked[1] >= 0.7).sum())
     assert found > 500 and kept > 0.8 * found  # the real cracks are seen at half scale too
+
+
+def test_the_report_says_in_words_what_the_inference_passes_did():
+    from reports.pdf import _inference_note
+
+    both = _inference_note("openvino int8 + tta from 0.392 + half-scale check from 0.692")
+    assert "mirror image" in both and f"half resolution also shows one within {REACH_PX} px" in both
+    assert "mirror" not in _inference_note("torch fp32 + half-scale check") and _inference_note("openvino int8") == ""

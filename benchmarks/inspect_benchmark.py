@@ -95,15 +95,17 @@ def run_naive(raster: Path, model_dir: Path, tile: int = 512) -> None:
         dst.write((probability * 255).astype(np.uint8), 1)
 
 
-def run_inspect(raster: Path, model_dir: Path, out: Path, backend: str = "auto", precision: str = "auto") -> None:
-    """``cracks inspect`` end to end at the defaults (or the given backend and precision)."""
+def run_inspect(raster: Path, model_dir: Path, out: Path, backend: str = "auto", precision: str = "auto",
+                half_scale: bool = True) -> None:
+    """``cracks inspect`` end to end at the defaults (or the given backend, precision and check)."""
     import shutil
 
     from cracks.config import InspectConfig
     from cracks.inspect.pipeline import inspect_all
 
     shutil.rmtree(out / raster.stem, ignore_errors=True)  # no resume: time the whole job
-    config = InspectConfig(inputs=[raster], out=out, model=model_dir, backend=backend, precision=precision)
+    config = InspectConfig(inputs=[raster], out=out, model=model_dir, backend=backend, precision=precision,
+                           half_scale=half_scale)
     results = inspect_all(config, progress=False)
     assert results[0].ok, results[0].error
     gc.freeze()  # as the cracks command does before it exits (cracks.cli.main)
@@ -113,7 +115,12 @@ def run_inspect_torch_bf16(raster: Path, model_dir: Path, out: Path) -> None:
     run_inspect(raster, model_dir, out, "torch", "bf16")
 
 
-WAYS = {"naive": "naive", "inspect": "inspect (default: openvino int8)", "inspect_torch_bf16": "inspect --backend torch --precision bf16"}
+def run_inspect_no_half_scale(raster: Path, model_dir: Path, out: Path) -> None:
+    run_inspect(raster, model_dir, out, half_scale=False)
+
+
+WAYS = {"naive": "naive", "inspect": "inspect (default: openvino int8, half-scale check)",
+        "inspect_no_half_scale": "inspect --no-half-scale", "inspect_torch_bf16": "inspect --backend torch --precision bf16"}
 PATHS = [("torch", "fp32"), ("torch", "bf16"), ("openvino", "fp32"), ("openvino", "bf16"), ("openvino", "int8")]
 if cpu_has_native_bf16():  # what int8 runs as here (cracks.models.backends.INT8_BF16)
     PATHS.append(("openvino", "int8-bf16"))
@@ -338,7 +345,7 @@ def main() -> None:
             if "stages" not in r:
                 continue
             st = r["stages"]
-            speed = speeds.get(st["inference"])
+            speed = speeds.get(st["inference"].split(" + ")[0])  # the network's own path, without tta or the check
             model_bound = model_pixels(raster, kind) / 1e6 / speed if speed else float("nan")
             startup = r["wall"] - st["processing"] - st.get("vectors", 0) - st.get("pdf", 0)
             alone = network_alone(raster, model_dir=args.model, inference=st["inference"])

@@ -127,6 +127,7 @@ def test_evaluate_prints_one_json_object(tiny_dataset, tmp_path):
     figures = json.loads(proc.stdout)
     assert {"dice", "iou", "precision", "recall", "ods_f1", "ois_f1", "threshold", "n_images", "domains"} <= set(figures)
     assert figures["n_images"] == 4 and 0 <= figures["dice"] <= 1
+    assert figures["half_scale"] is True and figures["tta"] is False  # scored as inspection runs by default
     (domain,) = figures["domains"]
     assert domain["domain"] == tiny_dataset.name and domain["n_images"] == 4
     assert domain["dice_2px"] >= domain["dice"]  # a tolerance only forgives
@@ -134,10 +135,11 @@ def test_evaluate_prints_one_json_object(tiny_dataset, tmp_path):
     assert set(domain["width_floor"]) == {"px", "records"} and figures["width_floor"]["records"] == domain["width_floor"]["records"]
     assert domain["sharpness"]["measured"] == 4 and domain["sharpness"]["soft"] == 0  # generated photos are sharp
     mirrored = subprocess.run([sys.executable, "-m", "cracks.cli", "evaluate", "--model", str(result.model_dir),
-                               "--data", str(tiny_dataset), "--split", "valid", "--tta", "--json"],
+                               "--data", str(tiny_dataset), "--split", "valid", "--tta", "--no-half-scale", "--json"],
                               capture_output=True, text=True, cwd=REPO, env=ENV)
     assert mirrored.returncode == 0, mirrored.stderr
-    assert json.loads(mirrored.stdout)["n_images"] == 4
+    mirrored_figures = json.loads(mirrored.stdout)
+    assert mirrored_figures["n_images"] == 4 and mirrored_figures["tta"] is True and mirrored_figures["half_scale"] is False
 
 
 def test_experiment_compares_with_baseline(tiny_dataset, tmp_path):

@@ -176,6 +176,8 @@ class DomainScores:
 class Evaluation:
     overall: EvaluationResult  # every pair pooled, as in papers
     domains: list[DomainScores]
+    tta: bool = False  # the passes the probabilities went through, as inspection names them
+    half_scale: bool = False
 
     @property
     def width_floor(self) -> WidthFloor:
@@ -183,8 +185,8 @@ class Evaluation:
         return width_floor([w for d in self.domains for w in d.record_widths])
 
     def to_dict(self) -> dict:
-        return {**self.overall.to_dict(), "width_floor": dataclasses.asdict(self.width_floor),
-                "domains": [d.to_dict() for d in self.domains]}
+        return {**self.overall.to_dict(), "tta": self.tta, "half_scale": self.half_scale,
+                "width_floor": dataclasses.asdict(self.width_floor), "domains": [d.to_dict() for d in self.domains]}
 
 
 PIXEL_RECORD_RULES = RecordRules(link_gap_px=10.0, min_length_px=10.0, min_elongation=4.0)  # datasets carry no GSD
@@ -257,7 +259,7 @@ def evaluate(config: EvaluateConfig, progress: bool = True) -> Evaluation:
     overall, domains = score_domains(loaded.model, loaded.meta.normalization, loaded.meta.threshold, by_domain,
                                      tolerance=config.tolerance, progress=progress, crack_level=True, tta=config.tta,
                                      half_scale=config.half_scale)
-    return Evaluation(overall, domains)
+    return Evaluation(overall, domains, tta=config.tta, half_scale=config.half_scale)
 
 
 @dataclass

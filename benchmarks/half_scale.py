@@ -15,11 +15,8 @@ record a false crack), all 49 walls, and all 86 UAV-CrackX drone photos (both zo
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -97,14 +94,9 @@ def inspect_once(raster: Path, out: Path, settings: dict, truth: Path | None = N
 
 
 def main() -> None:
-    from cracks.models.hardware import cpu_model
+    from tta_skip import raster_arguments
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("rasters", nargs="*", type=Path)
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
-    args = parser.parse_args()
-    warnings.simplefilter("ignore")  # the mosaics' and sample's caveats, once per run: not what is measured
-    print(f"CPU: {cpu_model()}, {os.cpu_count()} cores")
+    args = raster_arguments(__doc__)
     with tempfile.TemporaryDirectory() as scratch:
         rasters: list[tuple[Path, Path | None]] = [(raster, None) for raster in args.rasters]
         if not rasters:

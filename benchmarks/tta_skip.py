@@ -107,15 +107,23 @@ def inspect_once(raster: Path, out: Path, *, tta: bool, mirror_everywhere: bool)
     return result.summary, tiles, mirrored, network.seconds, crack
 
 
-def main() -> None:
+def raster_arguments(description: str) -> argparse.Namespace:
+    """``[RASTER ...] [--data DIR]``, shared by the inspection benchmarks; prints the CPU (figures
+    compare only within one run on one CPU) and silences the rasters' caveats, which are not what
+    is measured."""
     from cracks.models.hardware import cpu_model
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("rasters", nargs="*", type=Path)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     args = parser.parse_args()
-    warnings.simplefilter("ignore")  # the mosaics' and sample's caveats, once per run: not what is measured
+    warnings.simplefilter("ignore")
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores")
+    return args
+
+
+def main() -> None:
+    args = raster_arguments(__doc__)
     with tempfile.TemporaryDirectory() as scratch:
         rasters = list(args.rasters)
         if not rasters:

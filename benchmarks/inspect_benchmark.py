@@ -172,8 +172,7 @@ def run_network_alone(raster: Path, model_dir: Path, inference: str) -> None:
     from tiling.windows import plan_windows
 
     choice = BackendChoice.parse(inference)
-    predictor = cached_predictor(str(model_dir), precision=choice.precision, backend=choice.backend, tta=choice.tta,
-                                 mirror_from=choice.mirror_from, half_scale=choice.half_scale, check_from=choice.check_from)
+    predictor = cached_predictor(str(model_dir), precision=choice.precision, backend=choice.backend, passes=choice.passes)
     info = open_raster(raster)
     grid = plan_windows(info.width, info.height, InspectConfig.tile, InspectConfig.overlap)
     seconds = 0.0

@@ -4,7 +4,7 @@
 
 Each raster is inspected three times with the shipped model, as ``cracks inspect`` runs it: plain,
 with the mirror pass on every tile (``--tta`` before session 28) and with the mirror pass only on
-tiles whose plain probabilities reach ``cracks.models.tta.mirror_cut`` (``--tta`` now). Prints the
+tiles whose plain probabilities reach ``cracks.models.passes.mirror_cut`` (``--tta`` now). Prints the
 CPU, then per raster and way: the tiles mirrored, the network's seconds, the records and their
 length, and the mask pixels on which the two ``--tta`` ways disagree (a tile's own decisions
 cannot differ; where its blend ramp meets a mirrored neighbour's, a skipped tile's plain

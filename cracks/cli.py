@@ -188,7 +188,7 @@ def evaluate(
     if json_out:
         print(json.dumps(result.to_dict()))
         return
-    passes = [name for name, on in (("mirror-averaged", result.tta), ("checked at half scale", result.half_scale)) if on]
+    passes = [name for name, on in (("mirror-averaged", result.passes.tta), ("checked at half scale", result.passes.half_scale)) if on]
     table = Table(title=escape(f"{model} at threshold {result.overall.threshold:.2f}" + (f", {', '.join(passes)}" if passes else "")))
     for column in ("domain", "images", "Dice", f"Dice {tolerance} px", "precision", "recall", "false px/MP (crack-free)",
                    "crack precision", "crack recall", "records per crack", "length error"):

@@ -63,8 +63,7 @@ def segment_task(plan: inspection.SitePlan, rows: list[int], model: str, batch_s
                  device: str = "auto"):
     choice = backends.BackendChoice.parse(plan.inference)  # chosen once, by the flow; part of the resume key
     predictor = cached_predictor(model, batch_size=batch_size, threads=threads, precision=choice.precision,
-                                 backend=choice.backend, device=device, tta=choice.tta, mirror_from=choice.mirror_from,
-                                 half_scale=choice.half_scale, check_from=choice.check_from)
+                                 backend=choice.backend, device=device, passes=choice.passes)
     return [segment_row(plan.info, plan.grid, r, predictor) for r in rows]
 
 
@@ -75,9 +74,8 @@ def inspect_one(path: Path, config: InspectConfig, model) -> tuple[Path, dict]:
     ``model`` is loaded once per flow run; segmentation tasks load their own copy per worker.
     """
     logger = get_run_logger()
-    inference = str(backends.resolve(model, config.backend, config.precision, tta=config.tta,  # once, for every worker
-                                     mirror_from=inspection.config_mirror_from(model, config),
-                                     half_scale=config.half_scale, check_from=inspection.config_check_from(model, config)))
+    inference = str(backends.resolve(model, config.backend, config.precision,  # once, for every worker
+                                     passes=inspection.config_passes(model, config)))
 
     def run_rows(plan: inspection.SitePlan, todo: list[int]):
         logger.info("%s: %d windows in %d grid rows, %d rows to segment", path.name, plan.grid.n_windows,

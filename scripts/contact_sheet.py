@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from cracks.data.masks import read_image
 from cracks.models import artifact
+from cracks.models.passes import Passes
 from cracks.training.evaluate import domain_of, gather_pairs, probability_of
 from cracks.training.hard_negatives import PAINTERS, paint
 from cracks.training.tracking import overlay
@@ -48,9 +49,11 @@ def main() -> None:
     args = parser.parse_args()
     loaded = artifact.load(args.model)
 
+    threshold = loaded.meta.threshold
+    passes = Passes.at_threshold(threshold, half_scale=args.half_scale)  # as inspection runs them
+
     def marked(image: np.ndarray) -> np.ndarray:
-        return probability_of(loaded.model, image, loaded.meta.normalization,
-                              half_scale=args.half_scale) >= loaded.meta.threshold
+        return probability_of(loaded.model, image, loaded.meta.normalization, passes=passes) >= threshold
 
     rows: list[tuple[str, list[np.ndarray]]] = []
     samples: dict[str, list] = {}

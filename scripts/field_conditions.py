@@ -37,6 +37,7 @@ from card_sets import parser as card_parser
 
 from cracks.data.masks import read_image
 from cracks.metrics import ThresholdSweep
+from cracks.models.passes import Passes
 from cracks.training.evaluate import probability_of
 
 Degrade = Callable[[np.ndarray, np.random.Generator], np.ndarray]
@@ -95,6 +96,7 @@ def main() -> None:
     if threshold is None:
         parser.error(f"{args.model}: a snapshot has no threshold of its own: give --threshold")
     by_domain = domains(args.data, crack500_step=args.crack500_step)
+    passes = Passes(half_scale=args.half_scale)  # on every tile: the sweeps score other thresholds too
     sweeps = {name: {domain: (ThresholdSweep(), ThresholdSweep(tolerance=2)) for domain in by_domain}
               for name in args.conditions}
     for domain, pairs in by_domain.items():
@@ -102,7 +104,7 @@ def main() -> None:
             image, truth = read_image(pair.image), pair.read_mask()
             for name in args.conditions:
                 rng = np.random.default_rng(zlib.crc32(pair.image.name.encode()))
-                probability = probability_of(model, CONDITIONS[name](image, rng), normalization, half_scale=args.half_scale)
+                probability = probability_of(model, CONDITIONS[name](image, rng), normalization, passes=passes)
                 for sweep in sweeps[name][domain]:
                     sweep.add(probability, truth)
         print(f"{domain}: " + ", ".join(f"{name} {sweeps[name][domain][1].result(threshold).dice:.3f}"

@@ -24,8 +24,7 @@ import numpy as np
 from card_sets import hard_negative_images, load_scored_model
 
 from cracks.models.hardware import cpu_model
-from cracks.models.scale_check import check_cut
-from cracks.models.tta import mirror_cut
+from cracks.models.passes import Passes
 from cracks.training.evaluate import hard_negative_paintings, probability_of
 
 
@@ -64,9 +63,9 @@ def main() -> None:
     for painting in hard_negative_paintings(pairs, kinds=kinds):
         if painting.kind == "none":
             pixels += painting.far.size
-        marked = [(probability_of(model, painting.image, norm, tta=args.tta, mirror_from=mirror_cut(threshold),
-                                  half_scale=args.half_scale, check_from=check_cut(threshold)) >= threshold)
-                  & painting.far
+        marked = [(probability_of(model, painting.image, norm,
+                                  passes=Passes.at_threshold(threshold, tta=args.tta, half_scale=args.half_scale))
+                   >= threshold) & painting.far
                   for model, norm, threshold in models]
         found = [int(np.count_nonzero(m)) for m in marked]
         counts.setdefault(painting.kind, []).append(found)

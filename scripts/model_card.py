@@ -19,6 +19,7 @@ from card_sets import SETS, hard_negative_images
 from card_sets import parser as card_parser
 
 from cracks.models import artifact
+from cracks.models.passes import Passes
 from cracks.training.evaluate import domain_of, gather_pairs, hard_negative_false_px, score_domains
 
 
@@ -33,8 +34,8 @@ def main(model: Path, data: Path, tta: bool = False, half_scale: bool = False) -
         for pair in gather_pairs([data / folder], "auto", split):
             label = domain_of(data / folder, pair) + (" valid" if split == "valid" else ", all annotated")
             by_domain.setdefault(label, []).append(pair)
-    _, domains = score_domains(loaded.model, loaded.meta.normalization, threshold, by_domain, tolerance=2, tta=tta,
-                               half_scale=half_scale)
+    _, domains = score_domains(loaded.model, loaded.meta.normalization, threshold, by_domain, tolerance=2,
+                               passes=Passes(tta=tta, half_scale=half_scale))
     print(f"model {model} (threshold {threshold:.2f}, torch fp32{', mirror-averaged (--tta)' if tta else ''}"
           f"{', checked at half scale (--half-scale)' if half_scale else ''})\n")
     print("| data | images | Dice | Dice, 2 px | precision | recall | precision, 2 px | recall, 2 px | crack px per MP on crack-free images |")

@@ -25,6 +25,7 @@ from cracks.data.layouts import gather_pairs
 from cracks.data.masks import read_image
 from cracks.measure.region import measure_cracks
 from cracks.models.hardware import cpu_model
+from cracks.models.passes import Passes
 from cracks.training.evaluate import hard_negative_paintings, probability_of
 
 NEAR_PX = 3
@@ -55,13 +56,13 @@ def main() -> None:
     for folder, step in SETS.items():
         for pair in gather_pairs([args.data / folder], "auto", "valid")[::step]:
             image = read_image(pair.image)
-            probability = probability_of(model, image, normalization, tta=args.tta)
+            probability = probability_of(model, image, normalization, passes=Passes(tta=args.tta))
             records.setdefault(folder, []).extend(scored_records(probability, pair.read_mask(), threshold))
     images = hard_negative_images(args.data)
     for row, kinds in PAINTED.items():
         for painting in hard_negative_paintings(images[row], kinds=kinds, paintings=1):
             if painting.kind != "none":
-                probability = probability_of(model, painting.image, normalization, tta=args.tta)
+                probability = probability_of(model, painting.image, normalization, passes=Passes(tta=args.tta))
                 records.setdefault(f"painted {row}", []).extend(
                     scored_records(probability, painting.pair.read_mask(), threshold))
     everything = np.array([r for rows in records.values() for r in rows])

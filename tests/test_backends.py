@@ -23,6 +23,7 @@ from cracks.models import artifact, backends
 from cracks.models.export import export_int8
 from cracks.models.export_record import current_export
 from cracks.models.factory import build_model, normalization_for
+from cracks.models.passes import Passes
 from cracks.models.predict import cpu_has_native_bf16, predict_probabilities
 from cracks.training.evaluate import gather_pairs
 from tests.conftest import save_pair
@@ -267,7 +268,7 @@ def test_int8_names_its_float_layers_and_a_planned_choice_is_run_as_it_says(ship
     assert backends.resolve(shipped).precision == backends.INT8_BF16
     assert backends.resolve(shipped, precision="int8").precision == backends.INT8_BF16
     assert backends.resolve(shipped, precision="int8", planned=True).precision == "int8"  # planned on another CPU
-    assert backends.BackendChoice.parse("openvino int8-bf16 + tta") == backends.BackendChoice("openvino", "int8-bf16", True)
+    assert backends.BackendChoice.parse("openvino int8-bf16 + tta") == backends.BackendChoice("openvino", "int8-bf16", Passes(tta=True))
     monkeypatch.setattr(backends, "cpu_has_native_bf16", lambda: False)
     assert backends.resolve(shipped).precision == "int8"
     with pytest.raises(ModelError, match="bf16 float layers"):

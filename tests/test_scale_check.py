@@ -14,7 +14,8 @@ from cracks.errors import SettingError
 from cracks.inspect.predictor import Predictor
 from cracks.inspect.rows import to_u8
 from cracks.models import artifact, backends
-from cracks.models.scale_check import REACH_PX, HalfScaleChecked, check_cut, half_scale_checked, half_scale_probabilities
+from cracks.models.passes import Passes, check_cut
+from cracks.models.scale_check import REACH_PX, HalfScaleChecked, half_scale_checked, half_scale_probabilities
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
 SAMPLE = Path(__file__).resolve().parents[1] / "sample" / "road_section.tif"
@@ -83,8 +84,8 @@ def test_check_cut_keeps_inspections_uint8_decisions():
 
 def test_half_scale_is_part_of_the_inference_choice_and_parses_back():
     assert backends.BackendChoice.parse("openvino int8-bf16 + tta from 0.392 + half-scale check from 0.692") == \
-        backends.BackendChoice("openvino", "int8-bf16", True, 0.392, True, 0.692)
-    choice = backends.BackendChoice("torch", "fp32", half_scale=True)
+        backends.BackendChoice("openvino", "int8-bf16", Passes(True, 0.392, True, 0.692))
+    choice = backends.BackendChoice("torch", "fp32", Passes(half_scale=True))
     assert str(choice) == "torch fp32 + half-scale check" and backends.BackendChoice.parse(str(choice)) == choice
     with pytest.raises(SettingError, match="half_scale"):
         InspectConfig(inputs=[], half_scale="yes")  # a YAML string would have been truthy

@@ -12,7 +12,8 @@ from rasterio.windows import Window
 from cracks.inspect.predictor import Predictor
 from cracks.inspect.rows import to_u8
 from cracks.models import artifact, backends
-from cracks.models.tta import FlipAveraged, flip_averaged, mirror_cut
+from cracks.models.passes import Passes, mirror_cut
+from cracks.models.tta import FlipAveraged, flip_averaged
 from tests.rasters import dark_pixel_predictor
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "default"
@@ -41,7 +42,7 @@ def test_tta_is_part_of_the_inference_choice_and_runs_the_mirror():
     if not MODEL.exists():
         pytest.skip("shipped model missing")
     model = artifact.load(MODEL, lazy=True)
-    plain, mirrored = Predictor(model), Predictor(model, tta=True)
+    plain, mirrored = Predictor(model), Predictor(model, passes=Passes(tta=True))
     assert str(mirrored.choice) == str(plain.choice) + " + tta"  # a different resume key from the plain run
     for choice in (plain.choice, mirrored.choice):
         assert backends.BackendChoice.parse(str(choice)) == choice  # how flow workers get the plan's choice
@@ -103,10 +104,10 @@ def test_inspection_tta_skips_by_the_job_threshold_and_keys_it():
 
     model = artifact.load(MODEL, lazy=True)
     predictor = config_predictor(model, InspectConfig(inputs=[], tta=True, half_scale=False))  # the mirror alone
-    assert str(predictor.choice).endswith(" + tta from 0.392") and predictor.choice.mirror_from == 0.392
+    assert str(predictor.choice).endswith(" + tta from 0.392") and predictor.choice.passes.mirror_from == 0.392
     assert backends.BackendChoice.parse(str(predictor.choice)) == predictor.choice
     assert str(config_predictor(model, InspectConfig(inputs=[], tta=True, threshold=0.5, half_scale=False)).choice).endswith(" + tta")
-    assert config_predictor(model, InspectConfig(inputs=[], half_scale=False)).choice.mirror_from == 0.0  # no tta: nothing to skip
+    assert config_predictor(model, InspectConfig(inputs=[], half_scale=False)).choice.passes == Passes()  # no tta: nothing to skip
     with rasterio.open(SAMPLE) as src:  # the sample site's cracked road, and a bare patch of the same grey
         cracked = np.moveaxis(src.read(window=Window(0, 0, 256, 256)), 0, -1)
     rng = np.random.default_rng(3)

@@ -44,8 +44,7 @@ from cracks.models.artifact import LoadedModel
 from cracks.models.backends import release
 from cracks.models.export_record import weights_sha256  # the hash the backends' checks use (cached)
 from cracks.models.hardware import resolve_device
-from cracks.models.scale_check import check_cut
-from cracks.models.tta import mirror_cut
+from cracks.models.passes import Passes
 from cracks.sharpness import Sharpness, raster_sharpness, soft_caveat
 from cracks.standards import WIDTH_FLOOR_PX, Standard, get_standard
 from cracks.timing import StageTimes
@@ -135,8 +134,7 @@ class SiteResult:
 def config_predictor(model: LoadedModel, config: InspectConfig) -> Predictor:
     """The predictor a job's settings ask for (batch size, threads, precision, backend, tta, half-scale check)."""
     return Predictor(model, batch_size=config.batch_size, threads=config.threads, precision=config.precision,
-                     backend=config.backend, tta=config.tta, mirror_from=config_mirror_from(model, config),
-                     half_scale=config.half_scale, check_from=config_check_from(model, config))
+                     backend=config.backend, passes=config_passes(model, config))
 
 
 def config_threshold(model: LoadedModel, config: InspectConfig) -> float:
@@ -144,16 +142,10 @@ def config_threshold(model: LoadedModel, config: InspectConfig) -> float:
     return config.threshold if config.threshold is not None else model.meta.threshold
 
 
-def config_mirror_from(model: LoadedModel, config: InspectConfig) -> float:
-    """With ``--tta``, the plain probability below which a tile's mirror pass cannot change a
-    decision at the job's threshold (:func:`cracks.models.tta.mirror_cut`)."""
-    return mirror_cut(config_threshold(model, config)) if config.tta else 0.0
-
-
-def config_check_from(model: LoadedModel, config: InspectConfig) -> float:
-    """With ``--half-scale``, the probability below which a tile's half-scale check cannot change a
-    decision at the job's threshold (:func:`cracks.models.scale_check.check_cut`)."""
-    return check_cut(config_threshold(model, config)) if config.half_scale else 0.0
+def config_passes(model: LoadedModel, config: InspectConfig) -> Passes:
+    """The passes around the network the job asks for (``--tta``, the half-scale check), each
+    skipping the tiles where it cannot change a decision at the job's threshold."""
+    return Passes.at_threshold(config_threshold(model, config), tta=config.tta, half_scale=config.half_scale)
 
 
 def load_model(config: InspectConfig) -> LoadedModel:

@@ -9,6 +9,7 @@ import numpy as np
 
 from cracks.models import backends
 from cracks.models.artifact import LoadedModel
+from cracks.models.passes import Passes
 
 log = logging.getLogger(__name__)
 
@@ -17,12 +18,10 @@ class Predictor:
     """Batches tiles through a model backend. Kept separate so flows can run it on other workers."""
 
     def __init__(self, model: LoadedModel, *, batch_size: int | None = None, threads: int | None = None,
-                 precision: str = "auto", backend: str = "auto", tta: bool = False, mirror_from: float = 0.0,
-                 half_scale: bool = False, check_from: float = 0.0, planned: bool = False):
+                 precision: str = "auto", backend: str = "auto", passes: Passes = Passes(), planned: bool = False):
         self.model = model
         self.batch_size = batch_size or (8 if model.on_cuda else 1)
-        self.choice = backends.resolve(model, backend, precision, tta=tta, mirror_from=mirror_from, half_scale=half_scale,
-                                      check_from=check_from, planned=planned)
+        self.choice = backends.resolve(model, backend, precision, passes=passes, planned=planned)
         if threads and self.choice.backend == "torch":
             import torch
 
@@ -49,14 +48,14 @@ class Predictor:
 
 @lru_cache(maxsize=2)
 def cached_predictor(model_path: str, *, batch_size: int | None = None, threads: int | None = None,
-                     precision: str = "auto", backend: str = "auto", device: str = "auto", tta: bool = False,
-                     mirror_from: float = 0.0, half_scale: bool = False, check_from: float = 0.0) -> Predictor:
+                     precision: str = "auto", backend: str = "auto", device: str = "auto",
+                     passes: Passes = Passes()) -> Predictor:
     """One loaded model per worker process, for flows that segment on Dask workers. Flows pass the
-    backend and precision the plan was keyed with (``SitePlan.inference``), never ``auto``: a worker
-    on another CPU must run what the resume key says, not choose again."""
+    backend, precision and passes the plan was keyed with (``SitePlan.inference``), never ``auto``: a
+    worker on another CPU must run what the resume key says, not choose again."""
     from cracks.models import artifact
     from cracks.models.hardware import resolve_device
 
     model = artifact.load(model_path, device=resolve_device(device), lazy=True)
-    return Predictor(model, batch_size=batch_size, threads=threads, precision=precision, backend=backend, tta=tta,
-                     mirror_from=mirror_from, half_scale=half_scale, check_from=check_from, planned=True)
+    return Predictor(model, batch_size=batch_size, threads=threads, precision=precision, backend=backend, passes=passes,
+                     planned=True)

@@ -31,10 +31,8 @@ CPU is never resumed or finished by workers on another with other numbers.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,51 +42,35 @@ from cracks.models.compile_cache import compiled_model_cache
 from cracks.models.export_record import current_export, weights_sha256
 from cracks.models.hardware import cpu_has_native_bf16
 from cracks.models.names import STRIDE
-
-if TYPE_CHECKING:
-    pass
+from cracks.models.passes import Passes, Predict
 
 BACKENDS = ("auto", "torch", "openvino")
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 INT8_BF16 = "int8-bf16"  # the int8 export with its float layers in bf16: what int8 runs as on CPUs with native bf16
 INT8_PATHS = ("int8", INT8_BF16)
 
-Backend = Callable[[np.ndarray], np.ndarray]
-
-
-TTA_SUFFIX = " + tta"
-HALF_SCALE_SUFFIX = " + half-scale check"
+Backend = Predict  # NxHxWx3 uint8 tiles -> NxHxW probabilities
 
 
 @dataclass(frozen=True)
 class BackendChoice:
     backend: str  # torch | openvino
-    precision: str  # fp32 | bf16 | fp16 | int8
-    tta: bool = False  # probabilities averaged with the mirror image's (cracks.models.tta)
-    mirror_from: float = 0.0  # with tta: tiles whose plain probabilities stay below this skip the mirror
-    half_scale: bool = False  # probabilities checked against the tile's half-scale view (cracks.models.scale_check)
-    check_from: float = 0.0  # with half_scale: tiles whose probabilities stay below this skip the check
+    precision: str  # fp32 | bf16 | fp16 | int8 | int8-bf16
+    passes: Passes = Passes()  # around the network: mirror average, half-scale check (cracks.models.passes)
 
     def __str__(self) -> str:
-        """``openvino int8``, ``openvino int8 + tta``, ``openvino int8 + tta from 0.392`` or
-        ``openvino int8 + half-scale check from 0.692``: part of a segmentation's resume key (tiles
-        that skipped a pass keep their plain probabilities, which a run at a lower threshold must
-        not reuse) and of the change reports' comparison of epochs."""
-        text = f"{self.backend} {self.precision}"
-        if self.tta:
-            text += TTA_SUFFIX + (f" from {self.mirror_from:.3f}" if self.mirror_from else "")
-        if self.half_scale:
-            text += HALF_SCALE_SUFFIX + (f" from {self.check_from:.3f}" if self.check_from else "")
-        return text
+        """``openvino int8``, ``openvino int8 + tta from 0.392`` or ``openvino int8 + half-scale check
+        from 0.692``: part of a segmentation's resume key (tiles that skipped a pass keep their plain
+        probabilities, which a run at a lower threshold must not reuse) and of the change reports'
+        comparison of epochs."""
+        return f"{self.backend} {self.precision}{self.passes}"
 
     @classmethod
     def parse(cls, text: str) -> BackendChoice:
         """The choice :meth:`__str__` wrote (workers are handed the plan's choice as text)."""
-        text, half_scale, check = text.partition(HALF_SCALE_SUFFIX)
-        head, tta, mirror = text.partition(TTA_SUFFIX)
+        head, plus, passes = text.partition(" + ")
         backend, precision = head.split()
-        return cls(backend, precision, bool(tta), float(mirror.removeprefix(" from ")) if mirror else 0.0,
-                   bool(half_scale), float(check.removeprefix(" from ")) if check else 0.0)
+        return cls(backend, precision, Passes.parse(plus + passes))
 
 
 def openvino_available() -> bool:
@@ -99,9 +81,10 @@ def openvino_available() -> bool:
     return True
 
 
-def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto", *, tta: bool = False,
-            mirror_from: float = 0.0, half_scale: bool = False, check_from: float = 0.0, planned: bool = False) -> BackendChoice:
-    """Turn ``auto`` settings into a concrete backend and precision, or explain what is missing.
+def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto", *, passes: Passes = Passes(),
+            planned: bool = False) -> BackendChoice:
+    """Turn ``auto`` settings into a concrete backend and precision, or explain what is missing;
+    the ``passes`` around the network go along as they are.
 
     ``int8`` becomes ``int8-bf16`` on a CPU that runs bf16 natively, unless ``planned``: a choice
     handed on from a plan (workers of a flow) is run exactly as it says."""
@@ -134,7 +117,7 @@ def resolve(model: LoadedModel, backend: str = "auto", precision: str = "auto", 
     if precision == INT8_BF16 and not cpu_has_native_bf16():
         raise ModelError(model.path, "this run was planned as int8 with bf16 float layers, which this CPU does not run "
                                      "natively (its numbers would differ): finish it on such a CPU, or start it afresh")
-    return BackendChoice(backend, precision, tta, mirror_from if tta else 0.0, half_scale, check_from if half_scale else 0.0)
+    return BackendChoice(backend, precision, passes)
 
 
 def int8_export(model: LoadedModel) -> Path | None:
@@ -164,15 +147,7 @@ def make_backend(model: LoadedModel, choice: BackendChoice, threads: int | None 
         backend = TorchBackend(model, choice.precision)
     else:
         backend = OpenVINOBackend(model, choice.precision, threads)
-    if choice.tta:
-        from cracks.models.tta import FlipAveraged
-
-        backend = FlipAveraged(backend, mirror_from=choice.mirror_from)
-    if choice.half_scale:  # outermost: with tta, the half-scale view is mirror-averaged too
-        from cracks.models.scale_check import HalfScaleChecked
-
-        backend = HalfScaleChecked(backend, check_from=choice.check_from)
-    return backend
+    return choice.passes.around(backend)
 
 
 class TorchBackend:

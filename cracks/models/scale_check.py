@@ -15,7 +15,7 @@ tining 231 -> 0 px/MP and most other kinds to nothing; false pixels on drone roa
 fewer; 2 px Dice within 0.005 on every validation domain (thin drone cracks lose most; on a
 mosaic of the real drone photos about one short true crack per false record removed). It costs
 a quarter-size pass of the network per tile, and nothing on tiles whose probabilities all stay
-below the threshold (the check can only lower a probability).
+below the threshold (the check can only lower a probability: :func:`cracks.models.passes.check_cut`).
 """
 
 from __future__ import annotations
@@ -25,19 +25,12 @@ import logging
 import cv2
 import numpy as np
 
-from cracks.models.tta import U8_MARGIN, Predict
+from cracks.models.passes import Predict
 
 log = logging.getLogger(__name__)
 
 REACH_PX = 48  # full-scale pixels: a half-scale crack this close confirms a full-scale one (measured: 32 cut thin drone cracks)
 MIN_SIDE_PX = 32  # the half-scale view is never smaller than one stride of the encoder
-
-
-def check_cut(threshold: float) -> float:
-    """The plain probability a tile must reach somewhere for its half-scale pass to matter at
-    ``threshold``: the check only lowers probabilities, so a tile whose every pixel is below the
-    threshold keeps its decisions without it (the margin covers inspection's uint8 rounding)."""
-    return max(0.0, round(threshold - U8_MARGIN, 3))
 
 
 def half_scale_probabilities(predict: Predict, batch_uint8: np.ndarray, *, reach_px: int = REACH_PX) -> np.ndarray:

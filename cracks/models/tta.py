@@ -7,45 +7,28 @@ the mirror (its context flips). Measured with the shipped model (torch fp32, ``s
 validation domain 0.002-0.004 higher. It costs a second pass of the network and gained nothing on
 the sample site, so inspection offers it as ``--tta`` rather than by default.
 
-The second pass is only run where it can change a decision (:func:`mirror_cut`): on a tile whose
-plain probabilities all lie far below the threshold, no mirror can lift the average over it. Most
-tiles of crack-free concrete are such tiles (on the crack-free walls, 94 % with the shipped model),
+The second pass is only run where it can change a decision (:func:`cracks.models.passes.mirror_cut`):
+on a tile whose plain probabilities all lie far below the threshold, no mirror can lift the
+average over it. Most tiles of crack-free concrete are such tiles (on the crack-free walls, 94 % with the shipped model),
 so ``--tta`` costs little where it is meant for: walls and decks with sparse cracking.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable
 
 import numpy as np
 
-Predict = Callable[[np.ndarray], np.ndarray]  # NxHxWx3 uint8 -> NxHxW probabilities
+from cracks.models.passes import Predict
 
 log = logging.getLogger(__name__)
-
-U8_MARGIN = 2 / 255  # inspection keeps probabilities as rounded uint8 (cracks.inspect.rows.to_u8)
-
-
-def mirror_cut(threshold: float) -> float:
-    """The plain probability a tile must reach somewhere for its mirror pass to matter at ``threshold``.
-
-    The mirrored probability is below 1, so the average of a plain ``p`` with it is below
-    ``(p + 1) / 2``: where every plain probability of a tile is below ``2 * threshold - 1`` (0.40 at
-    the shipped 0.70), the average stays under the threshold whatever the mirror says, and the
-    tile's decisions are those of full mirror averaging. The margin keeps that true for the rounded
-    uint8 probabilities inspection thresholds; the value is rounded down to three decimals so that
-    it reads the same in a resume key. At thresholds up to 0.5 every tile needs its mirror (0.0).
-    """
-    return max(0.0, math.floor((2 * threshold - 1 - U8_MARGIN) * 1000) / 1000)
 
 
 def flip_averaged(predict: Predict, batch_uint8: np.ndarray, *, mirror_from: float = 0.0) -> np.ndarray:
     """Mean of ``predict`` on the batch and on its left-right mirror (mirrored back), float32.
 
-    With ``mirror_from`` (see :func:`mirror_cut`), tiles whose plain probabilities all lie
-    below it keep them as they are: their mirror pass is not run."""
+    With ``mirror_from`` (see :func:`cracks.models.passes.mirror_cut`), tiles whose plain
+    probabilities all lie below it keep them as they are: their mirror pass is not run."""
     direct = predict(batch_uint8).astype(np.float32)  # a copy: backends may reuse their output buffer
     return averaged_with_mirror(predict, batch_uint8, direct, mirror_needed(direct, mirror_from))
 

@@ -20,9 +20,8 @@ from cracks.errors import InputError, SettingError
 from cracks.measure.records import RecordRules, crack_records
 from cracks.metrics import EvaluationResult, ThresholdSweep, macro_best_threshold, macro_dice_at, macro_dice_curve
 from cracks.models import artifact
+from cracks.models.passes import Passes
 from cracks.models.predict import pick_device, predict_probabilities
-from cracks.models.scale_check import check_cut, half_scale_checked
-from cracks.models.tta import flip_averaged, mirror_cut
 from cracks.sharpness import SOFT_RISE_PX, image_sharpness
 from cracks.training.width_floor import WidthFloor, record_widths, width_floor
 from tiling.in_memory import predict_in_windows
@@ -32,27 +31,25 @@ log = logging.getLogger(__name__)
 
 def iter_predictions(
     model: nn.Module, pairs: Sequence[Pair], normalization: dict[str, list[float]], progress: bool = False,
-    precision: str = "fp32", *, tta: bool = False, half_scale: bool = False,
+    precision: str = "fp32", *, passes: Passes = Passes(),
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Yield ``(image, truth, probability)`` per pair, whole images at native size; with ``tta``,
-    probabilities averaged with the mirror image's (:mod:`cracks.models.tta`); with ``half_scale``,
-    checked at half scale on every tile (:mod:`cracks.models.scale_check`)."""
+    """Yield ``(image, truth, probability)`` per pair, whole images at native size, through the
+    ``passes`` around the network (:mod:`cracks.models.passes`; on every tile, for sweeps over
+    thresholds, unless they say otherwise)."""
     model.eval()
     for pair in tqdm(pairs, desc="evaluate", unit="img", disable=not progress, leave=False):
         image, truth = read_image(pair.image), pair.read_mask()
         if image.shape[:2] != truth.shape:
             raise InputError(pair.mask, f"mask size {truth.shape} differs from image {image.shape[:2]}")
-        yield image, truth, probability_of(model, image, normalization, precision=precision, tta=tta, half_scale=half_scale)
+        yield image, truth, probability_of(model, image, normalization, precision=precision, passes=passes)
 
 
 def probability_of(model: nn.Module, image: np.ndarray, normalization: dict[str, list[float]], *,
-                   precision: str = "fp32", tta: bool = False, mirror_from: float = 0.0, half_scale: bool = False,
-                   check_from: float = 0.0) -> np.ndarray:
-    """HxW probabilities of one HxWx3 uint8 image; with ``tta``, averaged with its mirror's
-    (``mirror_from``: only in windows that reach it, as inspection runs ``--tta``; for scores at
-    one threshold, :func:`cracks.models.tta.mirror_cut` of it, which leaves its decisions as they are);
-    with ``half_scale``, checked at half scale (:mod:`cracks.models.scale_check`; ``check_from``:
-    only windows that reach it, :func:`cracks.models.scale_check.check_cut` of a threshold).
+                   precision: str = "fp32", passes: Passes = Passes()) -> np.ndarray:
+    """HxW probabilities of one HxWx3 uint8 image through the ``passes`` around the network (the
+    mirror average, the half-scale check: :mod:`cracks.models.passes`). For scores at one threshold,
+    ``Passes.at_threshold`` skips the windows where a pass cannot change a decision, as inspection
+    does; with the passes' default cuts (0.0) every window runs them, for sweeps over thresholds.
 
     Images larger than inspection's tile (full-size survey and drone photos) are segmented in
     inspection's windows and blended like an orthophoto: memory stays bounded, and the scores
@@ -62,13 +59,7 @@ def probability_of(model: nn.Module, image: np.ndarray, normalization: dict[str,
     def plain(batch: np.ndarray) -> np.ndarray:
         return predict_probabilities(model, batch, normalization, precision=precision)
 
-    def averaged(batch: np.ndarray) -> np.ndarray:
-        return flip_averaged(plain, batch, mirror_from=mirror_from) if tta else plain(batch)
-
-    def predict(batch: np.ndarray) -> np.ndarray:
-        return half_scale_checked(averaged, batch, check_from=check_from) if half_scale else averaged(batch)
-
-    return predict_in_windows(image, predict, tile=InspectConfig.tile, overlap=InspectConfig.overlap)
+    return predict_in_windows(image, passes.around(plain), tile=InspectConfig.tile, overlap=InspectConfig.overlap)
 
 
 def sweep(
@@ -176,8 +167,7 @@ class DomainScores:
 class Evaluation:
     overall: EvaluationResult  # every pair pooled, as in papers
     domains: list[DomainScores]
-    tta: bool = False  # the passes the probabilities went through, as inspection names them
-    half_scale: bool = False
+    passes: Passes = Passes()  # what the probabilities went through around the network
 
     @property
     def width_floor(self) -> WidthFloor:
@@ -185,7 +175,7 @@ class Evaluation:
         return width_floor([w for d in self.domains for w in d.record_widths])
 
     def to_dict(self) -> dict:
-        return {**self.overall.to_dict(), "tta": self.tta, "half_scale": self.half_scale,
+        return {**self.overall.to_dict(), "tta": self.passes.tta, "half_scale": self.passes.half_scale,
                 "width_floor": dataclasses.asdict(self.width_floor), "domains": [d.to_dict() for d in self.domains]}
 
 
@@ -217,7 +207,7 @@ def _crack_totals(scores: list) -> dict[str, float] | None:
 
 def score_domains(
     model: nn.Module, normalization: dict[str, list[float]], threshold: float, pairs_by_domain: dict[str, list[Pair]],
-    *, tolerance: int = 2, progress: bool = False, crack_level: bool = False, tta: bool = False, half_scale: bool = False,
+    *, tolerance: int = 2, progress: bool = False, crack_level: bool = False, passes: Passes = Passes(),
 ) -> tuple[EvaluationResult, list[DomainScores]]:
     """Strict and tolerant scores per domain (one model pass feeds both), and the pooled result;
     with ``crack_level``, also the records an inspection would make, scored crack by crack, and
@@ -228,8 +218,7 @@ def score_domains(
         strict, tolerant = ThresholdSweep(), ThresholdSweep(tolerance=tolerance)
         free_images, free_pixels, free_false = 0, 0, 0
         crack_scores, widths, rises = [], [], []
-        for image, truth, probability in iter_predictions(model, pairs, normalization, progress, tta=tta,
-                                                          half_scale=half_scale):
+        for image, truth, probability in iter_predictions(model, pairs, normalization, progress, passes=passes):
             for target in (pooled, strict, tolerant):
                 target.add(probability, truth)
             if not truth.any():
@@ -256,10 +245,10 @@ def evaluate(config: EvaluateConfig, progress: bool = True) -> Evaluation:
             if budget is not None and sum(map(len, by_domain.values())) >= budget:
                 break
             by_domain.setdefault(domain_of(root, pair), []).append(pair)
+    passes = Passes(tta=config.tta, half_scale=config.half_scale)  # on every tile: the scores sweep thresholds
     overall, domains = score_domains(loaded.model, loaded.meta.normalization, loaded.meta.threshold, by_domain,
-                                     tolerance=config.tolerance, progress=progress, crack_level=True, tta=config.tta,
-                                     half_scale=config.half_scale)
-    return Evaluation(overall, domains, tta=config.tta, half_scale=config.half_scale)
+                                     tolerance=config.tolerance, progress=progress, crack_level=True, passes=passes)
+    return Evaluation(overall, domains, passes)
 
 
 @dataclass
@@ -316,11 +305,11 @@ def hard_negative_false_px(
     """
     false_px: dict[str, int] = {}
     pixels = 0
+    passes = Passes.at_threshold(threshold, tta=tta, half_scale=half_scale)  # decisions at one threshold: skip as inspection does
     model.eval()
     for painting in hard_negative_paintings(pairs, kinds=kinds, seed=seed, margin_px=margin_px, paintings=paintings):
         if painting.kind == "none":
             pixels += painting.far.size
-        probability = probability_of(model, painting.image, normalization, tta=tta, mirror_from=mirror_cut(threshold),
-                                     half_scale=half_scale, check_from=check_cut(threshold))
+        probability = probability_of(model, painting.image, normalization, passes=passes)
         false_px[painting.kind] = false_px.get(painting.kind, 0) + int(np.count_nonzero((probability >= threshold) & painting.far))
     return {kind: count / (pixels * (1 if kind == "none" else paintings)) * 1e6 for kind, count in false_px.items()}

@@ -57,10 +57,13 @@ def around(rows: tuple[int, int], cols: tuple[int, int], shape: tuple[int, int])
     return slice(r0, min(shape[0], r0 + 2 * half)), slice(c0, min(shape[1], c0 + 2 * half))
 
 
-def false_records(site: Path, photo: rasterio.DatasetReader, near_truth: np.ndarray, tolerance_px: float,
+def false_records(site: Path, photo: rasterio.DatasetReader, near_truth: np.ndarray,
                   ) -> list[tuple[float, str, tuple[slice, slice]]]:
-    """(length, label, window) of every record whose centreline has no point near a true crack."""
-    lines = gpd.read_file(site / "cracks.gpkg", layer="centerlines").to_crs(photo.crs)
+    """(length, label, window) of every record whose centreline has no point on ``near_truth``
+    (the truth grown by the tolerance)."""
+    lines = gpd.read_file(site / "cracks.gpkg", layer="centerlines")
+    if lines.crs is not None and photo.crs is not None:
+        lines = lines.to_crs(photo.crs)  # the layers may be in another CRS than the orthophoto
     found = []
     inverse = ~photo.transform
     for record in lines.itertuples():
@@ -126,7 +129,7 @@ def main() -> None:
 
     tiles: list[np.ndarray] = []
     with rasterio.open(summary["input"]) as photo:
-        wrong = false_records(args.site, photo, near_truth, args.tolerance_px)
+        wrong = false_records(args.site, photo, near_truth)
         missed, labels = missed_cracks(truth, near_found, args.min_true_px)
         print(f"{summary['site']}: {summary['n_cracks']} records, {len(wrong)} on no true crack; "
               f"{len(missed)} true cracks of {args.min_true_px} px or more missed (within {args.tolerance_px:g} px)")

@@ -87,8 +87,8 @@ def inspect_once(raster: Path, out: Path, *, tta: bool, mirror_everywhere: bool)
     if tta:
         predictor.run.backend = network
         if mirror_everywhere:
-            predictor.run.mirror_from = 0.0
-        predictor.run.tiles = predictor.run.mirrored = 0
+            predictor.run.run_from = 0.0  # the mirror on every tile
+        predictor.run.tiles = predictor.run.ran = 0
     else:
         predictor.run = network
     tiles = mirrored = 0

@@ -17,11 +17,14 @@ can import it.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 Predict = Callable[[np.ndarray], np.ndarray]  # NxHxWx3 uint8 -> NxHxW probabilities
 
@@ -48,6 +51,53 @@ def check_cut(threshold: float) -> float:
     ``threshold``: the check only lowers probabilities, so a tile whose every pixel is below the
     threshold keeps its decisions without it (the margin covers inspection's uint8 rounding)."""
     return max(0.0, round(threshold - U8_MARGIN, 3))
+
+
+def tiles_reaching(direct: np.ndarray, cut: float) -> np.ndarray:
+    """Per tile of an NxHxW batch of plain probabilities: does any pixel reach ``cut`` (0.0: every tile)?"""
+    if cut <= 0.0:
+        return np.ones(len(direct), bool)
+    return direct.reshape(len(direct), -1).max(axis=1) >= cut
+
+
+class SkippingPass:
+    """A backend wrapper whose second pass runs only on the tiles whose plain probabilities reach
+    ``run_from`` somewhere. It counts the tiles it saw and those it ran on, and logs both per site
+    when the backend is released. Subclasses say what the pass does (:meth:`second_pass`) and what
+    the log calls it (``name``)."""
+
+    name = "second pass"
+
+    def __init__(self, backend: Predict, *, run_from: float = 0.0):
+        self.backend = backend
+        self.run_from = run_from
+        self.tiles = 0
+        self.ran = 0
+
+    def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:
+        direct = self.backend(batch_uint8).astype(np.float32)  # a copy: backends may reuse their output buffer
+        needed = tiles_reaching(direct, self.run_from)
+        self.tiles += len(needed)
+        self.ran += int(needed.sum())
+        return self.second_pass(batch_uint8, direct, needed)
+
+    def second_pass(self, batch_uint8: np.ndarray, direct: np.ndarray, needed: np.ndarray) -> np.ndarray:
+        """``direct`` (the batch's plain float32 probabilities) after the pass on the ``needed`` tiles."""
+        raise NotImplementedError
+
+    def prepare(self, tile_shape: tuple[int, int]) -> None:
+        from cracks.models.backends import prepare
+
+        prepare(self.backend, tile_shape)
+
+    def release(self) -> None:
+        from cracks.models.backends import release
+
+        if self.tiles:
+            log.info("%s on %d of %d tiles (the others stayed below %.3f)", self.name, self.ran, self.tiles,
+                     self.run_from)
+        self.tiles = self.ran = 0
+        release(self.backend)
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,10 @@ below the threshold (the check can only lower a probability: :func:`cracks.model
 
 from __future__ import annotations
 
-import logging
-
 import cv2
 import numpy as np
 
-from cracks.models.passes import Predict
-
-log = logging.getLogger(__name__)
+from cracks.models.passes import Predict, SkippingPass, tiles_reaching
 
 REACH_PX = 48  # full-scale pixels: a half-scale crack this close confirms a full-scale one (measured: 32 cut thin drone cracks)
 MIN_SIDE_PX = 32  # the half-scale view is never smaller than one stride of the encoder
@@ -57,50 +53,35 @@ def checked_at_half_scale(predict: Predict, batch_uint8: np.ndarray, direct: np.
     return direct
 
 
-def check_needed(direct: np.ndarray, check_from: float) -> np.ndarray:
-    """Per tile of an NxHxW batch: does any probability reach ``check_from`` (0: every tile)?"""
-    if check_from <= 0.0:
-        return np.ones(len(direct), bool)
-    return direct.reshape(len(direct), -1).max(axis=1) >= check_from
-
-
 def half_scale_checked(predict: Predict, batch_uint8: np.ndarray, *, check_from: float = 0.0,
                        reach_px: int = REACH_PX) -> np.ndarray:
     """``predict``'s probabilities of the batch, checked at half scale where they reach ``check_from``."""
     direct = predict(batch_uint8).astype(np.float32)  # a copy: backends may reuse their output buffer
-    return checked_at_half_scale(predict, batch_uint8, direct, check_needed(direct, check_from), reach_px=reach_px)
+    return checked_at_half_scale(predict, batch_uint8, direct, tiles_reaching(direct, check_from), reach_px=reach_px)
 
 
-class HalfScaleChecked:
+class HalfScaleChecked(SkippingPass):
     """A backend (``cracks.models.backends``) that runs :func:`half_scale_checked` on its tiles, and
     counts the tiles it looked at twice (logged per site, when the backend is released)."""
 
-    def __init__(self, backend: Predict, *, check_from: float = 0.0, reach_px: int = REACH_PX):
-        self.backend = backend
-        self.check_from = check_from
-        self.reach_px = reach_px
-        self.tiles = 0
-        self.checked = 0
+    name = "half-scale check"
 
-    def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:
-        direct = self.backend(batch_uint8).astype(np.float32)
-        needed = check_needed(direct, self.check_from)
-        self.tiles += len(needed)
-        self.checked += int(needed.sum())
+    def __init__(self, backend: Predict, *, check_from: float = 0.0, reach_px: int = REACH_PX):
+        super().__init__(backend, run_from=check_from)
+        self.reach_px = reach_px
+
+    @property
+    def check_from(self) -> float:
+        return self.run_from
+
+    @property
+    def checked(self) -> int:
+        return self.ran
+
+    def second_pass(self, batch_uint8: np.ndarray, direct: np.ndarray, needed: np.ndarray) -> np.ndarray:
         return checked_at_half_scale(self.backend, batch_uint8, direct, needed, reach_px=self.reach_px)
 
     def prepare(self, tile_shape: tuple[int, int]) -> None:
-        from cracks.models.backends import prepare
-
-        prepare(self.backend, tile_shape)
+        super().prepare(tile_shape)
         h, w = tile_shape
-        prepare(self.backend, (max(MIN_SIDE_PX, round(h / 2)), max(MIN_SIDE_PX, round(w / 2))))
-
-    def release(self) -> None:
-        from cracks.models.backends import release
-
-        if self.tiles:
-            log.info("half-scale check on %d of %d tiles (the others stayed below %.3f)", self.checked, self.tiles,
-                     self.check_from)
-        self.tiles = self.checked = 0
-        release(self.backend)
+        super().prepare((max(MIN_SIDE_PX, round(h / 2)), max(MIN_SIDE_PX, round(w / 2))))  # the half-scale view

@@ -15,13 +15,9 @@ so ``--tta`` costs little where it is meant for: walls and decks with sparse cra
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
-from cracks.models.passes import Predict
-
-log = logging.getLogger(__name__)
+from cracks.models.passes import Predict, SkippingPass, tiles_reaching
 
 
 def flip_averaged(predict: Predict, batch_uint8: np.ndarray, *, mirror_from: float = 0.0) -> np.ndarray:
@@ -30,7 +26,7 @@ def flip_averaged(predict: Predict, batch_uint8: np.ndarray, *, mirror_from: flo
     With ``mirror_from`` (see :func:`cracks.models.passes.mirror_cut`), tiles whose plain
     probabilities all lie below it keep them as they are: their mirror pass is not run."""
     direct = predict(batch_uint8).astype(np.float32)  # a copy: backends may reuse their output buffer
-    return averaged_with_mirror(predict, batch_uint8, direct, mirror_needed(direct, mirror_from))
+    return averaged_with_mirror(predict, batch_uint8, direct, tiles_reaching(direct, mirror_from))
 
 
 def averaged_with_mirror(predict: Predict, batch_uint8: np.ndarray, direct: np.ndarray, needed: np.ndarray) -> np.ndarray:
@@ -45,40 +41,22 @@ def averaged_with_mirror(predict: Predict, batch_uint8: np.ndarray, direct: np.n
     return direct
 
 
-def mirror_needed(direct: np.ndarray, mirror_from: float) -> np.ndarray:
-    """Per tile of an NxHxW batch of plain probabilities: does any pixel reach ``mirror_from``?"""
-    if mirror_from <= 0.0:
-        return np.ones(len(direct), bool)
-    return direct.reshape(len(direct), -1).max(axis=1) >= mirror_from
-
-
-class FlipAveraged:
+class FlipAveraged(SkippingPass):
     """A backend (``cracks.models.backends``) that runs :func:`flip_averaged` on its tiles, and
     counts the tiles whose mirror pass it ran (logged per site, when the backend is released)."""
 
+    name = "mirror pass"
+
     def __init__(self, backend: Predict, *, mirror_from: float = 0.0):
-        self.backend = backend
-        self.mirror_from = mirror_from
-        self.tiles = 0
-        self.mirrored = 0
+        super().__init__(backend, run_from=mirror_from)
 
-    def __call__(self, batch_uint8: np.ndarray) -> np.ndarray:
-        direct = self.backend(batch_uint8).astype(np.float32)
-        needed = mirror_needed(direct, self.mirror_from)
-        self.tiles += len(needed)
-        self.mirrored += int(needed.sum())
-        return averaged_with_mirror(self.backend, batch_uint8, direct, needed)
+    @property
+    def mirror_from(self) -> float:
+        return self.run_from
 
-    def prepare(self, tile_shape: tuple[int, int]) -> None:
-        from cracks.models.backends import prepare
+    @property
+    def mirrored(self) -> int:
+        return self.ran
 
-        prepare(self.backend, tile_shape)  # a mirrored tile has the same shape
-
-    def release(self) -> None:
-        from cracks.models.backends import release
-
-        if self.tiles:
-            log.info("mirror pass on %d of %d tiles (the others stayed below %.3f)", self.mirrored, self.tiles,
-                     self.mirror_from)
-        self.tiles = self.mirrored = 0
-        release(self.backend)
+    def second_pass(self, batch_uint8: np.ndarray, direct: np.ndarray, needed: np.ndarray) -> np.ndarray:
+        return averaged_with_mirror(self.backend, batch_uint8, direct, needed)  # a mirrored tile has the same shape

@@ -130,10 +130,17 @@ def _on_page(canvas, doc, site: str, date: str) -> None:
 
 def _inference_note(inference: str) -> str:
     """What the passes named in ``processing.inference`` did, in words (nothing for a plain pass)."""
+    from cracks.models.passes import Passes
+
+    _, plus, named = inference.partition(" + ")
+    try:
+        passes = Passes.parse(plus + named)
+    except ValueError:  # a summary written by another version: say nothing rather than guess
+        return ""
     notes = []
-    if "+ tta" in inference:
+    if passes.tta:
         notes.append("each tile averaged with its mirror image where that can change a decision")
-    if "+ half-scale check" in inference:
+    if passes.half_scale:
         from cracks.models.scale_check import REACH_PX
 
         notes.append(f"a crack kept only where the tile seen at half resolution also shows one within {REACH_PX} px")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from cracks.models.passes import Predict, SkippingPass, tiles_reaching
+from cracks.models.passes import Predict, SkippingPass
 
 REACH_PX = 48  # full-scale pixels: a half-scale crack this close confirms a full-scale one (measured: 32 cut thin drone cracks)
 MIN_SIDE_PX = 32  # the half-scale view is never smaller than one stride of the encoder
@@ -56,13 +56,13 @@ def checked_at_half_scale(predict: Predict, batch_uint8: np.ndarray, direct: np.
 def half_scale_checked(predict: Predict, batch_uint8: np.ndarray, *, check_from: float = 0.0,
                        reach_px: int = REACH_PX) -> np.ndarray:
     """``predict``'s probabilities of the batch, checked at half scale where they reach ``check_from``."""
-    direct = predict(batch_uint8).astype(np.float32)  # a copy: backends may reuse their output buffer
-    return checked_at_half_scale(predict, batch_uint8, direct, tiles_reaching(direct, check_from), reach_px=reach_px)
+    return HalfScaleChecked(predict, check_from=check_from, reach_px=reach_px)(batch_uint8)
 
 
 class HalfScaleChecked(SkippingPass):
-    """A backend (``cracks.models.backends``) that runs :func:`half_scale_checked` on its tiles, and
-    counts the tiles it looked at twice (logged per site, when the backend is released)."""
+    """A backend (``cracks.models.backends``) that checks its tiles at half scale
+    (:func:`checked_at_half_scale`) where that can change a decision, and counts the tiles it
+    looked at twice (logged per site, when the backend is released)."""
 
     name = "half-scale check"
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cracks.models.passes import Predict, SkippingPass, tiles_reaching
+from cracks.models.passes import Predict, SkippingPass
 
 
 def flip_averaged(predict: Predict, batch_uint8: np.ndarray, *, mirror_from: float = 0.0) -> np.ndarray:
@@ -25,8 +25,7 @@ def flip_averaged(predict: Predict, batch_uint8: np.ndarray, *, mirror_from: flo
 
     With ``mirror_from`` (see :func:`cracks.models.passes.mirror_cut`), tiles whose plain
     probabilities all lie below it keep them as they are: their mirror pass is not run."""
-    direct = predict(batch_uint8).astype(np.float32)  # a copy: backends may reuse their output buffer
-    return averaged_with_mirror(predict, batch_uint8, direct, tiles_reaching(direct, mirror_from))
+    return FlipAveraged(predict, mirror_from=mirror_from)(batch_uint8)
 
 
 def averaged_with_mirror(predict: Predict, batch_uint8: np.ndarray, direct: np.ndarray, needed: np.ndarray) -> np.ndarray:
@@ -42,8 +41,9 @@ def averaged_with_mirror(predict: Predict, batch_uint8: np.ndarray, direct: np.n
 
 
 class FlipAveraged(SkippingPass):
-    """A backend (``cracks.models.backends``) that runs :func:`flip_averaged` on its tiles, and
-    counts the tiles whose mirror pass it ran (logged per site, when the backend is released)."""
+    """A backend (``cracks.models.backends``) that averages its tiles with their mirror images
+    (:func:`averaged_with_mirror`) where that can change a decision, and counts the tiles whose
+    mirror pass it ran (logged per site, when the backend is released)."""
 
     name = "mirror pass"
 
